@@ -1,0 +1,1 @@
+"""Flowscope: read AWS VPC Flow Logs without reading AWS docs."""

@@ -1,0 +1,223 @@
+"""Validated search filters: the only way user input reaches a query.
+
+Every value is parsed into a typed form (ints, ``ipaddress`` networks, fixed
+enumerations, IDs checked against AWS's formats). The same raw keys are used by the
+command line, the sidebar widgets and the URL query string, so a search can be shared
+as a link: ``to_params(parse_filters(raw)) == raw`` for normalised input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from lib.timeutil import parse_time
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+PortRange = tuple[int, int]
+
+ACTIONS = ("ACCEPT", "REJECT")
+MAX_INPUT = 2000  # characters in one raw value: more is an error, never truncated
+MAX_ITEMS = 100  # values in one list filter
+
+_ID_PATTERNS = {
+    "account": re.compile(r"\d{12}"),
+    "region": re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}"),
+    "eni": re.compile(r"eni-[0-9a-f]{8,17}"),
+    "vpc": re.compile(r"vpc-[0-9a-f]{8,17}"),
+    "subnet": re.compile(r"subnet-[0-9a-f]{8,17}"),
+}
+_ID_EXAMPLES = {
+    "account": "a 12-digit AWS account ID, e.g. 012345678901",
+    "region": "an AWS region, e.g. us-east-1",
+    "eni": "an interface ID, e.g. eni-0a1b2c3d4e5f67890",
+    "vpc": "a VPC ID, e.g. vpc-0a1b2c3d",
+    "subnet": "a subnet ID, e.g. subnet-0a1b2c3d",
+}
+
+# Raw keys, in the order the sidebar shows them. They are also the URL parameter names.
+KEYS = ("start", "end", "account", "region", "src", "dst", "src_port", "dst_port",
+        "protocol", "action", "eni", "vpc", "subnet")
+
+
+class InvalidFilters(ValueError):
+    """One or more raw values are invalid: ``errors`` maps each raw key to a message."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: int  # UTC epoch seconds, inclusive: a record matches when start <= record.start
+    end: int  # exclusive: record.start < end
+    accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    src: IPNetwork | None = None
+    dst: IPNetwork | None = None
+    src_ports: tuple[PortRange, ...] = ()
+    dst_ports: tuple[PortRange, ...] = ()
+    protocols: tuple[int, ...] = ()
+    action: str | None = None
+    interface_ids: tuple[str, ...] = ()
+    vpc_ids: tuple[str, ...] = ()
+    subnet_ids: tuple[str, ...] = ()
+
+    def with_(self, **changes) -> Filters:
+        return replace(self, **changes)
+
+
+# --- parsing single values -------------------------------------------------------------
+
+def _items(value: str | Sequence[str] | None) -> list[str]:
+    """A raw multi-value: a list, or one string separated by commas or white space."""
+    if value is None:
+        return []
+    raw = [value] if isinstance(value, str) else list(value)
+    out = []
+    for part in raw:
+        out.extend(p for p in re.split(r"[\s,]+", str(part)) if p)
+    return out
+
+
+def _check_length(value) -> None:
+    text = value if isinstance(value, str) else " ".join(map(str, value or ()))
+    if len(text) > MAX_INPUT:
+        raise ValueError(f"too long ({len(text)} characters; at most {MAX_INPUT})")
+
+
+def parse_network(text: str) -> IPNetwork:
+    """An IP address or CIDR (IPv4 or IPv6); host bits of a CIDR are cleared."""
+    text = text.strip()
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address or CIDR "
+                         "(e.g. 10.0.1.5, 10.0.0.0/16, 2001:db8::/32)") from None
+
+
+def parse_ports(value: str | Sequence[str]) -> tuple[PortRange, ...]:
+    """'443', '1024-65535', '80,443' (or a list of those) -> ranges of valid ports."""
+    ranges = []
+    for item in _items(value):
+        low_text, sep, high_text = item.partition("-")
+        if not low_text.isdigit() or (sep and not high_text.isdigit()):
+            raise ValueError(f"{item!r} is not a port (use N, N-M or N,M)")
+        low, high = int(low_text), int(high_text) if sep else int(low_text)
+        if not (0 <= low <= 65535 and 0 <= high <= 65535):
+            raise ValueError(f"{item!r}: ports run from 0 to 65535")
+        if low > high:
+            raise ValueError(f"{item!r}: the range's start is after its end")
+        ranges.append((low, high))
+    if len(ranges) > MAX_ITEMS:
+        raise ValueError(f"too many ports (at most {MAX_ITEMS})")
+    return tuple(sorted(set(ranges)))
+
+
+def parse_protocols(value: str | Sequence[str]) -> tuple[int, ...]:
+    from lib.glossary import protocol_number
+
+    numbers = []
+    for item in _items(value):
+        number = protocol_number(item)
+        if number is None:
+            raise ValueError(f"{item!r} is not a protocol (a name such as TCP, UDP, ICMP "
+                             "or a number 0-255)")
+        numbers.append(number)
+    return tuple(sorted(set(numbers)))
+
+
+def parse_ids(key: str, value: str | Sequence[str]) -> tuple[str, ...]:
+    ids = []
+    for item in _items(value):
+        item = item.strip().lower()
+        if not _ID_PATTERNS[key].fullmatch(item):
+            raise ValueError(f"{item!r} is not {_ID_EXAMPLES[key]}")
+        ids.append(item)
+    if len(ids) > MAX_ITEMS:
+        raise ValueError(f"too many values (at most {MAX_ITEMS})")
+    return tuple(sorted(set(ids)))
+
+
+def parse_action(value: str | None) -> str | None:
+    text = (value or "").strip().upper()
+    if text in ("", "ANY", "ALL"):
+        return None
+    if text not in ACTIONS:
+        raise ValueError(f"{value!r} is not an action (ACCEPT or REJECT)")
+    return text
+
+
+# --- the whole filter set --------------------------------------------------------------
+
+def _single(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    values = [v for v in value if str(v).strip()]
+    if len(values) > 1:
+        raise ValueError("give one value")
+    return str(values[0]) if values else ""
+
+
+def _parse_one(key: str, value):
+    _check_length(value)
+    if key in ("start", "end"):
+        text = _single(value).strip()
+        if not text:
+            raise ValueError("required")
+        return parse_time(text)
+    if key in ("src", "dst"):
+        text = _single(value).strip()
+        return parse_network(text) if text else None
+    if key in ("src_port", "dst_port"):
+        return parse_ports(value or ())
+    if key == "protocol":
+        return parse_protocols(value or ())
+    if key == "action":
+        return parse_action(_single(value))
+    return parse_ids(key, value or ())
+
+
+_FIELD_OF_KEY = {"start": "start", "end": "end", "account": "accounts", "region": "regions",
+                 "src": "src", "dst": "dst", "src_port": "src_ports", "dst_port": "dst_ports",
+                 "protocol": "protocols", "action": "action", "eni": "interface_ids",
+                 "vpc": "vpc_ids", "subnet": "subnet_ids"}
+
+
+def parse_filters(raw: Mapping[str, object]) -> Filters:
+    """Validate every raw value; raise InvalidFilters naming each bad key."""
+    values, errors = {}, {}
+    for key in KEYS:
+        try:
+            values[_FIELD_OF_KEY[key]] = _parse_one(key, raw.get(key))
+        except ValueError as error:
+            errors[key] = str(error)
+    if not errors and values["start"] >= values["end"]:
+        errors["end"] = "the end must be after the start"
+    if errors:
+        raise InvalidFilters(errors)
+    return Filters(**{k: v for k, v in values.items() if v is not None})
+
+
+def _ports_text(ranges: tuple[PortRange, ...]) -> str:
+    return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges)
+
+
+def to_params(filters: Filters) -> dict[str, str]:
+    """The raw form of validated filters (URL query string, CLI options); empty keys left out."""
+    params = {
+        "start": str(filters.start), "end": str(filters.end),
+        "account": ",".join(filters.accounts), "region": ",".join(filters.regions),
+        "src": str(filters.src) if filters.src else "",
+        "dst": str(filters.dst) if filters.dst else "",
+        "src_port": _ports_text(filters.src_ports), "dst_port": _ports_text(filters.dst_ports),
+        "protocol": ",".join(map(str, filters.protocols)), "action": filters.action or "",
+        "eni": ",".join(filters.interface_ids), "vpc": ",".join(filters.vpc_ids),
+        "subnet": ",".join(filters.subnet_ids),
+    }
+    return {k: v for k, v in params.items() if v}

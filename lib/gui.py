@@ -1,0 +1,212 @@
+"""Streamlit pieces shared by the pages: the sidebar filters, the engine, running a query.
+
+Filter widgets are bound to the URL query string (``bind="query-params"``; the widget key
+is the parameter name), so the address bar always holds the whole search and a link
+reopens it. Times in the URL are absolute (epoch seconds), so a shared link shows the
+same records later; the quick-range picker only fills them in.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from lib import timeutil
+from lib.config import Settings, load_settings
+from lib.engines import EngineError, Result, get_engine
+from lib.filters import KEYS, Filters, InvalidFilters, parse_filters
+from lib.query import Query, QueryError, Scope
+
+LANGUAGES = {"en": "English", "ja": "日本語"}
+ZONES = ["UTC", "Asia/Tokyo", "Europe/London", "Europe/Berlin", "America/New_York",
+         "America/Chicago", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney"]
+QUICK_RANGES = {"15m": 15 * 60, "1h": 3600, "24h": 86400, "7d": 7 * 86400}
+QUICK_LABELS = {"15m": "Last 15 minutes", "1h": "Last hour", "24h": "Last 24 hours",
+                "7d": "Last 7 days"}
+LABELS = {"account": "Accounts", "region": "Regions", "src": "Source IP or CIDR",
+          "dst": "Destination IP or CIDR", "src_port": "Source port(s)",
+          "dst_port": "Destination port(s)", "protocol": "Protocol(s)", "action": "Action",
+          "eni": "Interface IDs (eni-…)", "vpc": "VPC IDs (vpc-…)", "subnet": "Subnet IDs (subnet-…)",
+          "start": "From", "end": "To"}
+HELP = {
+    "src": "An address (10.0.1.5) or a network (10.0.0.0/16, 2001:db8::/32).",
+    "dst": "An address (10.0.1.5) or a network (10.0.0.0/16, 2001:db8::/32).",
+    "src_port": "One port (443), a list (80,443) or a range (1024-65535).",
+    "dst_port": "One port (443), a list (80,443) or a range (1024-65535).",
+    "protocol": "Names or numbers: TCP, UDP, ICMP, 6, 17, …",
+    "start": "ISO 8601 time (2026-11-26T09:00+09:00; UTC when no zone) or epoch seconds.",
+    "end": "The range ends just before this time.",
+}
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(config: Settings):
+    return get_engine(config)
+
+
+def engine():
+    """One engine per configuration and process: it opens its connection on first query."""
+    return _engine_for(settings())
+
+
+def viewer_zone() -> str:
+    return st.session_state.get("tz") or st.context.timezone or "UTC"
+
+
+def language() -> str:
+    return st.session_state.get("lang") or "en"
+
+
+def user_scope() -> Scope:
+    """The signed-in user's accounts; set by the sign-in gate in app.py."""
+    return st.session_state.get("scope", Scope(None))
+
+
+def _set_quick_range() -> None:
+    choice = st.session_state.get("quick_range")
+    if choice in QUICK_RANGES:
+        fill_range(QUICK_RANGES[choice])
+
+
+def fill_range(seconds: int, end: int | None = None) -> None:
+    """Set the From/To fields to an absolute range ending now (minute-aligned)."""
+    end = end if end is not None else timeutil.now() // 60 * 60 + 60
+    zone = viewer_zone()
+    st.session_state["start"] = timeutil.format_iso(end - seconds, zone)
+    st.session_state["end"] = timeutil.format_iso(end, zone)
+
+
+def set_filters(raw: dict[str, str]) -> None:
+    """Replace the sidebar filters (drill-down from another page), before switch_page."""
+    for key in KEYS:
+        value = raw.get(key, "")
+        st.session_state[key] = [v for v in value.split(",") if v] if key in (
+            "account", "region") else value
+    st.session_state["start"] = timeutil.format_iso(int(raw["start"]), viewer_zone())
+    st.session_state["end"] = timeutil.format_iso(int(raw["end"]), viewer_zone())
+
+
+def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None:
+    """Draw the shared filter widgets; their values live in session state and the URL."""
+    if not st.session_state.get("start") and not st.session_state.get("end"):
+        fill_range(86400, end=st.session_state.get("default_end"))
+    side = st.sidebar
+    side.selectbox("Quick range", list(QUICK_RANGES), index=None, key="quick_range",
+                   format_func=QUICK_LABELS.get, placeholder="Choose a quick range…",
+                   on_change=_set_quick_range)
+    for key in ("start", "end"):
+        side.text_input(LABELS[key], key=key, help=HELP[key], bind="query-params")
+        _error_slot(key)
+    side.multiselect(LABELS["account"], known_accounts, key="account", bind="query-params",
+                     accept_new_options=True, placeholder="All accounts you may see")
+    _error_slot("account")
+    side.multiselect(LABELS["region"], known_regions, key="region", bind="query-params",
+                     accept_new_options=True, placeholder="All regions")
+    _error_slot("region")
+    for key in ("src", "dst", "src_port", "dst_port", "protocol"):
+        side.text_input(LABELS[key], key=key, help=HELP.get(key), bind="query-params")
+        _error_slot(key)
+    side.selectbox(LABELS["action"], ["", "ACCEPT", "REJECT"], key="action",
+                   format_func=lambda a: a or "Any", bind="query-params")
+    _error_slot("action")
+    with side.expander("Interface, VPC, subnet"):
+        for key in ("eni", "vpc", "subnet"):
+            st.text_input(LABELS[key], key=key, bind="query-params")
+            _error_slot(key)
+    side.selectbox("Time zone", _zones(), key="tz", bind="query-params")
+    side.selectbox("Language", list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
+                   bind="query-params")
+
+
+def _zones() -> list[str]:
+    browser = st.context.timezone
+    return ([browser] if browser and browser not in ZONES else []) + ZONES
+
+
+def _error_slot(key: str) -> None:
+    st.session_state.setdefault("_error_slots", {})[key] = st.sidebar.empty()
+
+
+def raw_filters() -> dict:
+    return {key: st.session_state.get(key) for key in KEYS}
+
+
+def current_filters() -> Filters | None:
+    """The validated sidebar filters, or None after showing each error beside its field."""
+    try:
+        return parse_filters(raw_filters())
+    except InvalidFilters as invalid:
+        slots = st.session_state.get("_error_slots", {})
+        for key, message in invalid.errors.items():
+            slot = slots.get(key)
+            (slot.error if slot else st.sidebar.error)(f"{LABELS.get(key, key)}: {message}")
+        st.warning("Some filters are not valid (see the sidebar); nothing was run.")
+        return None
+
+
+def run(query: Query) -> Result | None:
+    """Run a query on the configured engine; failures become messages on the page."""
+    try:
+        return engine().run(query)
+    except (EngineError, QueryError) as error:
+        st.error(str(error))
+        return None
+
+
+def query_caption(result: Result) -> str:
+    parts = [f"{result.table.num_rows:,} rows", f"{result.elapsed_s:.2f} s", result.engine]
+    if result.scanned_bytes is not None:
+        parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
+    if result.cache_hit:
+        parts.append("from cache")
+    return " · ".join(parts)
+
+
+def show_result_notes(result: Result) -> None:
+    """The query's SQL on request, and anything that was left out."""
+    if result.skipped:
+        st.warning(f"{len(result.skipped)} stored object(s) could not be read and were "
+                   "skipped:\n\n" + "\n".join(f"- {s}" for s in result.skipped[:20]))
+    with st.expander("SQL"):
+        st.code(result.sql if len(result.sql) < 50_000 else result.sql[:50_000] + "\n…",
+                language="sql")
+
+
+def prepare_data() -> None:
+    """With no configured data directory, make demo data on first start (progress shown)."""
+    config = settings()
+    if config.engine != "duckdb" or config.data_dir:
+        return
+    from lib.demo import demo_info, ensure_demo_data
+
+    if demo_info(config.demo_dir) is None:
+        bar = st.progress(0.0, text="Creating demo flow logs (first start only)…")
+        ensure_demo_data(config, progress=lambda done, text: bar.progress(min(done, 1.0), text))
+        bar.empty()
+    else:
+        ensure_demo_data(config)
+    st.session_state.setdefault("default_end", demo_info(config.demo_dir)["end"])
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _stored_accounts_and_regions(root: str) -> list[tuple[str, str]]:
+    from lib.store import accounts_and_regions
+
+    return accounts_and_regions(root)
+
+
+def known_accounts_and_regions() -> tuple[list[str], list[str]]:
+    """Choices for the account and region filters: what the store holds, within scope."""
+    config = settings()
+    if config.engine != "duckdb":
+        return [], []
+    from lib.engines import data_dir
+
+    pairs = _stored_accounts_and_regions(data_dir(config))
+    scope = user_scope()
+    accounts = sorted({a for a, _ in pairs if scope.allows(a)})
+    regions = sorted({r for a, r in pairs if scope.allows(a)})
+    return accounts, regions

@@ -1,0 +1,35 @@
+"""Search: find flow log records by time, address, port, protocol, action."""
+
+import streamlit as st
+
+from lib import gui, present
+from lib.query import Query
+
+st.title("Search")
+filters = gui.current_filters()
+if filters is None:
+    st.stop()
+
+result = gui.run(Query("search", filters, scope=gui.user_scope(),
+                       limit=gui.settings().search_limit))
+if result is None:
+    st.stop()
+
+rows = result.rows()
+st.caption(gui.query_caption(result) + (" · newest first, limited to the first "
+           f"{len(rows):,}" if len(rows) >= gui.settings().search_limit else " · newest first"))
+if not rows:
+    st.info("No records match these filters in this time range.")
+summary = present.search_summary(rows, gui.viewer_zone())
+picked = st.dataframe(summary, hide_index=True, on_select="rerun", selection_mode="single-row",
+                      key="search_table", width="stretch")
+selected = picked.selection.rows if picked else []
+if selected:
+    st.subheader("Record details")
+    st.dataframe(present.explain_row(rows[selected[0]], gui.language()), hide_index=True,
+                 width="stretch")
+elif rows:
+    st.caption("Select a row to see every field of the record, explained.")
+st.download_button("Download CSV", present.csv_bytes(rows), file_name="flowscope-search.csv",
+                   mime="text/csv", disabled=not rows)
+gui.show_result_notes(result)
