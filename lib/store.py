@@ -42,7 +42,9 @@ class StoredObject:
 
 
 def parse_stamp(stamp: str) -> int:
-    return timegm(datetime.strptime(stamp, "%Y%m%dT%H%MZ").timetuple())
+    """'20261126T0905Z' -> epoch seconds (by slicing: strptime is slow per object)."""
+    return timegm((int(stamp[0:4]), int(stamp[4:6]), int(stamp[6:8]), int(stamp[9:11]),
+                   int(stamp[11:13]), 0, 0, 0, 0))
 
 
 def _days(first: int, last: int) -> list[tuple[str, str, str]]:
@@ -70,23 +72,28 @@ def accounts_and_regions(root: str | Path) -> list[tuple[str, str]]:
             for region in _subdirs(base / account / "vpcflowlogs", REGION_DIR, None)]
 
 
-def _object(entry: os.DirEntry, account: str, region: str) -> StoredObject:
-    match = OBJECT_NAME.match(entry.name)
-    return StoredObject(
-        path=entry.path, account=account, region=region,
-        flow_log_id=match["flow_log_id"] if match else None,
-        delivered=parse_stamp(match["stamp"]) if match else None,
-        size=entry.stat().st_size)
-
-
-def list_day(root: str | Path, account: str, region: str, day: tuple[str, str, str]
-             ) -> list[StoredObject]:
+def list_day(root: str | Path, account: str, region: str, day: tuple[str, str, str],
+             first: int | None = None, last: int | None = None) -> list[StoredObject]:
+    """Objects of one day folder, by name; with first/last, only those delivered between
+    (objects whose name gives no time are always kept). Sizes are read only for those."""
     folder = Path(root) / "AWSLogs" / account / "vpcflowlogs" / region / Path(*day)
     try:
-        entries = [e for e in os.scandir(folder) if e.is_file() and not e.name.startswith(".")]
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
     except FileNotFoundError:
         return []
-    return sorted((_object(e, account, region) for e in entries), key=lambda o: o.name)
+    found = []
+    for entry in entries:
+        match = OBJECT_NAME.match(entry.name)
+        delivered = parse_stamp(match["stamp"]) if match else None
+        if delivered is not None and first is not None and not first <= delivered <= last:
+            continue
+        if not entry.is_file():
+            continue
+        found.append(StoredObject(
+            path=entry.path, account=account, region=region,
+            flow_log_id=match["flow_log_id"] if match else None, delivered=delivered,
+            size=entry.stat().st_size))
+    return sorted(found, key=lambda o: o.name)
 
 
 def list_objects(root: str | Path, start: int, end: int, accounts=None, regions=None,
@@ -105,6 +112,5 @@ def list_objects(root: str | Path, start: int, end: int, accounts=None, regions=
     for account in _subdirs(base, ACCOUNT_DIR, wanted_accounts):
         for region in _subdirs(base / account / "vpcflowlogs", REGION_DIR, wanted_regions):
             for day in _days(first, last):
-                found.extend(o for o in list_day(root, account, region, day)
-                             if o.delivered is None or first <= o.delivered <= last)
+                found.extend(list_day(root, account, region, day, first, last))
     return found

@@ -2,9 +2,10 @@
 
 The source of the logical ``flows`` table is built per query from the key layout: only
 the objects whose account, region, day folder and delivery time can hold records of the
-query's range are read. Objects are grouped by (account, region, field order), one
-``read_csv`` per group with explicit column types (account IDs stay text, byte counts
-BIGINT), so files with different formats are read by name, not by position.
+query's range are read. Objects are grouped by (account, region, field order); each group
+is read into an Arrow table of text columns (lib/rawread.py: much cheaper per object than
+DuckDB's read_csv) registered as ``raw_<n>``, and typed by name in SQL, so files with
+different formats are read by name, not by position.
 """
 
 from __future__ import annotations
@@ -12,17 +13,22 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from functools import cache, lru_cache
 
 import duckdb
+import sqlglot
 from sqlglot import exp
 
 from lib import schema
 from lib.engines import EngineError, Result
 from lib.iputil import duckdb_key_sql
 from lib.query import Query, Target, render
+from lib.rawread import ObjectCache, ReadReport, read_objects
 from lib.store import StoredObject, list_objects
 
-MAX_BAD_OBJECTS = 50  # corrupt objects skipped in one query before giving up
+Group = tuple[str, str, tuple[str, ...]]  # account, region, header
+ADDRESS_KEYS = {"src_key": "srcaddr", "dst_key": "dstaddr"}  # key column -> address column
+ALL_KEYS = tuple(ADDRESS_KEYS)
 
 
 class DuckDBEngine:
@@ -34,7 +40,7 @@ class DuckDBEngine:
         self._db: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._headers: dict[tuple[str, str | None], tuple[str, ...] | None] = {}
-        self._bad: dict[str, str] = {}  # path -> reason, remembered across queries
+        self._objects = ObjectCache()
 
     # --- connection ----------------------------------------------------------------------
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -45,12 +51,12 @@ class DuckDBEngine:
                 self._db.execute("SET TimeZone = 'UTC'")
             return self._db.cursor()
 
-    # --- the source of `flows` ----------------------------------------------------------
+    # --- which objects, in which groups ----------------------------------------------------
     def objects(self, query: Query) -> list[StoredObject]:
         f = query.filters
         return [o for o in list_objects(self.root, f.start, f.end, query.accounts,
                                         f.regions or None, self.late_margin_s)
-                if o.path not in self._bad and not o.path.endswith(".parquet")]
+                if not o.path.endswith(".parquet")]
 
     def _header(self, obj: StoredObject) -> tuple[str, ...] | None:
         """The object's field names. A flow log's format is fixed when it is created, so
@@ -63,122 +69,91 @@ class DuckDBEngine:
             self._headers[key] = read_header(obj.path)
         return self._headers[key]
 
-    def _readable(self, objects: list[StoredObject], skipped: list[str]) -> list[StoredObject]:
-        """Objects whose header can be read; the others are remembered and reported."""
+    def groups(self, objects: list[StoredObject], skipped: list[str]
+               ) -> dict[Group, list[StoredObject]]:
+        """Objects by (account, region, header); unreadable ones are reported in skipped."""
         from lib.parser import FlowLogReadError
 
-        readable = []
+        groups: dict[Group, list[StoredObject]] = defaultdict(list)
         for obj in objects:
             try:
                 header = self._header(obj)
             except FlowLogReadError as error:
-                self._bad[obj.path] = str(error)
                 skipped.append(f"{obj.path}: {error.reason}")
                 continue
             if header is None:
                 skipped.append(f"{obj.path}: no header line naming the fields")
                 continue
-            readable.append(obj)
-        return readable
+            groups[(obj.account, obj.region, header)].append(obj)
+        return dict(sorted(groups.items()))
 
-    def source(self, objects: list[StoredObject]) -> exp.Expression:
-        groups: dict[tuple[str, str, tuple[str, ...]], list[str]] = defaultdict(list)
-        for obj in objects:
-            groups[(obj.account, obj.region, self._header(obj))].append(obj.path)
-        selects = [_group_select(a, r, h, paths) for (a, r, h), paths in sorted(groups.items())]
-        if not selects:
-            selects = [_empty_select()]
-        union = selects[0]
-        for select in selects[1:]:
-            union = exp.union(union, select, distinct=False)
-        keys = exp.select(
-            exp.Star(),
-            _parse(duckdb_key_sql('"srcaddr"')).as_("src_key"),
-            _parse(duckdb_key_sql('"dstaddr"')).as_("dst_key"),
-        ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("raw"))))
-        return keys
+    def target(self, groups: list[Group], keys: tuple[str, ...] = ALL_KEYS) -> Target:
+        # The source depends only on the groups, which repeat from query to query: its SQL
+        # is rendered once and kept (rendering it costs more than most queries).
+        return Target("duckdb", exp.Var(this=source_sql(tuple(groups), keys)))
 
-    def target(self, query: Query, objects: list[StoredObject] | None = None) -> Target:
-        if objects is None:
-            objects = self._readable(self.objects(query), [])
-        return Target("duckdb", self.source(objects))
+    def render(self, query: Query, groups: list[Group]) -> str:
+        """The query's SQL; address keys are computed only when a CIDR test needs them
+        (DuckDB parses and binds the long key expression even when nothing reads it)."""
+        probe = render(query, self.target(groups, keys=()))
+        keys = tuple(k for k in ADDRESS_KEYS if f'"{k}"' in probe)
+        return probe if not keys else render(query, self.target(groups, keys))
 
     def sql(self, query: Query) -> str:
-        return render(query, self.target(query))
+        return self.render(query, list(self.groups(self.objects(query), [])))
 
     # --- running -------------------------------------------------------------------------
     def run(self, query: Query) -> Result:
         began = time.perf_counter()
         skipped: list[str] = []
-        objects = self._readable(self.objects(query), skipped)
-        for _ in range(MAX_BAD_OBJECTS + 1):
-            sql = render(query, self.target(query, objects))
-            try:
-                table = self._cursor().sql(sql).to_arrow_table()
-            except duckdb.IOException as error:
-                bad = _object_named_in(str(error), objects)
-                if bad is None:
-                    raise EngineError(f"Reading the flow logs failed: {error}") from error
-                self._bad[bad.path] = str(error)
-                skipped.append(f"{bad.path}: {_reason(error)}")
-                objects = [o for o in objects if o.path != bad.path]
-                continue
-            except duckdb.Error as error:
-                raise EngineError(f"The query failed: {error}") from error
-            return Result(table=table, sql=sql, engine=self.name,
-                          elapsed_s=time.perf_counter() - began, skipped=skipped,
-                          objects=len(objects))
-        raise EngineError(f"More than {MAX_BAD_OBJECTS} unreadable objects; first: {skipped[:3]}")
+        objects = self.objects(query)
+        groups = self.groups(objects, skipped)
+        report = ReadReport()
+        tables = {group: read_objects(members, group[2], self._objects, report)
+                  for group, members in groups.items()}
+        readable = [group for group, table in tables.items() if table is not None]
+        sql = self.render(query, readable)
+        cursor = self._cursor()
+        try:
+            for index, group in enumerate(readable):
+                cursor.register(f"raw_{index}", tables[group])
+            table = cursor.sql(sql).to_arrow_table()
+        except duckdb.Error as error:
+            raise EngineError(f"The query failed: {error}") from error
+        finally:
+            cursor.close()
+        skipped += report.unreadable
+        if report.malformed_lines:
+            skipped.append(f"{report.malformed_lines} malformed line(s) with the wrong number "
+                           "of fields")
+        return Result(table=table, sql=sql, engine=self.name,
+                      elapsed_s=time.perf_counter() - began, skipped=skipped,
+                      objects=len(objects))
 
 
-def _parse(sql: str) -> exp.Expression:
-    import sqlglot
-
-    return sqlglot.parse_one(sql, read="duckdb")
-
-
-def _object_named_in(message: str, objects: list[StoredObject]) -> StoredObject | None:
-    for obj in objects:
-        if obj.path in message:
-            return obj
-    return None
+@cache
+def _key_expression(column: str) -> exp.Expression:
+    return sqlglot.parse_one(duckdb_key_sql(f'"{column}"'), read="duckdb")
 
 
-def _reason(error: Exception) -> str:
-    text = str(error).removeprefix("IO Error: ")
-    return text.split(":")[0].strip() or text
+def _typed(name: str) -> exp.Expression:
+    """A text column typed by the schema; a stray value becomes NULL, never an error."""
+    value = exp.column(name, quoted=True)
+    field = schema.field_for(name)
+    if not field.is_number:
+        return value
+    return exp.TryCast(this=value, to=exp.DataType.build(schema.sql_type(field)))
 
 
-def _csv_columns(header: tuple[str, ...]) -> exp.Expression:
-    """read_csv's `columns` struct: every header name with its SQL type, in file order."""
-    return exp.Struct(expressions=[
-        exp.PropertyEQ(this=exp.Literal.string(name),
-                       expression=exp.Literal.string(schema.sql_type(schema.field_for(name))))
-        for name in header])
-
-
-def _group_select(account: str, region: str, header: tuple[str, ...], paths: list[str]
-                  ) -> exp.Select:
-    read = exp.func(
-        "read_csv",
-        exp.Array(expressions=[exp.Literal.string(p) for p in paths]),
-        exp.PropertyEQ(this=exp.var("delim"), expression=exp.Literal.string(" ")),
-        exp.PropertyEQ(this=exp.var("header"), expression=exp.true()),
-        exp.PropertyEQ(this=exp.var("nullstr"), expression=exp.Literal.string("-")),
-        exp.PropertyEQ(this=exp.var("auto_detect"), expression=exp.false()),
-        # Malformed lines (repeated headers, wrong field counts) are skipped here; the
-        # Records page and `decode` show them line by line.
-        exp.PropertyEQ(this=exp.var("ignore_errors"), expression=exp.true()),
-        exp.PropertyEQ(this=exp.var("columns"), expression=_csv_columns(header)),
-    )
+def _group_select(index: int, group: Group) -> exp.Select:
+    account, region, header = group
     present = set(header)
     projections = [exp.Literal.string(account).as_(schema.LOG_ACCOUNT),
                    exp.Literal.string(region).as_(schema.LOG_REGION)]
     for f in schema.FIELDS:
-        value = (exp.column(f.name, quoted=True) if f.name in present
-                 else exp.cast(exp.null(), schema.sql_type(f)))
+        value = _typed(f.name) if f.name in present else exp.cast(exp.null(), schema.sql_type(f))
         projections.append(value.as_(f.column))
-    return exp.select(*projections).from_(read)
+    return exp.select(*projections).from_(exp.to_identifier(f"raw_{index}"))
 
 
 def _empty_select() -> exp.Select:
@@ -186,3 +161,21 @@ def _empty_select() -> exp.Select:
                    exp.cast(exp.null(), "VARCHAR").as_(schema.LOG_REGION)]
     projections += [exp.cast(exp.null(), schema.sql_type(f)).as_(f.column) for f in schema.FIELDS]
     return exp.select(*projections).where(exp.false())
+
+
+@lru_cache(maxsize=256)
+def source_sql(groups: tuple[Group, ...], keys: tuple[str, ...] = ALL_KEYS) -> str:
+    return source_for(list(groups), keys).sql(dialect="duckdb", identify=True)
+
+
+def source_for(groups: list[Group], keys: tuple[str, ...] = ALL_KEYS) -> exp.Expression:
+    """The logical `flows` columns over the registered raw_<n> tables, plus address keys."""
+    selects = [_group_select(i, g) for i, g in enumerate(groups)] or [_empty_select()]
+    union = selects[0]
+    for select in selects[1:]:
+        union = exp.union(union, select, distinct=False, copy=False)
+    if not keys:
+        return union
+    return exp.select(
+        exp.Star(), *[_key_expression(ADDRESS_KEYS[k]).as_(k) for k in keys],
+    ).from_(exp.Subquery(this=union, alias=exp.TableAlias(this=exp.to_identifier("raw"))))
