@@ -1,0 +1,295 @@
+"""The Athena engine: the logical query rendered as Trino SQL and run through pyathena.
+
+Two halves, kept apart so the SQL can be printed and tested without any network:
+
+- pure: ``athena_target(settings)`` supplies the table and the partition predicates, so
+  ``AthenaEngine.sql(query)`` is the exact statement, ready to paste into the console.
+  The table (``lib/athena_ddl.py``) is partitioned by ``log_account`` and ``log_region``,
+  the very columns the query layer filters on for the account scope and the account and
+  region filters, so those prune partitions by themselves; the target adds the day
+  partitions implied by the time range.
+- network: ``AthenaEngine.run`` is the one place that talks to AWS. It reports each poll
+  (queued/running, elapsed, data scanned, cost) to a progress callback, enforces the
+  timeout and the bytes-scanned ceiling by cancelling, cancels a query whose caller gave up
+  (an exception from the callback, as Streamlit raises when the user changes a widget), and
+  turns every failure into an ``EngineError`` with a message for the person who asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+
+import pyarrow as pa
+from sqlglot import exp
+
+from lib.engines import EngineError, Progress, Result
+from lib.query import Query, QueryError, Target, col, lit, render
+from lib.store import EARLY_SLACK_S
+
+LAYOUTS = ("text", "parquet")
+DAY_COLUMN = "log_day"  # text layout: 'yyyy/MM/dd', the day folder of the S3 key
+HIVE_DAY_COLUMNS = ("year", "month", "day")  # parquet layout: year=yyyy/month=MM/day=dd
+POLL_INTERVAL_S = 0.5
+THROTTLE_CODES = ("ThrottlingException", "TooManyRequestsException")
+ACCESS_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
+                "UnrecognizedClientException", "InvalidSignatureException",
+                "ExpiredTokenException")
+# Athena bills scanned data rounded up to whole megabytes, at least 10 MB per query.
+BILLING_UNIT = 1024 ** 2
+BILLING_MINIMUM = 10 * BILLING_UNIT
+TERABYTE = 1024 ** 4
+# Athena type names (as pyathena describes result columns) -> the Arrow types DuckDB returns,
+# so a result has the same schema on both engines.
+ARROW_TYPES = {"tinyint": pa.int8(), "smallint": pa.int16(), "integer": pa.int32(),
+               "int": pa.int32(), "bigint": pa.int64(), "varchar": pa.string(),
+               "char": pa.string(), "string": pa.string(), "boolean": pa.bool_(),
+               "double": pa.float64(), "real": pa.float32(), "float": pa.float32()}
+
+
+# --- pure: the table, the partitions, the SQL -------------------------------------------
+
+def athena_table(settings) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(settings.athena_table, quoted=True),
+                     db=exp.to_identifier(settings.athena_database, quoted=True))
+
+
+def delivery_days(start: int, end: int, late_margin_s: int) -> list[date]:
+    """Day folders that can hold records starting in [start, end): objects are filed by
+    delivery time, up to EARLY_SLACK_S before a record's start and late_margin_s after
+    (the same margin lib.store.list_objects keeps for local folders)."""
+    if start is None or end is None:
+        raise QueryError("a query needs a time range (no time bound would scan every day)")
+    first = datetime.fromtimestamp(start - EARLY_SLACK_S, UTC).date()
+    last = datetime.fromtimestamp(end + late_margin_s, UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def day_predicate(days: list[date], layout: str) -> exp.Expression:
+    if layout == "text":
+        return col(DAY_COLUMN).between(lit(days[0].strftime("%Y/%m/%d")),
+                                       lit(days[-1].strftime("%Y/%m/%d")))
+    if layout != "parquet":
+        raise QueryError(f"athena_layout must be one of {', '.join(LAYOUTS)}")
+    # Hive prefixes split the day into year=/month=/day=; one exact term per month keeps
+    # each column's values a short list that partition projection can prune on.
+    months = []
+    for (year, month), in_month in groupby(days, key=lambda d: (d.year, d.month)):
+        months.append(exp.and_(
+            col("year").eq(lit(f"{year:04d}")), col("month").eq(lit(f"{month:02d}")),
+            col("day").isin(*[lit(f"{d.day:02d}") for d in in_month])))
+    return exp.or_(*months) if len(months) > 1 else months[0]
+
+
+def partition_predicates(query: Query, layout: str, late_margin_s: int) -> list[exp.Expression]:
+    """The day partitions of the query's range. Account and region partitions need nothing
+    here: the query's own log_account/log_region predicates name the partition columns."""
+    f = query.filters
+    return [day_predicate(delivery_days(f.start, f.end, late_margin_s), layout)]
+
+
+def athena_target(settings) -> Target:
+    layout, margin = settings.athena_layout, settings.late_margin_s
+    return Target("athena", athena_table(settings),
+                  partition_predicates=lambda query: partition_predicates(query, layout, margin))
+
+
+def scan_cost(scanned_bytes: int | None, price_per_tb: float) -> float | None:
+    """What Athena charges for a scan, in dollars (None while nothing is known; nothing for
+    no scan, as for a reused result)."""
+    if scanned_bytes is None:
+        return None
+    if scanned_bytes == 0:
+        return 0.0
+    billed = max(BILLING_MINIMUM, math.ceil(scanned_bytes / BILLING_UNIT) * BILLING_UNIT)
+    return billed / TERABYTE * price_per_tb
+
+
+# --- the network half ----------------------------------------------------------------------
+
+class _Stop(Exception):
+    """Raised from the poll callback to stop waiting; the query is cancelled."""
+
+
+class AthenaEngine:
+    name = "athena"
+    supports_progress = True
+
+    def __init__(self, settings, *, poll_interval: float = POLL_INTERVAL_S, retry=None,
+                 sdk_attempts: int = 3):
+        """``retry`` (a pyathena RetryConfig) backs off throttled calls; ``sdk_attempts`` is
+        botocore's own retry layer within each of them (tests set it to 1)."""
+        if settings.athena_layout not in LAYOUTS:
+            raise EngineError(f"athena_layout must be one of {', '.join(LAYOUTS)}")
+        self.settings = settings
+        self.target = athena_target(settings)
+        self.poll_interval = poll_interval
+        self.retry = retry
+        self.sdk_attempts = sdk_attempts
+        self._connection = None
+        self._lock = threading.Lock()
+
+    def sql(self, query: Query) -> str:
+        """The exact statement run, partition predicates included. No network."""
+        return render(query, self.target)
+
+    # --- connection ------------------------------------------------------------------------
+    def connection(self):
+        """One pyathena connection per engine, opened on first use; cursors are per query."""
+        with self._lock:
+            if self._connection is None:
+                self._connection = self._connect()
+            return self._connection
+
+    def _connect(self):
+        import pyathena
+        from botocore.config import Config
+        from pyathena.util import RetryConfig
+
+        s = self.settings
+        options = {
+            "region_name": s.athena_region,
+            "work_group": s.athena_workgroup or "",
+            "schema_name": s.athena_database,
+            "s3_staging_dir": s.athena_output_location or None,
+            "retry_config": self.retry or RetryConfig(
+                exceptions=THROTTLE_CODES, attempt=5, multiplier=1, max_delay=16),
+            "config": Config(retries={"mode": "standard",
+                                      "total_max_attempts": self.sdk_attempts}),
+            "poll_interval": self.poll_interval,
+        }
+        if s.athena_profile:
+            options["profile_name"] = s.athena_profile
+        if s.athena_role_arn:
+            options["role_arn"] = s.athena_role_arn
+            options["role_session_name"] = "flowscope"
+        if s.athena_endpoint_url:
+            options["endpoint_url"] = s.athena_endpoint_url
+        try:
+            return pyathena.connect(**options)
+        except Exception as error:
+            raise EngineError(f"Could not connect to Athena: {error}") from error
+
+    # --- running ---------------------------------------------------------------------------
+    def run(self, query: Query, *, progress: Callable[[Progress], None] | None = None,
+            refresh: bool = False) -> Result:
+        """Run the query; ``refresh`` also skips Athena's own result reuse."""
+        from pyathena.pandas.cursor import PandasCursor
+
+        sql = self.sql(query)  # refuses a query without a time range before any request
+        began = time.monotonic()
+        watch = _Watch(self.settings, began, progress)
+        reuse_minutes = self.settings.athena_result_reuse_minutes
+        cursor = self.connection().cursor(PandasCursor, on_poll=watch.poll)
+        try:
+            cursor.execute(sql, result_reuse_enable=reuse_minutes > 0 and not refresh,
+                           result_reuse_minutes=max(reuse_minutes, 1),
+                           on_start_query_execution=watch.started)
+            table = _to_arrow(cursor.as_pandas(), cursor.description)
+        except _Stop as stop:
+            self._cancel(watch.query_id)
+            raise EngineError(str(stop)) from None
+        except Exception as error:
+            raise EngineError(_message(error, watch)) from error
+        except BaseException:  # the caller gave up (e.g. a Streamlit rerun): stop paying
+            self._cancel(watch.query_id)
+            raise
+        finally:
+            cursor.close()
+        execution = watch.last
+        scanned = execution.data_scanned_in_bytes if execution else None
+        return Result(table=table, sql=sql, engine=self.name,
+                      elapsed_s=time.monotonic() - began, scanned_bytes=scanned,
+                      cost_usd=scan_cost(scanned, self.settings.athena_price_per_tb),
+                      query_id=watch.query_id,
+                      reused_result=bool(execution and execution.reused_previous_result))
+
+    def _cancel(self, query_id: str | None) -> None:
+        """Best effort: a failure to cancel must not hide why we cancelled."""
+        if query_id is None:
+            return
+        with contextlib.suppress(Exception):  # the original error is the one to report
+            self.connection().client.stop_query_execution(QueryExecutionId=query_id)
+
+
+class _Watch:
+    """Follows one execution: reports progress, stops it on timeout or too much data."""
+
+    def __init__(self, settings, began: float, progress):
+        self.settings = settings
+        self.began = began
+        self.progress = progress
+        self.query_id: str | None = None
+        self.last = None  # the latest AthenaQueryExecution seen
+
+    def started(self, query_id: str) -> None:
+        self.query_id = query_id
+
+    def poll(self, execution) -> None:
+        self.last = execution
+        elapsed = time.monotonic() - self.began
+        scanned = execution.data_scanned_in_bytes
+        if self.progress is not None:
+            self.progress(Progress(
+                state=execution.state or "QUEUED", elapsed_s=elapsed, scanned_bytes=scanned,
+                cost_usd=scan_cost(scanned, self.settings.athena_price_per_tb),
+                query_id=self.query_id))
+        if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            return
+        limit = self.settings.athena_bytes_scanned_limit
+        if limit and scanned and scanned > limit:
+            raise _Stop(f"The query was stopped after scanning {_size(scanned)}, more than the "
+                        f"{_size(limit)} allowed per query (setting athena_bytes_scanned_limit)."
+                        " Narrow the time range, accounts or regions.")
+        timeout = self.settings.athena_timeout_s
+        if timeout and elapsed > timeout:
+            raise _Stop(f"The query took longer than {timeout} s and was cancelled (setting "
+                        "athena_timeout_s). Narrow the time range, accounts or regions.")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e9:,.2f} GB" if n >= 1e9 else f"{n / 1e6:,.1f} MB"
+
+
+def _aws_error(error: BaseException) -> tuple[str, str] | None:
+    """(code, message) of the AWS error behind a pyathena error, if there is one."""
+    seen = error
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+            return response["Error"].get("Code", ""), response["Error"].get("Message", "")
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _message(error: Exception, watch: _Watch) -> str:
+    execution = watch.last
+    if execution is not None and execution.state == "FAILED":
+        return f"Athena could not run the query: {execution.state_change_reason or error}"
+    if execution is not None and execution.state == "CANCELLED":
+        return "The query was cancelled in Athena before it finished."
+    aws = _aws_error(error)
+    if aws is None:
+        return f"The Athena query failed: {error}"
+    code, text = aws
+    if code in THROTTLE_CODES:
+        return (f"Athena is throttling requests ({code}: {text}) and still was after several "
+                "tries with growing pauses. Wait a minute and run the query again.")
+    if code in ACCESS_CODES or "AccessDenied" in code:
+        return (f"Athena refused access ({code}: {text}). Flowscope's AWS role needs the "
+                "permissions listed in the README (Using Athena).")
+    return f"Athena refused the request ({code}: {text})."
+
+
+def _to_arrow(df, description) -> pa.Table:
+    """The result frame as Arrow, typed from Athena's column types (not pandas' guesses)."""
+    fields = [pa.field(name, ARROW_TYPES.get(str(type_name).lower(), pa.string()))
+              for name, type_name, *_ in description or []]
+    if not fields:
+        return pa.table({})
+    return pa.Table.from_pandas(df, schema=pa.schema(fields), preserve_index=False)
