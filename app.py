@@ -2,14 +2,22 @@
 
 import streamlit as st
 
-from lib import gui
+from lib import auth, gui
 
-st.set_page_config(page_title="Flowscope", page_icon=":material/lan:", layout="wide")
+PAGES = [
+    st.Page("pages/search.py", title="Search", icon=":material/search:", default=True),
+    st.Page("pages/check.py", title="Connection check", icon=":material/troubleshoot:"),
+    st.Page("pages/traffic.py", title="Traffic", icon=":material/bar_chart:"),
+    st.Page("pages/records.py", title="Records", icon=":material/description:"),
+]
+
+# An emoji favicon is drawn in the browser; a ":material/…" one is fetched from
+# fonts.gstatic.com, which an internal network blocks (a console error on every page).
+st.set_page_config(page_title="Flowscope", page_icon="🌐", layout="wide")
+# Nothing but the sign-in until the visitor is signed in; sets the user's account scope.
+user = auth.gate(gui.settings(), PAGES)
 
 gui.prepare_data()
 gui.sidebar_filters(*gui.known_accounts_and_regions())
 
-PAGES = [
-    st.Page("pages/search.py", title="Search", icon=":material/search:", default=True),
-]
-st.navigation(PAGES).run()
+auth.navigation(PAGES, user).run()  # only the pages this user may open

@@ -121,14 +121,17 @@ def _add_query(sub) -> None:
 
 
 def _run_query(args) -> int:
+    from lib import audit
     from lib.engines import EngineError, get_engine
 
     query = _query_from(args)
     if query is None:
         return EXIT_USAGE
-    try:
-        result = get_engine(_settings_for(args)).run(query)
-    except EngineError as error:
+    settings = _settings_for(args)
+    try:  # audited like the pages' queries; the user is the operating-system account
+        result = audit.run_audited(settings, f"cli:{_os_user()}", "cli", query,
+                                   get_engine(settings).run)
+    except (EngineError, audit.AuditError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     for note in result.skipped:
@@ -157,6 +160,52 @@ def _run_sql(args) -> int:
     if query is None:
         return EXIT_USAGE
     print(get_engine(_settings_for(args)).sql(query))
+    return EXIT_OK
+
+
+@command
+def _add_ddl(sub) -> None:
+    p = sub.add_parser("ddl", help="print CREATE EXTERNAL TABLE for Athena over a log bucket")
+    p.add_argument("--location", required=True,
+                   help="s3://BUCKET/PREFIX, the folder that holds AWSLogs/")
+    p.add_argument("--accounts", action="append", default=[],
+                   help="12-digit account IDs (repeatable or comma-separated)")
+    p.add_argument("--regions", action="append", default=[],
+                   help="regions, e.g. us-east-1 (repeatable or comma-separated)")
+    p.add_argument("--since", default="2020-01-01",
+                   help="YYYY-MM-DD: the oldest day Athena may read (default 2020-01-01)")
+    p.add_argument("--format", choices=["text", "parquet"],
+                   help="text (AWS's default) or parquet with Hive-compatible prefixes "
+                        "(default: the athena_layout setting)")
+    p.add_argument("--fields", type=_format_option, metavar='"FIELD FIELD ..."',
+                   help="text: the flow logs' field order (default: every v2-v8 field in "
+                        "AWS's order)")
+    p.add_argument("--database", help="default: the athena_database setting")
+    p.add_argument("--table", help="default: the athena_table setting")
+    p.set_defaults(run=_run_ddl)
+
+
+def _run_ddl(args) -> int:
+    from datetime import date
+
+    from lib.athena_ddl import create_table_sql
+    from lib.config import load_settings
+
+    settings = load_settings()
+    try:
+        since = date.fromisoformat(args.since)
+    except ValueError:
+        print(f"error: --since: {args.since!r} is not a date YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        print(create_table_sql(
+            args.location, args.accounts, args.regions, since,
+            layout=args.format or settings.athena_layout,
+            database=args.database or settings.athena_database,
+            table=args.table or settings.athena_table, fields=args.fields) + ";")
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
@@ -200,6 +249,175 @@ def _discard_stdout() -> None:
     import os
 
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@command
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="write demo flow logs in the S3 key layout to a folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write AWSLogs/ into")
+    p.add_argument("--records", type=int, default=100_000, help="record lines (default 100000)")
+    p.add_argument("--days", type=float, default=7, help="days of data before --end (default 7)")
+    p.add_argument("--seed", type=int, default=1, help="same seed and end: same files")
+    p.add_argument("--end", help="UTC end, epoch seconds or ISO 8601 (default: now, 5-min slot)")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args) -> int:
+    from lib.generator import generate, parse_time, text_progress
+
+    try:
+        end = None if args.end is None else parse_time(args.end)
+        summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
+                           end=end, progress=text_progress(sys.stderr))
+    except ValueError as error:  # checked before anything is written
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
+    return EXIT_OK
+
+
+def _os_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        return "unknown"
+
+
+@command
+def _add_add_user(sub) -> None:
+    p = sub.add_parser("add-user", help="add (or replace) a password sign-in user; the "
+                       "password is read from stdin or asked for, and stored bcrypt-hashed")
+    p.add_argument("--users", required=True, metavar="FILE", help="the users file (YAML)")
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", required=True, help="the name shown in the app")
+    p.add_argument("--email", required=True)
+    p.add_argument("--groups", default="", help="comma-separated groups (access mapping)")
+    p.set_defaults(run=_run_add_user)
+
+
+def _read_password() -> str:
+    """One line from a pipe, or asked twice on a terminal (never an option: shell history)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise ValueError("the passwords differ")
+    return first
+
+
+def _run_add_user(args) -> int:
+    from lib.access import AccessConfigError, add_user
+
+    try:
+        password = _read_password()
+        add_user(args.users, args.username, args.name, args.email, password,
+                 [g.strip() for g in args.groups.split(",") if g.strip()])
+    except (ValueError, AccessConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"user {args.username.strip().lower()} saved in {args.users}", file=sys.stderr)
+    return EXIT_OK
+
+
+@command
+def _add_check(sub) -> None:
+    p = sub.add_parser("check", help="did traffic from --src to --dst get through? "
+                                     "(prints the verdict as JSON)")
+    p.add_argument("--data", help="directory in the S3 layout (default: configured or demo)")
+    p.add_argument("--engine", choices=["duckdb", "athena"], help="default: configured")
+    p.add_argument("--src", help="source IP or CIDR (required)")
+    p.add_argument("--dst", help="destination IP or CIDR (required)")
+    p.add_argument("--dst-port", help="destination port: N, N-M or N,M (none for ICMP)")
+    p.add_argument("--protocol", help="name or number, e.g. tcp, 6, icmp")
+    p.add_argument("--start", help="ISO 8601 (UTC if no zone) or epoch seconds (required)")
+    p.add_argument("--end", help="exclusive (required)")
+    p.add_argument("--account", action="append", default=[], help="12-digit ID (repeatable)")
+    p.add_argument("--region", action="append", default=[], help="e.g. us-east-1 (repeatable)")
+    p.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the words")
+    p.add_argument("--limit", type=int, default=10_000, help="records read at most (newest)")
+    p.set_defaults(run=_run_check)
+
+
+def _run_check(args) -> int:
+    from lib import check, timeutil
+    from lib.engines import EngineError, get_engine
+    from lib.filters import InvalidFilters
+    from lib.query import ALL_ACCOUNTS, MAX_LIMIT
+
+    raw = {"start": args.start, "end": args.end, "account": args.account,
+           "region": args.region, "src": args.src, "dst": args.dst,
+           "dst_port": args.dst_port, "protocol": args.protocol}
+    try:
+        filters = check.parse_check(raw)
+    except InvalidFilters as invalid:
+        for key, message in invalid.errors.items():
+            print(f"error: --{key.replace('_', '-')}: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    if not 1 <= args.limit <= MAX_LIMIT:
+        print(f"error: --limit: must be 1-{MAX_LIMIT}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = get_engine(_settings_for(args)).run(
+            check.check_query(filters, ALL_ACCOUNTS, limit=args.limit))
+    except EngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    for note in result.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    verdict = check.judge(result.rows(), check.CheckSpec.from_filters(filters), lang=args.lang,
+                          now=timeutil.now(), limit=args.limit)
+    sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False, indent=1) + "\n")
+    return EXIT_OK
+
+
+@command
+def _add_cache(sub) -> None:
+    p = sub.add_parser("cache", help="build or inspect the local columnar cache of a data folder")
+    p.add_argument("action", choices=["build", "status"])
+    p.add_argument("--data", help="directory in the S3 layout (default: configured or demo)")
+    p.add_argument("--workers", type=int, default=None, help="build: threads (default: cores)")
+    p.add_argument("--throttle", type=float, default=0.0, metavar="S",
+                   help="build: pause S seconds between folders (leave the machine to others)")
+    p.set_defaults(run=_run_cache)
+
+
+def _run_cache(args) -> int:
+    from dataclasses import replace
+
+    from lib import columnar
+    from lib.config import load_settings
+    from lib.engines import data_dir
+    from lib.generator import text_progress
+
+    settings = load_settings()
+    if args.data:
+        settings = replace(settings, data_dir=args.data)
+    root = data_dir(settings)
+    cache_dir = columnar.cache_dir_for(settings, root)
+    if args.action == "status":
+        print(json.dumps(columnar.status(root, cache_dir), indent=1))
+        return EXIT_OK
+    try:
+        report = columnar.build(root, cache_dir, progress=text_progress(sys.stderr),
+                                workers=args.workers, throttle_s=args.throttle)
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    for note in report.skipped:
+        print(f"skipped: {note}", file=sys.stderr)
+    print(json.dumps({**report.to_dict(), "skipped": len(report.skipped),
+                      "cache_dir": str(cache_dir)}, indent=1))
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

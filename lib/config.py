@@ -32,6 +32,10 @@ class Settings:
     demo_records: int = 200_000
     demo_days: int = 7
     search_limit: int = 1000
+    # The embedded engine reads a local columnar copy of data_dir (Parquet under
+    # cache_dir/columnar, built by `python -m lib.cli cache build` or the app in the
+    # background) when there is one; objects newer than the copy are read raw.
+    columnar_cache: bool = True
     # Athena
     athena_region: str = "us-east-1"
     athena_profile: str = ""
@@ -47,10 +51,27 @@ class Settings:
     athena_cache_ttl_s: int = 300
     athena_result_reuse_minutes: int = 60
     athena_endpoint_url: str = ""  # tests: a local moto server
+    # The log bucket itself (s3://bucket/prefix, the folder holding AWSLogs/), browsed by the
+    # Records page with the Athena credentials settings. Empty: the page browses data_dir.
+    s3_location: str = ""
+    s3_endpoint_url: str = ""  # empty: athena_endpoint_url if set, else AWS's own
     # Access
     auth_mode: str = "none"  # password | oidc | alb | none
     users_file: str = ""
     audit_file: str = ""
+    # Who may see which accounts and pages (YAML or TOML). Required unless auth_mode is none.
+    access_file: str = ""
+    login_max_failures: int = 5  # password mode: failed sign-ins before a user is locked out
+    login_lockout_s: int = 900  # ... for this long (counted over the same window)
+    auth_cookie_name: str = "flowscope_auth"
+    auth_cookie_days: float = 1.0
+    oidc_provider: str = ""  # a named provider under [auth] in secrets.toml; empty: the default
+    # ALB OIDC authentication: where the load balancer's public keys come from (a URL
+    # template with {region} and {kid}, or a local directory holding <kid>.pem).
+    alb_key_source: str = "https://public-keys.auth.elb.{region}.amazonaws.com/{kid}"
+    alb_region: str = ""  # empty: the signer ARN's region, else AWS_REGION
+    alb_signer_arn: str = ""  # the load balancer's ARN; tokens signed by another are refused
+    alb_logout_url: str = ""  # the identity provider's sign-out page, linked in the sidebar
 
     @property
     def demo_dir(self) -> Path:

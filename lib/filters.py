@@ -21,10 +21,13 @@ PortRange = tuple[int, int]
 ACTIONS = ("ACCEPT", "REJECT")
 MAX_INPUT = 2000  # characters in one raw value: more is an error, never truncated
 MAX_ITEMS = 100  # values in one list filter
+# Times a query may name (1970 to 2100): beyond them the store's day folders and Python's
+# datetime overflow, and no flow log exists there.
+EARLIEST, LATEST = 0, 4_102_444_800
 
 _ID_PATTERNS = {
-    "account": re.compile(r"\d{12}"),
-    "region": re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}"),
+    "account": re.compile(r"[0-9]{12}"),  # ASCII: \d also takes look-alikes such as "０"
+    "region": re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}"),
     "eni": re.compile(r"eni-[0-9a-f]{8,17}"),
     "vpc": re.compile(r"vpc-[0-9a-f]{8,17}"),
     "subnet": re.compile(r"subnet-[0-9a-f]{8,17}"),
@@ -104,7 +107,7 @@ def parse_ports(value: str | Sequence[str]) -> tuple[PortRange, ...]:
     ranges = []
     for item in _items(value):
         low_text, sep, high_text = item.partition("-")
-        if not low_text.isdigit() or (sep and not high_text.isdigit()):
+        if not _is_number(low_text) or (sep and not _is_number(high_text)):
             raise ValueError(f"{item!r} is not a port (use N, N-M or N,M)")
         low, high = int(low_text), int(high_text) if sep else int(low_text)
         if not (0 <= low <= 65535 and 0 <= high <= 65535):
@@ -115,6 +118,20 @@ def parse_ports(value: str | Sequence[str]) -> tuple[PortRange, ...]:
     if len(ranges) > MAX_ITEMS:
         raise ValueError(f"too many ports (at most {MAX_ITEMS})")
     return tuple(sorted(set(ranges)))
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits only: isdigit() and int() also take "４４３" and "٤٤٣"."""
+    return text.isascii() and text.isdigit()
+
+
+def parse_time_bounded(text: str) -> int:
+    if not text.isascii():
+        raise ValueError(f"{text!r}: use ASCII digits and letters (e.g. 2026-11-26T09:00Z)")
+    epoch = parse_time(text)
+    if not EARLIEST <= epoch <= LATEST:
+        raise ValueError(f"{text!r} is out of range (times run from 1970 to 2100)")
+    return epoch
 
 
 def parse_protocols(value: str | Sequence[str]) -> tuple[int, ...]:
@@ -170,7 +187,7 @@ def _parse_one(key: str, value):
         text = _single(value).strip()
         if not text:
             raise ValueError("required")
-        return parse_time(text)
+        return parse_time_bounded(text)
     if key in ("src", "dst"):
         text = _single(value).strip()
         return parse_network(text) if text else None

@@ -8,9 +8,12 @@ same records later; the quick-range picker only fills them in.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import streamlit as st
 
-from lib import timeutil
+from lib import audit, auth, timeutil
 from lib.config import Settings, load_settings
 from lib.engines import EngineError, Result, get_engine
 from lib.filters import KEYS, Filters, InvalidFilters, parse_filters
@@ -61,8 +64,20 @@ def language() -> str:
 
 
 def user_scope() -> Scope:
-    """The signed-in user's accounts; set by the sign-in gate in app.py."""
-    return st.session_state.get("scope", Scope(None))
+    """The signed-in user's accounts; set by the sign-in gate in app.py. Without the gate
+    (a page run on its own) no account at all."""
+    leave_unless_signed_in()
+    return st.session_state.get("scope", Scope(frozenset()))
+
+
+def leave_unless_signed_in() -> None:
+    """A page that ran without app.py's sign-in gate goes to the start page (see
+    lib.auth.no_pages_folder_mode: a server's very first run may be a page on its own)."""
+    from streamlit.errors import StreamlitAPIException
+
+    if auth.signed_in_user() is None:
+        with contextlib.suppress(StreamlitAPIException):  # no start page: the page sees nothing
+            st.switch_page("app.py", query_params=st.query_params.to_dict())
 
 
 def _set_quick_range() -> None:
@@ -89,8 +104,26 @@ def set_filters(raw: dict[str, str]) -> None:
     st.session_state["end"] = timeutil.format_iso(int(raw["end"]), viewer_zone())
 
 
+PENDING_FILTERS = "_pending_filters"  # session state: filters a drill-down opens
+
+
+def drill_down(raw: dict[str, str], page: str = "pages/search.py") -> None:
+    """Open `page` with the sidebar filters replaced by `raw` (a click on a chart).
+
+    A page runs after the sidebar is drawn, and Streamlit refuses to change a drawn
+    widget's value: the filters wait in session state and sidebar_filters() applies them
+    on the next run, before drawing. `query_params={}`: switch_page's default clears the
+    URL, which Streamlit refuses while widgets are bound to it (the widgets refill it).
+    """
+    st.session_state[PENDING_FILTERS] = dict(raw)
+    st.switch_page(page, query_params={})
+
+
 def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None:
     """Draw the shared filter widgets; their values live in session state and the URL."""
+    pending = st.session_state.pop(PENDING_FILTERS, None)
+    if pending:
+        set_filters(pending)
     if not st.session_state.get("start") and not st.session_state.get("end"):
         fill_range(86400, end=st.session_state.get("default_end"))
     side = st.sidebar
@@ -119,6 +152,12 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     side.selectbox("Time zone", _zones(), key="tz", bind="query-params")
     side.selectbox("Language", list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
                    bind="query-params")
+    side.button("Refresh results", key=REFRESH_KEY, help="Run the queries again instead of "
+                "answering from results kept for a few minutes (setting athena_cache_ttl_s).")
+
+
+# The sidebar's refresh button: True during the one run after it is clicked.
+REFRESH_KEY = "refresh_results"
 
 
 def _zones() -> list[str]:
@@ -136,6 +175,7 @@ def raw_filters() -> dict:
 
 def current_filters() -> Filters | None:
     """The validated sidebar filters, or None after showing each error beside its field."""
+    leave_unless_signed_in()
     try:
         return parse_filters(raw_filters())
     except InvalidFilters as invalid:
@@ -148,20 +188,46 @@ def current_filters() -> Filters | None:
 
 
 def run(query: Query) -> Result | None:
-    """Run a query on the configured engine; failures become messages on the page."""
+    """Run a query on the configured engine, audited; failures become messages on the page.
+    Only for a user who passed the sign-in gate; results are withheld if the audit trail
+    cannot be written."""
+    leave_unless_signed_in()
+    user = auth.signed_in_user()
+    if user is None:
+        st.warning("Sign in first: open Flowscope's start page.")
+        return None
     try:
-        return engine().run(query)
+        progress = st.empty()  # the engine's running state (Athena), while it runs
+        run_query = functools.partial(engine().run, refresh=bool(st.session_state.get(
+            REFRESH_KEY)), progress=lambda state: progress.caption(state.describe()))
+        try:
+            result = audit.run_audited(settings(), user.name, auth.current_page(), query,
+                                       run_query)
+        finally:
+            progress.empty()
+    except audit.AuditError as error:
+        st.error(f"{error}. Results are withheld until the audit trail works again.")
+        return None
     except (EngineError, QueryError) as error:
         st.error(str(error))
         return None
+    hidden = auth.out_of_scope(query)
+    if hidden:
+        st.warning(f"You may not see account(s) {', '.join(hidden)}: nothing from them is "
+                   "shown.")
+    return result
 
 
 def query_caption(result: Result) -> str:
     parts = [f"{result.table.num_rows:,} rows", f"{result.elapsed_s:.2f} s", result.engine]
     if result.scanned_bytes is not None:
         parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
+    if result.cost_usd is not None:
+        parts.append(f"${result.cost_usd:,.4f}")
     if result.cache_hit:
         parts.append("from cache")
+    if result.reused_result:
+        parts.append("Athena reused a stored result")
     return " · ".join(parts)
 
 
@@ -179,6 +245,7 @@ def prepare_data() -> None:
     """With no configured data directory, make demo data on first start (progress shown)."""
     config = settings()
     if config.engine != "duckdb" or config.data_dir:
+        refresh_columnar_cache(config)
         return
     from lib.demo import demo_info, ensure_demo_data
 
@@ -189,6 +256,39 @@ def prepare_data() -> None:
     else:
         ensure_demo_data(config)
     st.session_state.setdefault("default_end", demo_info(config.demo_dir)["end"])
+    refresh_columnar_cache(config)
+
+
+@st.cache_resource(show_spinner=False)
+def _columnar_build(root: str, cache_dir: str):
+    from lib.columnar import BackgroundBuild
+
+    return BackgroundBuild(root, cache_dir)
+
+
+def refresh_columnar_cache(config: Settings) -> None:
+    """Bring the embedded engine's columnar cache up to date in the background (at most once
+    a minute); queries stay correct meanwhile (objects not yet converted are read raw)."""
+    if config.engine != "duckdb" or not config.columnar_cache:
+        return
+    from lib.columnar import cache_dir_for
+    from lib.engines import data_dir
+
+    root = data_dir(config)
+    job = _columnar_build(root, str(cache_dir_for(config, root)))
+    job.refresh(every_s=60, throttle_s=0.01)
+    if job.running:
+        with st.sidebar:
+            _columnar_progress(job)
+
+
+@st.fragment(run_every=2)
+def _columnar_progress(job) -> None:
+    """A sidebar line that follows the build until it ends."""
+    if job.running:
+        st.progress(min(job.done, 1.0), text=f"Preparing fast queries: {job.message}")
+    elif job.error:
+        st.caption(f"Fast-query cache not updated ({job.error}); queries read raw files.")
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -14,7 +14,7 @@ come only from the schema and the fixed lists below, quoted by sqlglot on render
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
@@ -22,7 +22,8 @@ from lib import schema
 from lib.filters import Filters, IPNetwork
 from lib.iputil import network_bounds
 
-KINDS = ("search", "top-talkers", "timeline")
+KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
+         "rejected-heatmap", "scans", "labels")
 GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
 MEASURES = ("bytes", "packets", "flows")
 MAX_LIMIT = 100_000
@@ -56,6 +57,20 @@ class Scope:
 
 
 ALL_ACCOUNTS = Scope(None)
+MAX_ADDRESSES = 1000
+
+
+def check_addresses(addresses: tuple[str, ...]) -> None:
+    """Addresses a query names (labels): IP address text only, kept as the data wrote it."""
+    import ipaddress
+
+    if not isinstance(addresses, tuple) or len(addresses) > MAX_ADDRESSES:
+        raise QueryError(f"addresses must be a tuple of at most {MAX_ADDRESSES}")
+    for address in addresses:
+        try:
+            ipaddress.ip_address(address)
+        except (TypeError, ValueError):
+            raise QueryError(f"{address!r} is not an IP address") from None
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class Query:
     top: int = 10
     bucket: int = 300  # timeline: seconds per bucket
     limit: int = 1000  # search: rows
+    addresses: tuple[str, ...] = ()  # labels: only the interfaces holding these addresses
 
     def __post_init__(self):
         if self.kind not in KIND_BUILDERS:
@@ -82,6 +98,7 @@ class Query:
             raise QueryError("bucket must be 1 second to 31 days")
         if self.filters.start is None or self.filters.end is None:
             raise QueryError("a query needs a time range")
+        check_addresses(self.addresses)
 
     @property
     def accounts(self) -> tuple[str, ...] | None:
@@ -138,6 +155,10 @@ def cidr_predicate(column: str, network: IPNetwork, dialect: str) -> exp.Express
 
 def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:
     f = query.filters
+    if query.kind in TWO_WAY_KINDS:  # addresses and ports select both directions instead
+        one_way = f.with_(src=None, dst=None, src_ports=(), dst_ports=())
+        return [*filter_predicates(replace(query, kind="search", filters=one_way), dialect),
+                *two_way_predicates(f, dialect)]
     where = [col("start") >= lit(f.start), col("start") < lit(f.end)]
     accounts = query.accounts
     if accounts is not None:
@@ -162,6 +183,30 @@ def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:
         if values:
             where.append(in_list(column, values))
     return where
+
+
+# Kinds that read a conversation: filters.src/dst/dst_ports name the request (A -> B:P); the
+# responses (B:P -> A) are selected too. Other filters (time, accounts, protocol...) apply.
+TWO_WAY_KINDS = frozenset({"check"})
+
+
+def two_way_predicates(f: Filters, dialect: str) -> list[exp.Expression]:
+    """(src in A AND dst in B AND dstport in P) OR (src in B AND dst in A AND srcport in P)."""
+    from lib.glossary import PORT_PROTOCOLS
+
+    # Protocols without ports (ICMP) log port 0 or nothing: a port would hide them.
+    ports = f.dst_ports if not f.protocols or set(f.protocols) & PORT_PROTOCOLS else ()
+    request = [ports_predicate("dstport", ports)] if ports else []
+    response = [ports_predicate("srcport", ports)] if ports else []
+    if f.src is not None:
+        request.append(cidr_predicate("srcaddr", f.src, dialect))
+        response.append(cidr_predicate("dstaddr", f.src, dialect))
+    if f.dst is not None:
+        request.append(cidr_predicate("dstaddr", f.dst, dialect))
+        response.append(cidr_predicate("srcaddr", f.dst, dialect))
+    if not request:
+        return []
+    return [exp.or_(exp.and_(*request), exp.and_(*response))]
 
 
 # --- the query kinds ---------------------------------------------------------------------
@@ -209,10 +254,214 @@ def build_timeline(query: Query, select: exp.Select) -> exp.Select:
             .order_by(ordered("bucket_start"), ordered("action")))
 
 
+# A connection check reads every record of both directions, newest first (a limit keeps the
+# latest), ordered by every column it returns: a total order, the same rows on both engines.
+CHECK_ORDER = SEARCH_ORDER + tuple(c for c in RECORD_COLUMNS if c not in SEARCH_ORDER)
+
+
+def build_check(query: Query, select: exp.Select) -> exp.Select:
+    order = [ordered("start", desc=True)] + [ordered(c) for c in CHECK_ORDER[1:]]
+    return (select.select(*[col(c) for c in RECORD_COLUMNS])
+            .where(col("srcaddr").is_(exp.null()).not_())  # NODATA/SKIPDATA: no traffic
+            .order_by(*order).limit(lit(query.limit)))
+
+
+# --- traffic kinds: totals, rejected traffic, scans, address labels ---------------------
+# Only portable SQL (COUNT(DISTINCT), SUM cast to BIGINT, integer arithmetic on epochs,
+# standard window functions), so one AST serves DuckDB and Athena alike.
+
+# A probable port scan: one source rejected on at least this many destination ports, or
+# this many destination hosts, within one clock hour (a scanner works in bursts; a busy
+# source of background noise spreads the same counts over days).
+SCAN_WINDOW_S = 3600
+SCAN_MIN_PORTS = 20
+SCAN_MIN_HOSTS = 20
+
+
+def alias(select: exp.Select, name: str) -> exp.Subquery:
+    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
+
+
+def bigint(expression: exp.Expression) -> exp.Expression:
+    return exp.cast(expression, "BIGINT")
+
+
+def count_if(condition: exp.Expression) -> exp.Expression:
+    """Rows meeting a condition; 0 (not NULL) over no rows."""
+    case = exp.Case().when(condition, lit(1)).else_(lit(0))
+    return bigint(exp.func("COALESCE", exp.func("SUM", case), lit(0)))
+
+
+def total_or_zero(column: str) -> exp.Expression:
+    return bigint(exp.func("COALESCE", exp.func("SUM", col(column)), lit(0)))
+
+
+def distinct_count(column: str) -> exp.Expression:
+    return bigint(exp.Count(this=exp.Distinct(expressions=[col(column)])))
+
+
+def flow_count() -> exp.Expression:
+    return bigint(exp.func("COUNT", exp.Star()))
+
+
+def is_flow() -> exp.Expression:
+    """A record of traffic: NODATA/SKIPDATA records have no action (and no addresses)."""
+    return col("action").is_(exp.null()).not_()
+
+
+def is_rejected() -> exp.Expression:
+    return col("action").eq(lit("REJECT"))
+
+
+def is_request() -> exp.Expression:
+    """Probably a request, not a response: sent to a port no higher than the one it comes
+    from (a service's port is the lower one). Without this, a server whose responses are
+    dropped (a stateless network ACL) looks like it scans its clients' ephemeral ports."""
+    return exp.or_(col("srcport") >= col("dstport"), col("srcport").is_(exp.null()),
+                   col("dstport").is_(exp.null()))
+
+
+def hour_of_day() -> exp.Expression:
+    """The UTC hour (0-23) of a record's start, by integer arithmetic (no date functions)."""
+    return exp.IntDiv(this=exp.Mod(this=col("start"), expression=lit(86400)),
+                      expression=lit(3600))
+
+
+def window(function: exp.Expression, partition: list[str] | None = None,
+           order: list[exp.Ordered] | None = None) -> exp.Window:
+    return exp.Window(this=function, partition_by=[col(c) for c in partition or []],
+                      order=exp.Order(expressions=order) if order else None)
+
+
+def build_summary(query: Query, select: exp.Select) -> exp.Select:
+    """One row: totals of the range, the numbers the page compares with the previous one."""
+    return select.select(
+        total_or_zero("bytes").as_("bytes"), total_or_zero("packets").as_("packets"),
+        flow_count().as_("flows"), distinct_count("srcaddr").as_("sources"),
+        distinct_count("dstaddr").as_("destinations"), count_if(is_rejected()).as_("rejects"),
+    ).where(is_flow())
+
+
+def build_rejected_ports(query: Query, select: exp.Select) -> exp.Select:
+    """Top rejected destination ports (per protocol) by the chosen measure."""
+    keys = ("dstport", "protocol")
+    order = [ordered(query.measure, desc=True)] + [ordered(k) for k in keys]
+    return (select.select(*[col(k) for k in keys], *measures(),
+                          distinct_count("srcaddr").as_("sources"),
+                          distinct_count("dstaddr").as_("destinations"))
+            .where(is_rejected()).group_by(*[col(k) for k in keys])
+            .order_by(*order).limit(lit(query.top)))
+
+
+def build_rejected_heatmap(query: Query, select: exp.Select) -> exp.Select:
+    """Rejected flows per UTC hour of day for the `top` most rejected (port, protocol)s."""
+    keys = ["dstport", "protocol"]
+    cells = (select.select(hour_of_day().as_("hour"), *[col(k) for k in keys],
+                           flow_count().as_("flows"),
+                           bigint(window(exp.func("SUM", exp.func("COUNT", exp.Star())), keys)
+                                  ).as_("port_flows"))
+             .where(is_rejected()).group_by(hour_of_day(), *[col(k) for k in keys]))
+    rank = window(exp.func("DENSE_RANK"), order=[ordered("port_flows", desc=True)]
+                  + [ordered(k) for k in keys])
+    ranked = exp.select(exp.Star(), rank.as_("port_rank")).from_(alias(cells, "cells"))
+    return (exp.select("hour", *keys, "flows", "port_flows", "port_rank")
+            .from_(alias(ranked, "ranked"))
+            .where(col("port_rank") <= lit(query.top))
+            .order_by(ordered("port_rank"), ordered("hour")))
+
+
+def build_scans(query: Query, select: exp.Select) -> exp.Select:
+    """Sources whose requests were rejected on many ports or hosts within one hour."""
+    hour = exp.Sub(this=col("start"), expression=exp.Mod(this=col("start"),
+                                                         expression=lit(SCAN_WINDOW_S)))
+    per_hour = (select.select(col("srcaddr"), distinct_count("dstport").as_("ports"),
+                              distinct_count("dstaddr").as_("hosts"), flow_count().as_("hour_flows"),
+                              exp.func("MIN", col("start")).as_("first_start"),
+                              exp.func("MAX", col("start")).as_("last_start"))
+                .where(is_rejected(), col("srcaddr").is_(exp.null()).not_(), is_request())
+                .group_by(col("srcaddr"), hour))
+    scanning = exp.or_(col("ports") >= lit(SCAN_MIN_PORTS), col("hosts") >= lit(SCAN_MIN_HOSTS))
+    widest = exp.func("GREATEST", exp.func("MAX", col("ports")), exp.func("MAX", col("hosts")))
+    return (exp.select(
+                col("srcaddr"), bigint(exp.func("MAX", col("ports"))).as_("max_ports"),
+                bigint(exp.func("MAX", col("hosts"))).as_("max_hosts"),
+                count_if(scanning).as_("scan_hours"),
+                bigint(exp.func("SUM", col("hour_flows"))).as_("flows"),
+                bigint(exp.func("MIN", col("first_start"))).as_("first_start"),
+                bigint(exp.func("MAX", col("last_start"))).as_("last_start"))
+            .from_(alias(per_hour, "per_hour")).group_by(col("srcaddr"))
+            .having(exp.or_(exp.func("MAX", col("ports")) >= lit(SCAN_MIN_PORTS),
+                            exp.func("MAX", col("hosts")) >= lit(SCAN_MIN_HOSTS)))
+            .order_by(exp.Ordered(this=widest, desc=True),
+                      exp.Ordered(this=exp.func("SUM", col("hour_flows")), desc=True),
+                      ordered("srcaddr"))
+            .limit(lit(query.top)))
+
+
+def build_labels(query: Query, select: exp.Select) -> exp.Select:
+    """Each interface's own address, with its instance and VPC where the format has them.
+
+    A record of interface E has E's address on one side: the source when it leaves E
+    (flow-direction egress), the destination when it arrives (ingress). Without a
+    flow-direction field, E's address is the one present in the most of E's records (every
+    one of them); an interface with a tie (a single peer) is left unlabelled.
+
+    With ``query.addresses`` only records holding one of them are read (far fewer) and only
+    their labels returned: a listed address is in every record it is counted in, so its
+    count, and whether it is an interface's own, do not change.
+    """
+    if query.addresses:
+        select = select.where(exp.or_(in_list("srcaddr", query.addresses),
+                                      in_list("dstaddr", query.addresses)))
+    # Records first become conversations per interface (far fewer rows), then each
+    # conversation counts once per side for that side's address.
+    keys = ("interface_id", "srcaddr", "dstaddr", "flow_direction")
+    conversations = (select.select(
+                         *[col(k) for k in keys], flow_count().as_("records"),
+                         exp.func("MAX", col("instance_id")).as_("instance_id"),
+                         exp.func("MAX", col("vpc_id")).as_("vpc_id"))
+                     .where(col("interface_id").is_(exp.null()).not_())
+                     .group_by(*[col(k) for k in keys]))
+    sides = exp.values([("src",), ("dst",)], alias="sides", columns=["side"])
+    address = (exp.Case().when(col("side").eq(lit("src")), col("srcaddr"))
+               .else_(col("dstaddr")))
+    own_side = exp.or_(col("flow_direction").is_(exp.null()),
+                       exp.and_(col("side").eq(lit("src")), col("flow_direction").eq(lit("egress"))),
+                       exp.and_(col("side").eq(lit("dst")), col("flow_direction").eq(lit("ingress"))))
+    records = exp.func("SUM", col("records"))
+    by_count = [exp.Ordered(this=records.copy(), desc=True),
+                exp.Ordered(this=address.copy(), nulls_first=False)]
+    counted = (exp.select(
+                   col("interface_id"), address.as_("address"), bigint(records).as_("flows"),
+                   exp.func("MAX", col("instance_id")).as_("instance_id"),
+                   exp.func("MAX", col("vpc_id")).as_("vpc_id"),
+                   window(exp.RowNumber(), ["interface_id"], by_count).as_("place"),
+                   window(exp.func("LEAD", records.copy()), ["interface_id"],
+                          by_count).as_("runner_up"))
+               .from_(alias(conversations, "conversations"))
+               .join(sides, join_type="cross")
+               .where(own_side)
+               .group_by(col("interface_id"), address)
+               .having(address.is_(exp.null()).not_()))
+    unique = exp.or_(col("runner_up").is_(exp.null()), col("runner_up") < col("flows"))
+    listed = [in_list("address", query.addresses)] if query.addresses else []
+    return (exp.select("address", "interface_id", "instance_id", "vpc_id", "flows")
+            .from_(alias(counted, "counted"))
+            .where(col("place").eq(lit(1)), unique, *listed)
+            .order_by(ordered("flows", desc=True), ordered("interface_id"))
+            .limit(lit(query.limit)))
+
+
 KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
     "search": build_search,
     "top-talkers": build_top_talkers,
     "timeline": build_timeline,
+    "check": build_check,
+    "summary": build_summary,
+    "rejected-ports": build_rejected_ports,
+    "rejected-heatmap": build_rejected_heatmap,
+    "scans": build_scans,
+    "labels": build_labels,
 }
 
 

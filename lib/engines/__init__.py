@@ -6,7 +6,10 @@ Both engines take a ``lib.query.Query`` and return a ``Result``; pages and the C
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import threading
+import time
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +31,9 @@ class Result:
     scanned_bytes: int | None = None
     skipped: list[str] = field(default_factory=list)  # what was left out, in plain words
     objects: int | None = None  # stored objects read (embedded engine)
+    cost_usd: float | None = None  # Athena: what the scan cost at athena_price_per_tb
+    query_id: str | None = None  # Athena: the execution ID (find it in the console)
+    reused_result: bool = False  # Athena answered from its own result reuse
 
     def df(self) -> pd.DataFrame:
         """Nullable integer columns stay integers (pandas would turn them into floats)."""
@@ -45,7 +51,12 @@ class Result:
 
 
 def get_engine(settings):
-    """The configured engine; connections open on first query, never at import."""
+    """The configured engine behind the result cache; connections open on first query,
+    never at import."""
+    return CachedEngine(_make_engine(settings), settings)
+
+
+def _make_engine(settings):
     if settings.engine == "athena":
         from lib.engines.athena import AthenaEngine
 
@@ -54,7 +65,113 @@ def get_engine(settings):
         raise EngineError(f"unknown engine {settings.engine!r} (duckdb or athena)")
     from lib.engines.duckdb_engine import DuckDBEngine
 
-    return DuckDBEngine(data_dir(settings), late_margin_s=settings.late_margin_s)
+    columnar = None
+    if getattr(settings, "columnar_cache", False):
+        from lib.columnar import cache_dir_for
+
+        columnar = str(cache_dir_for(settings, data_dir(settings)))
+    return DuckDBEngine(data_dir(settings), late_margin_s=settings.late_margin_s,
+                        columnar_dir=columnar)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A running query's state, for a progress line (engines that report it: Athena)."""
+
+    state: str  # QUEUED | RUNNING | SUCCEEDED | FAILED | CANCELLED
+    elapsed_s: float
+    scanned_bytes: int | None = None
+    cost_usd: float | None = None
+    query_id: str | None = None
+
+    def describe(self) -> str:
+        """One line for a page or a terminal: 'Athena: running · 3.1 s · 120.0 MB scanned'."""
+        parts = [f"Athena: {self.state.lower()}", f"{self.elapsed_s:.1f} s"]
+        if self.scanned_bytes:
+            parts.append(f"{self.scanned_bytes / 1e6:,.1f} MB scanned")
+            if self.cost_usd is not None:
+                parts.append(f"${self.cost_usd:,.4f}")
+        return " · ".join(parts)
+
+
+_CACHES: dict = {}
+_CACHES_LOCK = threading.Lock()
+
+
+def result_cache(settings):
+    """One result cache per configuration and process (TTL: athena_cache_ttl_s, used for
+    both engines), shared by every engine object made for that configuration."""
+    from lib.cache import ResultCache
+
+    with _CACHES_LOCK:
+        if settings not in _CACHES:
+            _CACHES[settings] = ResultCache(
+                settings.athena_cache_ttl_s,
+                size_of=lambda r: r.table.nbytes + len(r.sql) + 1024)
+        return _CACHES[settings]
+
+
+class CachedEngine:
+    """An engine whose identical queries (engine, SQL, account scope) within the TTL are
+    answered from memory. ``refresh=True`` runs the query anyway and stores the new result.
+    Everything else (``sql``, ``name``, engine-specific attributes) is the engine's own."""
+
+    def __init__(self, engine, settings):
+        self.engine = engine
+        self.settings = settings
+        self.cache = result_cache(settings)
+
+    def __getattr__(self, name):
+        if name == "engine":  # not set yet (e.g. while copying): no endless recursion
+            raise AttributeError(name)
+        return getattr(self.engine, name)
+
+    def cache_key(self, query) -> str:
+        try:
+            return query_cache_key(self.settings, query)
+        except TypeError:  # a query that cannot be hashed: its key is computed each time
+            return query_cache_key.__wrapped__(self.settings, query)
+
+    def run(self, query, *, refresh: bool = False, progress=None) -> Result:
+        began = time.perf_counter()
+        key = self.cache_key(query)
+        if not refresh:
+            hit = self.cache.get(key)
+            if hit is not None:
+                return replace(hit, cache_hit=True, elapsed_s=time.perf_counter() - began,
+                               skipped=list(hit.skipped))
+        options = {}
+        if getattr(self.engine, "supports_progress", False):
+            options = {"progress": progress, "refresh": refresh}
+        result = self.engine.run(query, **options)
+        # A copy: callers may edit their result's lists.
+        self.cache.put(key, replace(result, skipped=list(result.skipped)))
+        return result
+
+
+# Rendering SQL takes milliseconds, more than a cached answer may: the key of a query
+# (immutable, and always rendered the same for one configuration) is remembered.
+@functools.lru_cache(maxsize=4096)
+def query_cache_key(settings, query) -> str:
+    from lib.cache import cache_key
+    from lib.query import Target, render
+
+    if settings.engine == "athena":
+        from lib.engines.athena import athena_target
+
+        sql = render(query, athena_target(settings))  # the exact statement Athena runs
+    else:
+        # The embedded engine's own SQL lists every object read and costs more to build
+        # than a cached answer may take: the logical query over a fixed source stands in
+        # (objects that arrive later show after the TTL, or at once with refresh).
+        sql = render(query, Target("duckdb", exp_table("flows_source")))
+    return cache_key(settings.engine, sql, query.scope.key)
+
+
+def exp_table(name: str):
+    from sqlglot import exp
+
+    return exp.Table(this=exp.to_identifier(name))
 
 
 def data_dir(settings) -> str:

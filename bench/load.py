@@ -1,0 +1,193 @@
+"""Load: page latency with many people using one Flowscope server at once.
+
+    python bench/load.py [--records N] [--days D] [--sessions 10,30] [--rounds R] [--json FILE]
+
+Not a test. Generates a demo set (default 50,000 records over one day) under
+FLOWSCOPE_BENCH_DIR (default /tmp/flowscope-bench/load; reused when present), builds its
+columnar cache, starts `streamlit run app.py` on 127.0.0.1 (no sign-in: loopback only), and
+for each session count drives that many Chromium contexts at once (Playwright's async API,
+Debian's Chromium). Every session opens a Search link, then repeats R rounds of: type a
+destination port of its own into the sidebar (Search), open Traffic, go back to Search.
+
+A page view's latency is the time from the click (or the navigation) until the script run
+it caused has finished (the app root's ``data-test-script-state`` is ``notRunning`` again)
+and the page's result is on screen. Each session uses its own ports, so most queries are
+not answered from the result cache. The browser runs on the same machine as the server:
+on 2 cores the numbers include Chromium's own rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))  # the browser tests' helpers
+
+from browserkit import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    COUNT_RUNS,
+    RUN_DONE,
+    VIEWPORT,
+    build_cache,
+    cli,
+    page_url,
+    start_server,
+)
+
+BENCH_DIR = Path(os.environ.get("FLOWSCOPE_BENCH_DIR", "/tmp/flowscope-bench")) / "load"
+PORTS = (22, 25, 53, 80, 123, 389, 443, 445, 993, 1433, 3306, 3389, 5432, 5439, 6379, 8080,
+         8443, 9090, 9200, 27017)
+TIMEOUT_MS = 300_000
+
+
+@dataclass
+class View:
+    sessions: int
+    page: str  # open | search | traffic | back
+    seconds: float
+
+
+# --- data and server -------------------------------------------------------------------------
+
+def dataset(records: int, days: float) -> tuple[Path, dict]:
+    folder = BENCH_DIR / f"demo-{records}-{days:g}d"
+    summary_file = folder / "summary.json"
+    if not summary_file.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        summary = json.loads(cli("demo", "--out", str(folder), "--records", str(records),
+                                 "--days", str(days), "--seed", "3"))
+        summary_file.write_text(json.dumps(summary))
+    return folder, json.loads(summary_file.read_text())
+
+
+def server_env(data: Path) -> dict[str, str]:
+    return {"FLOWSCOPE_CONFIG": os.devnull, "FLOWSCOPE_DATA_DIR": str(data),
+            "FLOWSCOPE_CACHE_DIR": str(BENCH_DIR / "cache"), "FLOWSCOPE_ENGINE": "duckdb",
+            "FLOWSCOPE_AUTH_MODE": "none", "FLOWSCOPE_AUDIT_FILE": str(BENCH_DIR / "audit.jsonl")}
+
+
+# --- one session ---------------------------------------------------------------------------------
+
+async def timed(page, action, ready) -> float:
+    """Seconds from the action until its run has finished and `ready` is on screen."""
+    before = await page.evaluate("window.__flowscopeRuns")
+    began = time.perf_counter()
+    await action()
+    await page.wait_for_function(RUN_DONE, arg=before, timeout=TIMEOUT_MS)
+    await ready.wait_for(timeout=TIMEOUT_MS)
+    return time.perf_counter() - began
+
+
+async def session(browser, base: str, window: dict, number: int, sessions: int, rounds: int,
+                  views: list[View]) -> None:
+    ports = random.Random(number).sample(PORTS, k=min(len(PORTS), rounds + 1))
+    context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_init_script(COUNT_RUNS)
+    page = await context.new_page()
+    main = page.locator('[data-testid="stMain"]')
+    side = page.locator('[data-testid="stSidebar"]')
+    rows = main.get_by_text(" rows · ").first
+    try:
+        began = time.perf_counter()
+        await page.goto(page_url(base, "", dst_port=ports[0], **window))
+        await page.wait_for_function(RUN_DONE, arg=0, timeout=TIMEOUT_MS)
+        await rows.wait_for(timeout=TIMEOUT_MS)
+        views.append(View(sessions, "open", time.perf_counter() - began))
+        box = side.get_by_label("Destination port(s)", exact=True)
+        nav = side.locator('[data-testid="stSidebarNav"]')
+        for port in ports[1:rounds + 1]:
+            await box.fill(str(port))
+            views.append(View(sessions, "search", await timed(
+                page, lambda: box.press("Enter"), rows)))
+            views.append(View(sessions, "traffic", await timed(
+                page, nav.get_by_role("link", name="Traffic").click,
+                main.locator('[data-testid="stVegaLiteChart"]').first)))
+            views.append(View(sessions, "back", await timed(
+                page, nav.get_by_role("link", name="Search").click, rows)))
+    finally:
+        await context.close()
+
+
+async def run_load(base: str, window: dict, sessions: int, rounds: int) -> tuple[list[View],
+                                                                               float]:
+    from playwright.async_api import async_playwright
+
+    views: list[View] = []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            began = time.perf_counter()
+            await asyncio.gather(*(session(browser, base, window, n, sessions, rounds, views)
+                                   for n in range(sessions)))
+            return views, time.perf_counter() - began
+        finally:
+            await browser.close()
+
+
+# --- report --------------------------------------------------------------------------------------
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+
+
+def table(views: list[View], sessions: int, wall_s: float) -> list[dict]:
+    out = []
+    for page in ("open", "search", "traffic", "back", "all"):
+        values = [v.seconds for v in views if v.sessions == sessions
+                  and (page == "all" or v.page == page)]
+        if values:
+            out.append({"sessions": sessions, "page": page, "views": len(values),
+                        "p50_s": round(statistics.median(values), 3),
+                        "p95_s": round(percentile(values, 95), 3),
+                        "max_s": round(max(values), 3), "wall_s": round(wall_s, 1)})
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--days", type=float, default=1)
+    parser.add_argument("--sessions", default="10,30", help="comma-separated session counts")
+    parser.add_argument("--rounds", type=int, default=3, help="search/traffic/back rounds")
+    parser.add_argument("--json", help="write the table here too")
+    args = parser.parse_args()
+
+    data, summary = dataset(args.records, args.days)
+    env = server_env(data)
+    build_cache(data, env)
+    window = {"start": summary["start"], "end": summary["end"]}
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    server = start_server(env, BENCH_DIR / "streamlit.log")
+    rows = []
+    try:
+        for sessions in (int(s) for s in args.sessions.split(",")):
+            views, wall = asyncio.run(run_load(server.url, window, sessions, args.rounds))
+            rows += table(views, sessions, wall)
+    finally:
+        server.stop()
+    print(f"# {platform.node()} · {os.cpu_count()} cores · {args.records:,} records over "
+          f"{args.days:g} day(s) · {args.rounds} rounds · load average {os.getloadavg()[0]:.1f}")
+    print(f"{'sessions':>8} {'page':>8} {'views':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
+    for row in rows:
+        print(f"{row['sessions']:>8} {row['page']:>8} {row['views']:>6} {row['p50_s']:>7.2f} "
+              f"{row['p95_s']:>7.2f} {row['max_s']:>7.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Altair charts of the Traffic page. Each builder takes a frame from lib/traffic.py and
+returns an ``alt.Chart``; clicking a mark selects it through the point selection named
+``traffic.PICK``, whose fields are the raw values the drill-down needs.
+
+Exact numbers are in every tooltip (formatted with thousands separators), so a bar's
+length is never the only way to read a value.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from lib.traffic import MEASURE_TITLES, PICK
+
+ACTION_COLORS = {"ACCEPT": "#4c9f70", "REJECT": "#d1495b"}
+EXACT = ",d"  # d3 format: 1,234,567
+BAND = 24  # pixels per bar or heatmap row, so every label has room
+
+
+def _pick(fields: list[str]) -> alt.Parameter:
+    return alt.selection_point(name=PICK, fields=fields, on="click", clear="dblclick")
+
+
+def _tooltips(frame: pd.DataFrame, first: list[alt.Tooltip]) -> list[alt.Tooltip]:
+    counts = [alt.Tooltip(f"{c}:Q", title=MEASURE_TITLES.get(c, c.capitalize()), format=EXACT)
+              for c in ("bytes", "packets", "flows", "sources", "destinations") if c in frame]
+    return first + counts
+
+
+def bars(frame: pd.DataFrame, label: str, measure: str, pick_fields: list[str],
+         title: str = "") -> alt.Chart:
+    """Horizontal bars of `measure` per `label`, in the frame's order (largest first)."""
+    return (alt.Chart(frame, title=title, height=alt.Step(BAND))
+            .mark_bar(color="#4c78a8", cursor="pointer")
+            .encode(x=alt.X(f"{measure}:Q", title=MEASURE_TITLES.get(measure, measure),
+                            axis=alt.Axis(format="~s")),
+                    y=alt.Y(f"{label}:N", sort=list(frame[label]), title=None,
+                            axis=alt.Axis(labelLimit=320)),
+                    tooltip=_tooltips(frame, [alt.Tooltip(f"{c}:N", title=c.capitalize())
+                                              for c in (label, "owner") if c in frame]))
+            .add_params(_pick(pick_fields)))
+
+
+def stacked_timeline(frame: pd.DataFrame, measure: str, zone_name: str, bucket_text: str
+                     ) -> alt.Chart:
+    """Accepted and rejected `measure` per time bucket, stacked (rejected on top)."""
+    return (alt.Chart(frame, title=f"{MEASURE_TITLES[measure]} per {bucket_text}")
+            .mark_bar(cursor="pointer")
+            .encode(x=alt.X("time:T", title=f"Time ({zone_name})",
+                            scale=alt.Scale(type="utc"),
+                            axis=alt.Axis(format="%b %d %H:%M", labelOverlap=True)),
+                    y=alt.Y(f"{measure}:Q", title=MEASURE_TITLES[measure], stack="zero",
+                            axis=alt.Axis(format="~s")),
+                    color=alt.Color("action:N", title="Action",
+                                    scale=alt.Scale(domain=list(ACTION_COLORS),
+                                                    range=list(ACTION_COLORS.values()))),
+                    order=alt.Order("action:N", sort="ascending"),
+                    tooltip=_tooltips(frame, [alt.Tooltip("when:N", title="From"),
+                                              alt.Tooltip("action:N", title="Action")]))
+            .add_params(_pick(["bucket_start", "action"])))
+
+
+def rejection_heatmap(frame: pd.DataFrame, zone_name: str) -> alt.Chart:
+    """Rejected flows by hour of day (columns) and destination port (rows, most first)."""
+    ports = list(dict.fromkeys(frame["port"]))
+    return (alt.Chart(frame, title="Rejected flows by hour of day and destination port",
+                      height=alt.Step(BAND))
+            .mark_rect(cursor="pointer")
+            .encode(x=alt.X("hour:O", title=f"Hour of day ({zone_name})",
+                            scale=alt.Scale(domain=list(range(24)))),
+                    y=alt.Y("port:N", sort=ports, title=None, axis=alt.Axis(labelLimit=240)),
+                    color=alt.Color("flows:Q", title="Rejected flows",
+                                    scale=alt.Scale(scheme="reds")),
+                    tooltip=[alt.Tooltip("port:N", title="Port"),
+                             alt.Tooltip("hour:O", title="Hour"),
+                             alt.Tooltip("flows:Q", title="Rejected flows", format=EXACT)])
+            .add_params(_pick(["utc_hour", "dstport", "protocol"])))
+
+
+def check_timeline(frame: pd.DataFrame, zone_name: str, window=None, lang: str = "en"
+                   ) -> alt.Chart:
+    """Connection check: accepted and rejected records per time bucket, one row per
+    direction (lib.check.timeline_frame). With a (start, end) window of wall-clock times
+    the axis spans all of it, so quiet stretches show."""
+    japanese = lang == "ja"
+    scale = (alt.Scale(type="utc", domain=[t.isoformat() for t in window]) if window
+             else alt.Scale(type="utc"))
+    return (alt.Chart(frame, height=120)
+            .mark_bar()
+            .encode(x=alt.X("time:T", title=f"{'時刻' if japanese else 'Time'} ({zone_name})",
+                            scale=scale, axis=alt.Axis(format="%m-%d %H:%M", labelOverlap=True)),
+                    y=alt.Y("sum(records):Q", title="記録数" if japanese else "Records",
+                            axis=alt.Axis(tickMinStep=1, format=EXACT)),
+                    color=alt.Color("action:N", title="Action",
+                                    scale=alt.Scale(domain=list(ACTION_COLORS),
+                                                    range=list(ACTION_COLORS.values()))),
+                    row=alt.Row("direction:N", title=None),
+                    tooltip=[alt.Tooltip("time:T", title="From", format="%Y-%m-%d %H:%M"),
+                             alt.Tooltip("direction:N", title="Direction"),
+                             alt.Tooltip("action:N", title="Action"),
+                             alt.Tooltip("records:Q", title="Records", format=EXACT),
+                             alt.Tooltip("bytes:Q", title="Bytes", format=EXACT)]))

@@ -1,0 +1,305 @@
+"""Rollups: pre-aggregated tables that answer aggregate queries without reading every record.
+
+A rollup family keeps, per time slot of a grain (5 minutes, 1 day) and per value of
+its dimension columns, the sums of ``bytes`` and ``packets`` and the number of records
+(``rollup_flows``). lib/columnar.py writes them beside each folder's records.
+
+Routing is generic, so kinds added to ``lib.query.KIND_BUILDERS`` later need nothing here: the
+query's AST is checked, and a rollup is used only when it answers the query *exactly*:
+
+* the query reads ``flows`` in one aggregate SELECT (GROUP BY, aggregates or DISTINCT),
+  without joins, subqueries or other CTEs over it;
+* every column it touches is a dimension of the family, except ``bytes``/``packets`` summed
+  (SUM of sums), and ``start`` used only in forms that are constant over a slot: compared
+  with the query's own bounds or a slot-aligned literal, ``start - start % B``,
+  ``start // D`` and ``(start % M) // D`` with B, D, M multiples of the grain;
+* its aggregates are SUM, COUNT(*) (becomes the sum of ``rollup_flows``), COUNT(DISTINCT
+  dimensions), MIN/MAX of dimensions, and SUM of an expression of dimensions (weighted by
+  ``rollup_flows``). Anything else (AVG, COUNT(column), MIN(start), FILTER...) keeps the query
+  on the records.
+
+The query's range need not be aligned: it is cut into whole slots of the coarsest usable
+grain, then finer ones, and the records themselves for the pieces shorter than the finest
+slot; objects not yet converted are always read as records. The families are tried smallest
+first; with none usable the engine reads the records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlglot import exp
+
+from lib import schema
+from lib.query import Query, Target, build
+
+COUNT = "rollup_flows"  # records behind a rollup row (not "flows": that is the table's name)
+MEASURES = ("bytes", "packets")
+
+
+@dataclass(frozen=True)
+class Rollup:
+    name: str
+    dims: tuple[str, ...]
+    grains: tuple[int, ...]  # seconds per slot, coarsest first; each divides the previous
+
+    def table(self, grain: int) -> str:
+        return f"{self.name}-{grain}"
+
+
+ACCOUNT_REGION = (schema.LOG_ACCOUNT, schema.LOG_REGION)
+ROLLUPS: tuple[Rollup, ...] = (
+    # Traffic over time by verdict (timelines, totals per action): a few rows per slot.
+    Rollup("actions", ACCOUNT_REGION + ("action", "protocol"), (300,)),
+    # Who talked to whom (top talkers, summaries, address filters); no ports: response
+    # traffic has ephemeral destination ports, which would keep nearly every record apart.
+    Rollup("pairs", ACCOUNT_REGION + ("srcaddr", "dstaddr", "src_key", "dst_key", "action"),
+           (86400, 300)),
+)
+
+
+def signature() -> list[str]:
+    """Names of every rollup table: a cache built with other rollups is rebuilt."""
+    return [f"{r.table(g)}:{','.join(r.dims)}" for r in ROLLUPS for g in r.grains]
+
+
+# --- building ----------------------------------------------------------------------------
+
+def compute(records: pa.Table) -> dict[str, pa.Table]:
+    """Every rollup table of a set of records (one folder's segment), sorted like records.
+    (pyarrow's group-by: a DuckDB statement costs milliseconds before it reads a row.)"""
+    out = {}
+    for rollup in ROLLUPS:
+        table = records.select([*rollup.dims, "start", *MEASURES])
+        count = ([], "count_all")
+        for grain in sorted(rollup.grains):  # finest first: coarser slots sum finer ones
+            table = _aggregate(table, rollup.dims, grain, count)
+            out[rollup.table(grain)] = table
+            count = (COUNT, "sum")
+    return out
+
+
+def _aggregate(table: pa.Table, dims: tuple[str, ...], grain: int, count) -> pa.Table:
+    slots = pc.multiply(pc.divide(table.column("start"), grain), grain)  # start >= 0
+    table = table.set_column(table.column_names.index("start"), "start", slots)
+    summed = table.group_by([*dims, "start"], use_threads=False).aggregate(
+        [("bytes", "sum"), ("packets", "sum"), count])
+    result = pa.table({**{d: summed.column(d) for d in dims}, "start": summed.column("start"),
+                       "bytes": summed.column("bytes_sum"),
+                       "packets": summed.column("packets_sum"),
+                       COUNT: pc.cast(summed.column(summed.column_names[-1]), pa.int64())})
+    order = [("action", "ascending", "at_end"), ("start", "ascending", "at_end")]
+    return result.take(pc.sort_indices(result, sort_keys=order))
+
+
+# --- routing -------------------------------------------------------------------------------
+
+@dataclass
+class Route:
+    rollup: Rollup
+    grains: tuple[int, ...]  # usable grains, coarsest first
+    select: exp.Select  # the query rewritten for rollup rows; its `flows` CTE is a placeholder
+    template: str | None = None  # its SQL with SOURCE in place of the source
+
+
+def route(query: Query, rollups: tuple[Rollup, ...] = ROLLUPS) -> Route | None:
+    """The smallest rollup family that answers the query exactly, or None."""
+    for rollup in rollups:
+        ast = build(query, Target("duckdb", exp.Var(this="SELECT 1")))
+        grains = _rewrite(ast, query, rollup)
+        if grains:
+            return Route(rollup, grains, ast)
+    return None
+
+
+def _rewrite(ast: exp.Select, query: Query, rollup: Rollup) -> tuple[int, ...] | None:
+    """Rewrite the query's aggregates for rollup rows in place; the usable grains, or None
+    when the query cannot be answered exactly from this family."""
+    with_ = ast.args.get("with_")
+    if with_ is None or len(with_.expressions) != 1:
+        return None
+    readers = [t for t in ast.find_all(exp.Table) if t.name == "flows"
+               and not _inside(t, with_)]
+    if len(readers) != 1 or not isinstance(readers[0].parent, exp.From):
+        return None
+    select = readers[0].parent.parent
+    if not isinstance(select, exp.Select) or select.args.get("joins"):
+        return None
+    if any(s is not select for s in select.find_all(exp.Select, exp.Subquery)):
+        return None
+    divisors = _check_columns(select, query, set(rollup.dims))
+    if divisors is None or not _rewrite_aggregates(select):
+        return None
+    return tuple(g for g in rollup.grains if all(d % g == 0 for d in divisors)) or None
+
+
+def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.parent
+    return False
+
+
+def _literal_int(node) -> int | None:
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return int(node.this)
+        except ValueError:
+            return None
+    return None
+
+
+def _check_columns(select: exp.Select, query: Query, dims: set[str]) -> list[int] | None:
+    """Numbers the grain must divide for the columns' uses to be exact; None: not exact."""
+    aliases = {e.alias for e in select.expressions if e.alias}
+    order = select.args.get("order")
+    divisors: list[int] = []
+    for column in select.find_all(exp.Column):
+        name = column.name
+        if column.table and column.table != "flows":
+            return None
+        if order is not None and name in aliases and _inside(column, order):
+            continue  # ORDER BY an output column
+        if name in MEASURES:
+            parent = column.parent
+            if not (isinstance(parent, exp.Sum) and _is_aggregate(parent)):
+                return None
+        elif name == "start":
+            use = _start_use(column, query)
+            if use is None:
+                return None
+            divisors += use
+        elif name not in dims:
+            return None
+    return divisors
+
+
+def _start_use(column: exp.Column, query: Query) -> list[int] | None:
+    """Divisors for a use of `start` that is constant over a slot; None for any other use."""
+    parent = column.parent
+    if isinstance(parent, exp.GTE | exp.LT) and parent.this is column:
+        value = _literal_int(parent.expression)
+        if value is None:
+            return None
+        return [] if value in (query.filters.start, query.filters.end) else [value]
+    if isinstance(parent, exp.Mod) and parent.this is column:
+        modulus = _literal_int(parent.expression)
+        outer = parent.parent
+        if modulus is None:
+            return None
+        if isinstance(outer, exp.Sub) and outer.expression is parent and _is_start(outer.this):
+            return [modulus]  # start - start % B
+        if isinstance(outer, exp.IntDiv) and outer.this is parent:
+            divisor = _literal_int(outer.expression)
+            return None if divisor is None else [modulus, divisor]  # (start % M) // D
+        return None
+    if isinstance(parent, exp.Sub) and parent.this is column:
+        mod = parent.expression
+        if isinstance(mod, exp.Mod) and _is_start(mod.this):
+            modulus = _literal_int(mod.expression)
+            return None if modulus is None else [modulus]
+        return None
+    if isinstance(parent, exp.IntDiv) and parent.this is column:
+        divisor = _literal_int(parent.expression)
+        return None if divisor is None else [divisor]  # start // D
+    return None
+
+
+def _is_start(node) -> bool:
+    return isinstance(node, exp.Column) and node.name == "start"
+
+
+def _is_aggregate(node: exp.Expression) -> bool:
+    """An aggregate call, not a window function (SUM(...) OVER ...)."""
+    return not (isinstance(node.parent, exp.Window) and node.arg_key == "this")
+
+
+def _rewrite_aggregates(select: exp.Select) -> bool:
+    found = False
+    for node in list(select.find_all(exp.AggFunc)):
+        if not _is_aggregate(node):
+            continue
+        found = True
+        if isinstance(node, exp.Count):
+            if isinstance(node.this, exp.Star):
+                node.replace(exp.cast(exp.func("COALESCE", exp.func("SUM", exp.column(COUNT)),
+                                               exp.Literal.number(0)), "BIGINT"))
+            elif not isinstance(node.this, exp.Distinct):
+                return False
+        elif isinstance(node, exp.Sum):
+            argument = node.this
+            if isinstance(argument, exp.Column) and argument.name in MEASURES:
+                continue
+            if any(c.name in MEASURES for c in argument.find_all(exp.Column)) \
+                    or argument.find(exp.AggFunc) is not None:
+                return False
+            node.set("this", exp.Mul(this=exp.Paren(this=argument.copy()),
+                                     expression=exp.column(COUNT)))
+        elif not isinstance(node, exp.Min | exp.Max):
+            return False
+    if select.find(exp.Filter) is not None:
+        return False
+    return found or bool(select.args.get("group")) or bool(select.args.get("distinct"))
+
+
+# --- the source of `flows` for a routed query ------------------------------------------
+
+def pieces(start: int, end: int, grains: tuple[int, ...]) -> list[tuple[int | None, int, int]]:
+    """[start, end) cut into (grain, lo, hi): whole slots of the coarsest grain, then finer
+    ones at the edges, then records (grain None) for what is shorter than the finest slot."""
+    if start >= end:
+        return []
+    if not grains:
+        return [(None, start, end)]
+    grain, finer = grains[0], grains[1:]
+    lo, hi = -(-start // grain) * grain, end // grain * grain
+    if lo >= hi:
+        return pieces(start, end, finer)
+    return pieces(start, lo, finer) + [(grain, lo, hi)] + pieces(hi, end, finer)
+
+
+def source_sql(route: Route, query: Query, tables: dict[str, str], records: str | None,
+               remainder: str | None) -> str:
+    """UNION ALL of rollup rows for the slots and record rows for the rest.
+
+    ``tables`` maps a rollup table name to SQL reading it (absent: no data), ``records``
+    reads the converted records, ``remainder`` the objects not yet converted (all of their
+    records count: no rollup holds them)."""
+    columns = ", ".join(f'"{c}"' for c in (*route.rollup.dims, "start", *MEASURES))
+    parts, edges = [], []
+    for grain, lo, hi in pieces(query.filters.start, query.filters.end, route.grains):
+        if grain is None:
+            edges.append(f'("start" >= {lo} AND "start" < {hi})')
+        elif route.rollup.table(grain) in tables:
+            parts.append(f'SELECT {columns}, "{COUNT}" FROM {tables[route.rollup.table(grain)]} '
+                         f'WHERE "start" >= {lo} AND "start" < {hi}')
+    if edges and records is not None:
+        parts.append(f'SELECT {columns}, 1 AS "{COUNT}" FROM {records} WHERE {" OR ".join(edges)}')
+    if remainder is not None:
+        parts.append(f'SELECT {columns}, 1 AS "{COUNT}" FROM ({remainder}) AS "remainder"')
+    if not parts:
+        parts.append(_empty(route))
+    return " UNION ALL ".join(parts)
+
+
+def _empty(route: Route) -> str:
+    types = {f.column: schema.sql_type(f) for f in schema.FIELDS}
+    columns = [f'CAST(NULL AS {types.get(c, "VARCHAR")}) AS "{c}"'
+               for c in (*route.rollup.dims, "start", *MEASURES)]
+    return f'SELECT {", ".join(columns)}, CAST(0 AS BIGINT) AS "{COUNT}" WHERE FALSE'
+
+
+SOURCE = "__flows_source__"  # stands for the source in a rendered query
+
+
+def render(route: Route, source: str) -> str:
+    """The routed query over a given source of rollup rows (rendered once per route: the
+    source changes with every build, the rest does not)."""
+    if route.template is None:
+        ast = route.select.copy()
+        ast.args["with_"].expressions[0].set("this", exp.Var(this=SOURCE))
+        route.template = ast.sql(dialect="duckdb", identify=True)
+    return route.template.replace(SOURCE, source, 1)

@@ -1,0 +1,128 @@
+"""Traffic: who uses the network and what is being blocked, as charts.
+
+Click a bar, a time bucket or a heatmap cell (or a scan's row) to open Search on it.
+"""
+
+import streamlit as st
+
+from lib import charts, gui, traffic
+from lib.query import MEASURES
+
+
+def notes(result, what: str = "") -> None:
+    """The query's engine, time (and data scanned), and its SQL on request."""
+    st.caption(what + gui.query_caption(result))
+    gui.show_result_notes(result)
+
+
+def clickable(figure, frame, key: str, table=None) -> None:
+    """A chart whose marks open Search, with its exact numbers in a table below."""
+    if frame.empty:
+        st.info("Nothing matches these filters in this time range.")
+        return
+    st.altair_chart(figure, on_select="rerun", selection_mode=traffic.PICK, key=key,
+                    width="stretch")
+    with st.expander("Numbers"):
+        st.dataframe(frame if table is None else table, hide_index=True, width="stretch")
+
+
+st.title("Traffic")
+filters = gui.current_filters()
+if filters is None:
+    st.stop()
+# Something was clicked in the previous run: open Search on it before running any query.
+if (drill := traffic.pending_drill(filters, st.session_state)) is not None:
+    gui.drill_down(drill)
+
+scope, zone = gui.user_scope(), gui.viewer_zone()
+left, right = st.columns(2)
+measure = left.segmented_control("Measure", MEASURES, default="bytes", key="traffic_measure",
+                                 format_func=traffic.MEASURE_TITLES.get) or "bytes"
+top = right.select_slider("How many", [5, 10, 20, 50], value=10, key="traffic_top")
+
+st.subheader("Summary")
+current = gui.run(traffic.summary_query(filters, scope))
+previous = gui.run(traffic.summary_query(traffic.previous_period(filters), scope))
+if current is not None and previous is not None:
+    metrics = traffic.summary_metrics(current.rows()[0], previous.rows()[0])
+    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
+        column.metric(metric.label, metric.value, metric.delta, delta_color=metric.delta_color,
+                      help=metric.help)
+    st.caption("Changes are against the previous period of the same length · "
+               f"{gui.query_caption(current)} · previous: {gui.query_caption(previous)}")
+    gui.show_result_notes(current)
+
+st.subheader("Top talkers")
+talkers = {group: gui.run(traffic.talkers_query(filters, scope, group, measure, top))
+           for group in traffic.GROUP_TITLES}
+rejected = traffic.rejected_only(filters)
+rejected_sources = (None if rejected is None else
+                    gui.run(traffic.talkers_query(rejected, scope, "src", measure, top)))
+# Labels for the addresses shown only: the query reads just their records.
+shown = traffic.addresses_in(*[result.rows() for result in (*talkers.values(), rejected_sources)
+                               if result is not None])
+labels_query = traffic.labels_query(filters, scope, shown)
+labels_result = None if labels_query is None else gui.run(labels_query)
+labels = traffic.address_labels(labels_result.rows() if labels_result else [])
+tabs = st.tabs(list(traffic.GROUP_TITLES.values()))
+for tab, group in zip(tabs, traffic.GROUP_TITLES, strict=True):
+    with tab:
+        result = talkers[group]
+        if result is not None:
+            frame = traffic.talkers_frame(result.rows(), group, labels)
+            clickable(charts.bars(frame, "talker", measure, traffic.GROUP_FIELDS[group]), frame,
+                      traffic.TALKER_KEYS[group])
+            notes(result)
+if labels_result is not None:
+    notes(labels_result, "Labels: each interface's own address, with its instance and VPC "
+                         "where the log format has them · ")
+
+st.subheader("Traffic over time")
+timeline = traffic.timeline_query(filters, scope)
+result = gui.run(timeline)
+if result is not None:
+    frame = traffic.timeline_frame(result.rows(), filters, timeline.bucket, zone)
+    figure = charts.stacked_timeline(frame, measure, traffic.zone_name(filters, zone),
+                                     traffic.bucket_text(timeline.bucket))
+    clickable(figure, frame, traffic.TIMELINE_KEY)
+    notes(result)
+
+st.subheader("Rejected traffic")
+if rejected is None:
+    st.info("The Action filter shows accepted traffic only: set it to Any to see what was "
+            "rejected.")
+    st.stop()
+sources, ports = st.columns(2)
+with sources:
+    st.markdown("**Top rejected sources**")
+    if rejected_sources is not None:
+        frame = traffic.talkers_frame(rejected_sources.rows(), "src", labels)
+        clickable(charts.bars(frame, "talker", measure, ["srcaddr"]), frame,
+                  traffic.REJECTED_SOURCES_KEY)
+        notes(rejected_sources)
+with ports:
+    st.markdown("**Top rejected destination ports**")
+    result = gui.run(traffic.rejected_ports_query(filters, scope, measure, top))
+    if result is not None:
+        frame = traffic.ports_frame(result.rows())
+        clickable(charts.bars(frame, "port", measure, ["dstport", "protocol"]), frame,
+                  traffic.REJECTED_PORTS_KEY)
+        notes(result)
+
+result = gui.run(traffic.heatmap_query(filters, scope, top))
+if result is not None:
+    frame = traffic.heatmap_frame(result.rows(), filters, zone)
+    figure = charts.rejection_heatmap(frame, traffic.hour_shift(filters, zone)[1])
+    clickable(figure, frame, traffic.HEATMAP_KEY, table=traffic.heatmap_table(frame))
+    notes(result)
+
+st.markdown("**Probable port scans**")
+st.caption(traffic.SCAN_RULE + " Select a row to see its records.")
+result = gui.run(traffic.scans_query(filters, scope, top))
+if result is not None:
+    scans = traffic.scans_frame(result.rows(), zone)
+    picked = st.dataframe(scans, hide_index=True, on_select="rerun",
+                          selection_mode="single-row", key=traffic.SCANS_KEY, width="stretch")
+    notes(result)
+    if (drill := traffic.scan_drill(filters, scans, traffic.picked_row(picked))) is not None:
+        gui.drill_down(drill)

@@ -1,0 +1,50 @@
+"""A fresh server whose first request opens a page directly still shows only the sign-in.
+
+Streamlit runs a requested pages/ file on its own (without app.py, so without the sign-in)
+until some run has called st.navigation; lib.auth turns that off when it is first imported
+and a page that ran ungated goes to the start page. Only a new server shows this (the
+session server of conftest.py has served other tests already; AppTest starts every run
+afresh), so this test starts its own.
+"""
+
+import re
+
+import pytest
+from authkit import PASSWORDS, WINDOW, audit_lines, write_access, write_store, write_users
+from browserkit import RUN_TIMEOUT_MS, new_context, page_url, start_server
+from playwright.sync_api import expect
+
+
+@pytest.fixture
+def fresh_server(tmp_path):
+    env = {"FLOWSCOPE_CONFIG": str(tmp_path / "none.toml"), "FLOWSCOPE_AUTH_MODE": "password",
+           "FLOWSCOPE_ENGINE": "duckdb", "FLOWSCOPE_CACHE_DIR": str(tmp_path / "cache"),
+           "FLOWSCOPE_DATA_DIR": str(write_store(tmp_path / "store")),
+           "FLOWSCOPE_USERS_FILE": str(write_users(tmp_path / "users.yaml")),
+           "FLOWSCOPE_ACCESS_FILE": str(write_access(tmp_path / "access.yaml")),
+           "FLOWSCOPE_AUDIT_FILE": str(tmp_path / "audit.jsonl"),
+           "FLOWSCOPE_COOKIE_KEY": "fresh-server-cookie-key-" + "z" * 32}
+    server = start_server(env, tmp_path / "streamlit.log")
+    yield server, tmp_path / "audit.jsonl"
+    server.stop()
+
+
+def test_a_page_opened_first_on_a_fresh_server_shows_only_the_sign_in(browser, fresh_server):
+    server, audit_file = fresh_server
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(page_url(server.url, "search", **WINDOW))
+        username = page.get_by_label("Username", exact=True)
+        expect(username).to_be_visible(timeout=RUN_TIMEOUT_MS)
+        assert "/search" not in page.url  # sent to the start page, the filters kept
+        assert "Records" not in page.inner_text("body")  # no list of pages/ either
+        assert audit_lines(audit_file) == []  # and no query ran
+        username.fill("alice")
+        page.get_by_label("Password", exact=True).fill(PASSWORDS["alice"])
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_text(re.compile(r"^3 rows"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    finally:
+        context.close()
+    assert [(e["event"], e["user"]) for e in audit_lines(audit_file)][:2] == [
+        ("signin", "alice"), ("query", "alice")]

@@ -1,0 +1,122 @@
+"""The audit trail: one JSON line per query (pages and CLI), whole lines under concurrency,
+nothing secret, and no results when the trail cannot be written."""
+
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from apptest import app
+from authkit import WINDOW, audit_lines, write_store
+from storefixture import T0
+
+from lib import audit
+from lib.config import Settings
+from lib.engines import EngineError
+from lib.filters import parse_filters
+from lib.query import Query, Scope
+
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {"time", "event", "user", "page", "kind", "filters", "scope", "engine", "sql_sha256",
+          "rows", "scanned_bytes", "cache_hit", "duration_s", "outcome"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return write_store(tmp_path / "store")
+
+
+def test_each_page_run_appends_one_line_per_query(monkeypatch, store, tmp_path):
+    trail = tmp_path / "audit.jsonl"
+    for dst in ("10.9.0.1", "10.9.0.0/24"):  # two page runs, each with its own filters
+        at = app(monkeypatch, store, dst=dst, dst_port="443", **WINDOW)
+        monkeypatch.setenv("FLOWSCOPE_AUDIT_FILE", str(trail))
+        at.run()
+        assert not at.exception
+    lines = audit_lines(trail)
+    assert len(lines) == 2
+    first = lines[0]
+    assert set(first) == FIELDS
+    assert (first["user"], first["page"], first["kind"], first["engine"], first["rows"],
+            first["outcome"], first["scope"]) == ("local", "Search", "search", "duckdb", 3, "ok",
+                                                  "*")
+    assert first["filters"] == {"start": str(T0), "end": str(T0 + 3600), "dst": "10.9.0.1/32",
+                                "dst_port": "443"}
+    assert len(first["sql_sha256"]) == 64 and lines[1]["filters"]["dst"] == "10.9.0.0/24"
+
+
+def test_the_cli_audits_its_queries(store, tmp_path):
+    trail = tmp_path / "audit.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "lib.cli", "query", "--data", str(store), "--engine", "duckdb",
+         "--start", str(T0), "--end", str(T0 + 3600), "--account", "012345678901"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "FLOWSCOPE_AUDIT_FILE": str(trail)})
+    assert result.returncode == 0, result.stderr
+    (line,) = audit_lines(trail)
+    assert line["page"] == "cli" and line["user"].startswith("cli:") and line["rows"] == 1
+    assert line["filters"]["account"] == "012345678901"
+
+
+def _query() -> Query:
+    return Query("search", parse_filters({"start": str(T0), "end": str(T0 + 60)}),
+                 scope=Scope(frozenset({"012345678901"})))
+
+
+def test_a_failed_query_is_audited_and_the_error_kept(tmp_path):
+    settings = Settings(audit_file=str(tmp_path / "audit.jsonl"))
+
+    def failing(query):
+        raise EngineError("Athena said no")
+
+    with pytest.raises(EngineError):
+        audit.run_audited(settings, "alice", "Search", _query(), failing)
+    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    assert (line["outcome"], line["error"], line["rows"], line["scope"]) == (
+        "error", "Athena said no", None, "012345678901")
+
+
+def _append_many(path: str, writer: int, count: int) -> None:
+    settings = Settings(audit_file=path)
+    for n in range(count):
+        audit.append(settings, {"event": "test", "writer": writer, "n": n, "pad": "x" * 3000})
+
+
+def test_concurrent_writers_never_interleave_lines(tmp_path):
+    path = str(tmp_path / "audit.jsonl")
+    script = ("import sys\nfrom lib import audit\nfrom lib.config import Settings\n"
+              "for n in range(50):\n"
+              "    audit.append(Settings(audit_file=sys.argv[1]),\n"
+              "                 {'event': 'test', 'writer': int(sys.argv[2]), 'n': n,"
+              " 'pad': 'x' * 3000})\n")
+    processes = [subprocess.Popen([sys.executable, "-c", script, path, str(10 + w)], cwd=ROOT)
+                 for w in range(2)]
+    threads = [threading.Thread(target=_append_many, args=(path, w, 50)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for worker in threads:
+        worker.join(timeout=120)
+    assert [p.wait(timeout=120) for p in processes] == [0, 0]
+    records = [json.loads(line) for line in Path(path).read_text().splitlines()]  # all whole
+    assert len(records) == 300
+    assert {(r["writer"], r["n"]) for r in records} == {
+        (w, n) for w in (0, 1, 2, 3, 10, 11) for n in range(50)}
+
+
+def test_results_are_withheld_when_the_trail_cannot_be_written(monkeypatch, store, tmp_path):
+    blocked = tmp_path / "not-a-file"
+    blocked.mkdir()  # a directory where the file should be
+    at = app(monkeypatch, store, **WINDOW)
+    monkeypatch.setenv("FLOWSCOPE_AUDIT_FILE", str(blocked))
+    at.run()
+    assert any("audit trail" in e.value and "withheld" in e.value for e in at.error)
+    assert not at.dataframe
+
+
+def test_signin_lines_carry_no_secret(tmp_path):
+    settings = Settings(audit_file=str(tmp_path / "audit.jsonl"))
+    audit.signin(settings, "alb", None, "failed", "the identity token has expired")
+    (line,) = audit_lines(tmp_path / "audit.jsonl")
+    assert set(line) == {"time", "event", "mode", "user", "outcome", "reason"}

@@ -1,0 +1,61 @@
+"""OpenID Connect sign-in (st.login): the signed-in user comes from st.user (AppTest.user)."""
+
+import pytest
+from authkit import WINDOW, audit_lines, shown_sources, signed_app, write_access, write_store
+
+AUTH_SECRETS = {"redirect_uri": "https://flowscope.example.com/oauth2callback",
+                "cookie_secret": "c" * 40, "client_id": "flowscope",
+                "client_secret": "s3cret-value",
+                "server_metadata_url": "https://idp.example.com/.well-known/openid-configuration"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return write_store(tmp_path / "store")
+
+
+@pytest.fixture
+def files(tmp_path):
+    return {"access_file": write_access(tmp_path / "access.yaml"),
+            "audit_file": tmp_path / "audit.jsonl"}
+
+
+def oidc_app(monkeypatch, store, files, user, secrets=True):
+    at = signed_app(monkeypatch, store, "oidc", files, **WINDOW)
+    if secrets:
+        at.secrets["auth"] = AUTH_SECRETS
+    at.user = user
+    return at.run()
+
+
+def test_signed_out_visitors_see_only_the_sign_in_button(monkeypatch, store, files):
+    at = oidc_app(monkeypatch, store, files, {"is_logged_in": False})
+    assert not at.exception
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.dataframe and not at.sidebar.text_input
+    assert audit_lines(files["audit_file"]) == []
+
+
+def test_a_signed_in_user_gets_their_groups_scope(monkeypatch, store, files):
+    at = oidc_app(monkeypatch, store, files, {"is_logged_in": True, "email": "dan@example.com",
+                                              "name": "Dan", "groups": ["team-a"]})
+    assert not at.exception and not at.error
+    assert shown_sources(at) == {"10.1.0.5"}
+    assert "Sign out" in [b.label for b in at.sidebar.button]
+    lines = audit_lines(files["audit_file"])
+    assert [(e["event"], e["user"]) for e in lines] == [("signin", "dan@example.com"),
+                                                         ("query", "dan@example.com")]
+    assert AUTH_SECRETS["client_secret"] not in files["audit_file"].read_text()
+
+
+def test_a_user_the_mapping_does_not_know_sees_nothing(monkeypatch, store, files):
+    at = oidc_app(monkeypatch, store, files, {"is_logged_in": True, "email": "eve@example.com"})
+    assert any("no account is granted" in e.value for e in at.error)
+    assert not at.dataframe
+
+
+def test_without_an_auth_section_the_app_says_what_is_missing(monkeypatch, store, files):
+    at = oidc_app(monkeypatch, store, files, {"is_logged_in": True, "email": "x@example.com"},
+                  secrets=False)
+    assert any("[auth]" in e.value for e in at.error)
+    assert not at.dataframe

@@ -1,0 +1,165 @@
+"""Password sign-in through AppTest: a real streamlit-authenticator login form, typed into."""
+
+import pytest
+from authkit import (
+    COOKIE_KEY,
+    PASSWORDS,
+    WINDOW,
+    audit_lines,
+    gate_only,
+    shown_sources,
+    signed_app,
+    write_access,
+    write_store,
+    write_users,
+)
+from streamlit.testing.v1 import AppTest
+
+from lib import auth
+
+
+@pytest.fixture(scope="module")
+def users_file(tmp_path_factory):
+    return write_users(tmp_path_factory.mktemp("users") / "users.yaml")  # bcrypt is slow
+
+
+@pytest.fixture
+def files(tmp_path, users_file):
+    return {"users_file": users_file, "access_file": write_access(tmp_path / "access.yaml"),
+            "audit_file": tmp_path / "audit.jsonl"}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return write_store(tmp_path / "store")
+
+
+def sign_in(at, username, password):
+    username_box, password_box = at.text_input[0], at.text_input[1]
+    assert (username_box.label, password_box.label) == ("Username", "Password")
+    username_box.input(username)
+    password_box.input(password)
+    next(b for b in at.button if b.label == "Login").click()
+    return at.run()
+
+
+def test_visitors_see_only_the_sign_in(monkeypatch, store, files):
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert not at.dataframe and not at.sidebar.text_input and not at.sidebar.multiselect
+    assert audit_lines(files["audit_file"]) == []  # no query ran
+
+
+def test_correct_password_signs_in_and_runs_the_page(monkeypatch, store, files):
+    at = sign_in(signed_app(monkeypatch, store, "password", files, **WINDOW).run(),
+                 "alice", PASSWORDS["alice"])
+    assert not at.exception
+    assert at.session_state["authentication_status"] is True
+    assert shown_sources(at) == {"10.1.0.5", "10.2.0.5", "10.3.0.5"}  # alice: every account
+    assert any("Alice Admin" in c.value for c in at.sidebar.caption)
+    lines = audit_lines(files["audit_file"])
+    assert [(e["event"], e["user"], e["outcome"]) for e in lines] == [
+        ("signin", "alice", "ok"), ("query", "alice", "ok")]
+
+
+def test_wrong_password_is_refused(monkeypatch, store, files):
+    at = sign_in(signed_app(monkeypatch, store, "password", files, **WINDOW).run(),
+                 "alice", "not-the-password")
+    assert at.session_state["authentication_status"] is False
+    assert any("not correct" in e.value for e in at.error)
+    assert not at.dataframe
+    assert [(e["event"], e["user"], e["outcome"]) for e in audit_lines(files["audit_file"])] == [
+        ("signin", "alice", "failed")]
+    assert "not-the-password" not in files["audit_file"].read_text()
+
+
+def test_repeated_failures_lock_the_user_out(monkeypatch, store, files):
+    monkeypatch.setenv("FLOWSCOPE_LOGIN_MAX_FAILURES", "2")
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW).run()
+    for _ in range(2):
+        at = sign_in(at, "alice", "wrong-password")
+        assert at.session_state["authentication_status"] is False
+    at = sign_in(at, "alice", PASSWORDS["alice"])  # the right password, too late
+    assert at.session_state["authentication_status"] is not True
+    assert any("locked" in e.value for e in at.error)
+    assert not at.dataframe
+    outcomes = [e["outcome"] for e in audit_lines(files["audit_file"])]
+    assert outcomes == ["failed", "failed", "locked"]
+
+
+def test_an_unknown_name_locks_out_the_same_way(monkeypatch, store, files):
+    # Otherwise the lock-out message would tell which user names exist.
+    monkeypatch.setenv("FLOWSCOPE_LOGIN_MAX_FAILURES", "1")
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW).run()
+    at = sign_in(at, "mallory", "guess-one")
+    at = sign_in(at, "mallory", "guess-two")
+    assert any("locked" in e.value for e in at.error)
+    assert [(e["user"], e["outcome"]) for e in audit_lines(files["audit_file"])] == [
+        ("mallory", "failed"), ("mallory", "locked")]
+
+
+def test_lockout_ends_after_the_window():
+    now = [1000.0]
+    failures = auth.FailedSignIns(clock=lambda: now[0])
+    for _ in range(3):
+        failures.add("alice")
+    assert failures.count("alice", 900) == 3 and failures.count("bob", 900) == 0
+    now[0] += 899
+    assert failures.count("alice", 900) == 3
+    now[0] += 2
+    assert failures.count("alice", 900) == 0
+
+
+def test_group_scope_and_pages_from_the_access_mapping(monkeypatch, store, files):
+    at = sign_in(signed_app(monkeypatch, store, "password", files, **WINDOW).run(),
+                 "bob", PASSWORDS["bob"])
+    assert shown_sources(at) == {"10.1.0.5"}  # team-a: account A only
+    assert at.session_state["scope"].accounts == frozenset({"012345678901"})
+
+
+def test_sign_out(monkeypatch, store, files):
+    signed_app(monkeypatch, store, "password", files)
+    at = AppTest.from_function(gate_only, default_timeout=30)
+    for key, value in {"authentication_status": True, "username": "alice",
+                       "name": "Alice Admin", "roles": []}.items():
+        at.session_state[key] = value
+    at.run()
+    assert [m.value for m in at.markdown] == ["granted to alice"]
+    next(b for b in at.sidebar.button if b.label == "Sign out").click()
+    at.run()
+    assert at.session_state["authentication_status"] is None
+    assert any("signed out" in i.value for i in at.info)
+    assert not at.markdown  # the page body no longer runs
+    assert [e["outcome"] for e in audit_lines(files["audit_file"])] == ["signed-out"]
+    assert [t.label for t in at.run().text_input] == ["Username", "Password"]
+
+
+def test_no_cookie_key_refuses(monkeypatch, store, files):
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW)
+    monkeypatch.setenv("FLOWSCOPE_COOKIE_KEY", "short")
+    at.run()
+    assert any("cookie signing key" in e.value for e in at.error)
+    assert not at.text_input
+
+
+def test_the_users_file_is_never_written(monkeypatch, store, files):
+    before = files["users_file"].read_bytes()
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW).run()
+    sign_in(at, "alice", "wrong-password")
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW).run()
+    sign_in(at, "alice", PASSWORDS["alice"])
+    assert files["users_file"].read_bytes() == before
+    text = files["audit_file"].read_text()
+    assert COOKIE_KEY not in text and "$2b$" not in text
+    assert not any(p in text for p in PASSWORDS.values())
+
+
+def test_a_user_removed_from_the_file_is_signed_out(monkeypatch, store, files):
+    at = signed_app(monkeypatch, store, "password", files, authentication_status=True,
+                    username="carol", name="Carol", roles=["team-a"], **WINDOW).run()
+    assert any("no longer exists" in e.value for e in at.error)
+    assert not at.dataframe
+    assert at.session_state["authentication_status"] is None
+    assert [(e["user"], e["outcome"]) for e in audit_lines(files["audit_file"])] == [
+        ("carol", "refused")]
