@@ -75,7 +75,10 @@ def test_cached_results_are_not_shared_across_scopes(fake):
 
 def test_athena_result_reuse_is_the_second_layer(fake):
     settings = fake.settings(athena_cache_ttl_s=300, athena_result_reuse_minutes=15)
-    query = Query("summary", WINDOW, scope=Scope(frozenset({ACCOUNT_B})))
+    # A window no other test asks for: the shared fake reuses any earlier identical SQL,
+    # and this test needs the first run to be a real scan.
+    unique = WINDOW.with_(end=WINDOW.end - 7)
+    query = Query("summary", unique, scope=Scope(frozenset({ACCOUNT_B})))
     result_cache(settings).clear()
     first = get_engine(settings).run(query)
     assert fake.executions[first.query_id].reuse == {
