@@ -37,7 +37,7 @@ def bars(frame: pd.DataFrame, label: str, measure: str, pick_fields: list[str],
                             axis=alt.Axis(format="~s")),
                     y=alt.Y(f"{label}:N", sort=list(frame[label]), title=None,
                             axis=alt.Axis(labelLimit=320)),
-                    tooltip=_tooltips(frame, [alt.Tooltip(f"{c}:N", title=c.capitalize())
+                    tooltip=_tooltips(frame, [alt.Tooltip(f"{c}:N", title=c)
                                               for c in (label, "owner") if c in frame]))
             .add_params(_pick(pick_fields)))
 

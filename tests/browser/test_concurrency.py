@@ -131,13 +131,21 @@ async def caption_for(page, count: int) -> str:
     return await caption.inner_text()
 
 
-async def download_csv(page) -> list[dict]:
-    await settle(page)
-    async with page.expect_download(timeout=STEP_TIMEOUT_MS) as info:
-        await page.get_by_role("button", name="Download CSV").click()
-    download = await info.value
-    with open(await download.path(), "rb") as handle:
-        return csv_rows(handle.read())
+async def download_csv(page, attempts: int = 3) -> list[dict]:
+    """The result as CSV, through the page's download button. A download can be cancelled
+    when a rerun replaces the file behind the button just then: settle and try again."""
+    for attempt in range(1, attempts + 1):
+        await settle(page)
+        try:
+            async with page.expect_download(timeout=STEP_TIMEOUT_MS) as info:
+                await page.get_by_role("button", name="Download CSV").click()
+            download = await info.value
+            with open(await download.path(), "rb") as handle:
+                return csv_rows(handle.read())
+        except Exception:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def session(browser, base: str, user: str, window: dict, expected: dict) -> Seen:
