@@ -20,6 +20,7 @@ import hashlib
 import ipaddress
 import logging
 import os
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -33,7 +34,10 @@ from lib.access import AccessConfigError, Grant
 
 MODES = ("password", "oidc", "alb", "none")
 USER_KEY = "signed_in_user"  # session state: the User who passed the gate in this session
-PAGE_KEY = "current_page"  # session state: the title of the page being run (for the audit)
+REQUESTED_PAGE_KEY = "_requested_page"  # session state: the page the address named
+PAGE_KEY = "current_page"
+SIGNED_OUT_KEY = "_signed_out"  # session state: this session signed out (say so until a sign-in)
+SIGNED_OUT = "You have signed out."  # session state: the title of the page being run (for the audit)
 COOKIE_KEY_ENV = "FLOWSCOPE_COOKIE_KEY"
 MIN_COOKIE_KEY = 32
 _log = logging.getLogger("flowscope.auth")
@@ -52,11 +56,60 @@ def no_pages_folder_mode() -> None:
     """Streamlit runs a requested pages/ file on its own (no app.py, so no sign-in) until a
     run calls st.navigation, so a new server's first request could open a page ungated.
     Flowscope's pages are reached only through app.py's navigation: say so at once, on the
-    first import of this module (pages and app.py import it through lib.gui). A page that
-    still runs on its own sees no account and goes to the start page (gui)."""
+    first import of this module (pages and app.py import it through lib.gui).
+
+    If that first import happens inside such a pages-folder run, the run starts over
+    before the page draws anything: this time app.py runs, asks for the sign-in, and
+    keeps the address (a shared link to /check opens the check after the sign-in)."""
     from streamlit.runtime.pages_manager import PagesManager
 
+    was_pages_folder_run = PagesManager.uses_pages_directory is not False
     PagesManager.uses_pages_directory = False
+    if was_pages_folder_run and _imported_by_a_page() and in_app_run():
+        st.rerun()
+
+
+PAGES_FOLDER = Path(__file__).resolve().parent.parent / "pages"
+
+
+def _imported_by_a_page() -> bool:
+    """True when a pages/ file is running (it imports this module), not app.py: app.py
+    itself, even run as the start page of a pages-folder run, reaches its sign-in."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if Path(frame.f_code.co_filename).parent == PAGES_FOLDER:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def keep_requested_page() -> None:
+    """Keep the page a visitor's address named (a shared link to /check) through the
+    sign-in. A browser names that page only on the session's first run; if that run is cut
+    short by a rerun (the sign-in's cookie reader reruns the script as soon as it loads,
+    often before the first run reached st.navigation), the rerun names no page and
+    Streamlit would open the start page. The name is kept in session state and asked for
+    again until a signed-in navigation has reached it."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is None:
+        return
+    manager = ctx.pages_manager
+    if manager.intended_page_name:
+        st.session_state[REQUESTED_PAGE_KEY] = manager.intended_page_name
+    elif (REQUESTED_PAGE_KEY in st.session_state
+          and manager.intended_page_script_hash in ("", manager.main_script_hash)):
+        manager.set_script_intent("", st.session_state[REQUESTED_PAGE_KEY])
+
+
+def in_app_run() -> bool:
+    """True inside a script run of the app (app.py is the main script), not a bare import
+    or an AppTest of one page file."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return ctx is not None and Path(ctx.main_script_path).name == "app.py"
 
 
 no_pages_folder_mode()
@@ -282,11 +335,14 @@ def _password_identity(settings) -> tuple[str, str, list[str]]:
             audit.signin(settings, "password", name, "refused", "not in the users file")
             refuse("This user no longer exists: ask an administrator.")
         if not was_signed_in:
+            st.session_state.pop(SIGNED_OUT_KEY, None)
             FAILED_SIGNINS.clear(name)
             audit.signin(settings, "password", name, "ok")
         _password_sign_out(settings, authenticator, name)
         # Groups as the users file says now (an edit applies without signing in again).
         return name, entry.get("name") or name, [str(g) for g in entry.get("roles") or []]
+    if st.session_state.get(SIGNED_OUT_KEY):  # kept through the cookie reader's rerun
+        st.info(SIGNED_OUT)
     if table.asked is not None:  # the form was submitted and the sign-in failed
         FAILED_SIGNINS.add(table.asked)
         audit.signin(settings, "password", table.asked, "failed")
@@ -300,7 +356,8 @@ def _password_sign_out(settings, authenticator, name: str) -> None:
         audit.signin(settings, "password", name, "signed-out")
         st.session_state.pop(USER_KEY, None)
         st.session_state.pop("scope", None)
-        st.info("You have signed out.")
+        st.session_state[SIGNED_OUT_KEY] = True
+        st.info(SIGNED_OUT)
         stop_here()
 
 
@@ -393,6 +450,7 @@ def gate(settings, pages: list | None = None) -> User:
     """Sign the visitor in and set their scope; otherwise show only the sign-in and stop.
     ``pages``: the app's st.Page list (kept registered while the sign-in is shown)."""
     _this_run.pages = pages
+    keep_requested_page()
     if settings.auth_mode not in _IDENTITIES:
         refuse(f"Unknown auth_mode {settings.auth_mode!r}: use one of {', '.join(MODES)}.")
     name, display, groups = _IDENTITIES[settings.auth_mode](settings)
@@ -417,6 +475,7 @@ def navigation(pages: list, user: User):
     if not visible:
         refuse(f"Signed in as {user.name}, but no page is granted to you.")
     page = st.navigation(visible)
+    st.session_state.pop(REQUESTED_PAGE_KEY, None)  # reached: later runs know their page
     st.session_state[PAGE_KEY] = page.title
     return page
 

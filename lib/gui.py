@@ -8,7 +8,6 @@ same records later; the quick-range picker only fills them in.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import streamlit as st
@@ -71,13 +70,11 @@ def user_scope() -> Scope:
 
 
 def leave_unless_signed_in() -> None:
-    """A page that ran without app.py's sign-in gate goes to the start page (see
-    lib.auth.no_pages_folder_mode: a server's very first run may be a page on its own)."""
-    from streamlit.errors import StreamlitAPIException
-
-    if auth.signed_in_user() is None:
-        with contextlib.suppress(StreamlitAPIException):  # no start page: the page sees nothing
-            st.switch_page("app.py", query_params=st.query_params.to_dict())
+    """A page that ran without app.py's sign-in gate runs again, this time through app.py
+    (see lib.auth.no_pages_folder_mode: two first requests on a new server at once). A page
+    file run on its own (an AppTest of that file) sees nothing."""
+    if auth.signed_in_user() is None and auth.in_app_run():
+        st.rerun()
 
 
 def _set_quick_range() -> None:

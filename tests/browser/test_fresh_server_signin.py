@@ -2,7 +2,7 @@
 
 Streamlit runs a requested pages/ file on its own (without app.py, so without the sign-in)
 until some run has called st.navigation; lib.auth turns that off when it is first imported
-and a page that ran ungated goes to the start page. Only a new server shows this (the
+and starts that run over, through app.py, before the page draws anything. Only a new server shows this (the
 session server of conftest.py has served other tests already; AppTest starts every run
 afresh), so this test starts its own.
 """

@@ -50,7 +50,10 @@ def choose(page, label: str, option: str, where=None) -> None:
 def search_rows(page, count: int) -> list[dict[str, str]]:
     """The Search result's rows, once the caption names the expected number of them (an
     earlier run's result stays on screen until the new one replaces it)."""
-    expect(main(page).get_by_text(re.compile(rf"^{count:,} rows? ·"))).to_be_visible()
+    caption = main(page).get_by_text(re.compile(rf"^{count:,} rows? ·"))
+    expect(caption.first).to_be_visible()
+    settle(page)  # a run cut short by a rerun can leave a second, stale copy until it ends
+    expect(caption).to_have_count(1)
     return grid_records(dataframes(page).first, expect_rows=count > 0)
 
 
