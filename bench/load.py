@@ -13,7 +13,8 @@ A page view's latency is the time from the click (or the navigation) until the s
 it caused has finished (the app root's ``data-test-script-state`` is ``notRunning`` again)
 and the page's result is on screen. Each session uses its own ports, so most queries are
 not answered from the result cache. The browser runs on the same machine as the server:
-on 2 cores the numbers include Chromium's own rendering.
+on 2 cores the numbers include Chromium's own rendering. Streamlit settings can be
+varied through the environment, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
                   views: list[View]) -> None:
     ports = random.Random(number).sample(PORTS, k=min(len(PORTS), rounds + 1))
     context = await browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(TIMEOUT_MS)
     await context.add_init_script(COUNT_RUNS)
     page = await context.new_page()
     main = page.locator('[data-testid="stMain"]')
@@ -178,8 +180,11 @@ def main() -> int:
             rows += table(views, sessions, wall)
     finally:
         server.stop()
+    streamlit_env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
+                             if k.startswith("STREAMLIT_"))
     print(f"# {platform.node()} · {os.cpu_count()} cores · {args.records:,} records over "
-          f"{args.days:g} day(s) · {args.rounds} rounds · load average {os.getloadavg()[0]:.1f}")
+          f"{args.days:g} day(s) · {args.rounds} rounds · load average {os.getloadavg()[0]:.1f}"
+          + (f" · {streamlit_env}" if streamlit_env else ""))
     print(f"{'sessions':>8} {'page':>8} {'views':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
     for row in rows:
         print(f"{row['sessions']:>8} {row['page']:>8} {row['views']:>6} {row['p50_s']:>7.2f} "
