@@ -274,9 +274,11 @@ def machine() -> dict:
 def print_table(rows: list[dict]) -> None:
     print(f"{'name':22} {'median':>10} {'raw gzip':>10} {'speed-up':>9} {'peak RSS':>9}  how")
     for r in rows:
-        ratio = r["baseline_median_s"] / r["median_s"] if r["median_s"] else float("inf")
-        print(f"{r['name']:22} {r['median_s']:>9.4f}s {r['baseline_median_s']:>9.3f}s "
-              f"{ratio:>8.1f}x {r['peak_rss_mb']:>6} MB  {r['route']} | {r['baseline']}")
+        base = r["baseline_median_s"]
+        ratio = (f"{base / r['median_s']:>8.1f}x" if base and r["median_s"] else f"{'-':>9}")
+        shown = f"{base:>9.3f}s" if base is not None else f"{'-':>10}"
+        print(f"{r['name']:22} {r['median_s']:>9.4f}s {shown} {ratio} "
+              f"{r['peak_rss_mb']:>6} MB  {r['route']} | {r['baseline']}")
 
 
 def main(argv=None) -> int:
@@ -289,6 +291,8 @@ def main(argv=None) -> int:
                         help="timed cache builds (default 3; 1 above 20M records)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--skip-page", action="store_true", help="no Search page timing")
+    parser.add_argument("--skip-baseline", action="store_true",
+                        help="no raw gzip baselines (they take minutes each at 100M records)")
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--item", help=argparse.SUPPRESS)  # one measurement (a subprocess)
     parser.add_argument("--side", default="cache", help=argparse.SUPPRESS)
@@ -312,9 +316,14 @@ def main(argv=None) -> int:
     env = machine()
     print(f"dataset {root} ({args.records:,} records); machine: {env['nproc']} cores, "
           f"load {env['loadavg']}", file=sys.stderr)
-    rows = [row(args, "build", measure(args, "build"), measure(args, "decompression"))]
+    def baseline(name: str, side: str = "raw") -> dict:
+        if args.skip_baseline:
+            return {"median_s": None, "peak_rss_mb": None, "route": "not measured"}
+        return measure(args, name, side)
+
+    rows = [row(args, "build", measure(args, "build"), baseline("decompression", "cache"))]
     for name in queries(info):
-        rows.append(row(args, name, measure(args, name), measure(args, name, "raw")))
+        rows.append(row(args, name, measure(args, name), baseline(name)))
     top = next(r for r in rows if r["name"] == "top_pairs_7d")
     repeat = measure(args, "cached_repeat")
     rows.append(row(args, "cached_repeat", repeat, {"median_s": top["baseline_median_s"],
@@ -322,7 +331,7 @@ def main(argv=None) -> int:
                                                    "route": top["baseline"]}))
     if not args.skip_page:
         rows.append(row(args, "search_page", measure(args, "search_page"),
-                        measure(args, "search_page", "raw")))
+                        baseline("search_page")))
     env["loadavg_end"] = os.getloadavg()
     print_table(rows)
     print(json.dumps(env, indent=1), file=sys.stderr)
