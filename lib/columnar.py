@@ -889,6 +889,12 @@ class BackgroundBuild:
             self._thread.start()
             return True
 
+    def wait(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for a running build to end."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(seconds)
+
     def _progress(self, done: float, message: str) -> None:
         self.done, self.message = done, message
 

@@ -274,18 +274,25 @@ def refresh_columnar_cache(config: Settings) -> None:
     root = data_dir(config)
     job = _columnar_build(root, str(cache_dir_for(config, root)))
     job.refresh(every_s=60, throttle_s=0.01)
+    job.wait(PROGRESS_AFTER_S)  # a refresh with nothing to convert ends here: nothing to draw
     if job.running:
         with st.sidebar:
             _columnar_progress(job)
+    elif job.error:
+        st.sidebar.caption(f"Fast-query cache not updated ({job.error}); queries read raw files.")
+
+
+PROGRESS_AFTER_S = 0.2
 
 
 @st.fragment(run_every=2)
 def _columnar_progress(job) -> None:
-    """A sidebar line that follows the build until it ends."""
-    if job.running:
-        st.progress(min(job.done, 1.0), text=f"Preparing fast queries: {job.message}")
-    elif job.error:
-        st.caption(f"Fast-query cache not updated ({job.error}); queries read raw files.")
+    """A sidebar line that follows the build until it ends; then the page runs once more,
+    which removes the line and its timer (a fragment left ticking every 2 s after the build
+    would keep every open page busy)."""
+    if not job.running:
+        st.rerun()
+    st.progress(min(job.done, 1.0), text=f"Preparing fast queries: {job.message}")
 
 
 @st.cache_data(ttl=60, show_spinner=False)
