@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -43,7 +44,9 @@ from browserkit import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     COUNT_RUNS,
+    DIAGNOSIS,
     RUN_DONE,
+    SETTLED,
     VIEWPORT,
     build_cache,
     cli,
@@ -86,7 +89,12 @@ def server_env(data: Path, cache_dir: Path) -> dict[str, str]:
 # --- one session ---------------------------------------------------------------------------------
 
 async def timed(page, action, ready) -> float:
-    """Seconds from the action until its run has finished and `ready` is on screen."""
+    """Seconds from the action until its run has finished and `ready` is on screen.
+
+    The page first settles (nothing redrawn for half a second): on a starved machine the
+    browser may still be applying the last run (the URL-bound widgets are set from the
+    address after it), and a key or click in that moment can be lost, as a person's can."""
+    await page.wait_for_function(SETTLED, arg=500, timeout=TIMEOUT_MS, polling=100)
     before = await page.evaluate("window.__flowscopeRuns")
     began = time.perf_counter()
     await action()
@@ -102,6 +110,10 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
     context.set_default_timeout(TIMEOUT_MS)
     await context.add_init_script(COUNT_RUNS)
     page = await context.new_page()
+    console: list[str] = []  # what the page logged, for a stuck session's report
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text[:200]}")
+            if m.type in ("error", "warning") else None)
+    step = "open"
     main = page.locator('[data-testid="stMain"]')
     side = page.locator('[data-testid="stSidebar"]')
     rows = main.get_by_text(" rows · ").first
@@ -113,19 +125,28 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
         views.append(View(sessions, "open", time.perf_counter() - began))
         box = side.get_by_label("Destination port(s)", exact=True)
         nav = side.locator('[data-testid="stSidebarNav"]')
-        for port in ports[1:rounds + 1]:
+        for round_ in range(1, rounds + 1):
+            port = ports[round_]
+            step = f"search {round_}"
+            await page.wait_for_function(SETTLED, arg=500, timeout=TIMEOUT_MS, polling=100)
             await box.fill(str(port))
             views.append(View(sessions, "search", await timed(
                 page, lambda: box.press("Enter"), rows)))
+            step = f"traffic {round_}"
             views.append(View(sessions, "traffic", await timed(
                 page, nav.get_by_role("link", name="Traffic").click,
                 main.locator('[data-testid="stVegaLiteChart"]').first)))
+            step = f"back {round_}"
             views.append(View(sessions, "back", await timed(
                 page, nav.get_by_role("link", name="Search").click, rows)))
     except Exception as error:  # noqa: BLE001 - one stuck session is reported, not fatal
         views.append(View(sessions, "error", float("nan")))
-        print(f"session {number} of {sessions}: {type(error).__name__}: "
-              f"{str(error).splitlines()[0]}", file=sys.stderr)
+        state = await page.evaluate(DIAGNOSIS)
+        with contextlib.suppress(Exception):
+            await page.screenshot(path=str(BENCH_DIR / f"stuck-{sessions}-{number}.png"))
+        print(f"session {number} of {sessions} stuck at {step}: {type(error).__name__}: "
+              f"{str(error).splitlines()[0]}; page {state}; console {console[-5:]}",
+              file=sys.stderr)
     finally:
         await context.close()
 

@@ -98,6 +98,9 @@ async def wait_run(page, after: int) -> None:
 
 
 async def act(page, action) -> None:
+    """Act once the page has settled: on a starved machine a key or click while the browser
+    still applies the last run (URL-bound widgets are set after it) can be lost."""
+    await settle(page)
     before = await page.evaluate("window.__flowscopeRuns")
     await action()
     await wait_run(page, before)
@@ -174,6 +177,7 @@ async def session(browser, base: str, user: str, window: dict, expected: dict) -
         seen.searches.append(await download_csv(page))
 
         box = side.get_by_label("Destination port(s)", exact=True)
+        await settle(page)
         await box.fill(str(expected["port"]))
         await act(page, lambda: box.press("Enter"))
         seen.captions.append(await caption_for(page, len(expected["search_port"])))
