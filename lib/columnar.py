@@ -280,7 +280,7 @@ def parse_text(body: bytes, header: tuple[str, ...], typed: bool = True) -> tupl
         malformed += 1
         return "skip"
 
-    types = {n: _arrow_type(n) if typed else pa.string() for n in header}
+    types = {n: ARROW_TYPES[schema.field_for(n).type] if typed else pa.string() for n in header}
     table = pcsv.read_csv(
         pa.py_buffer(body),
         read_options=pcsv.ReadOptions(column_names=list(header), use_threads=False,
@@ -289,12 +289,6 @@ def parse_text(body: bytes, header: tuple[str, ...], typed: bool = True) -> tupl
         convert_options=pcsv.ConvertOptions(column_types=types, null_values=["-"],
                                             strings_can_be_null=True))
     return table, malformed
-
-
-def _arrow_type(name: str) -> pa.DataType:
-    """A field's column type; fields this version does not know stay text."""
-    field_ = schema.BY_NAME.get(name)
-    return ARROW_TYPES[field_.type] if field_ else pa.string()
 
 
 # Address keys are computed once per distinct address (a store has few compared with its

@@ -273,8 +273,8 @@ def refresh_columnar_cache(config: Settings) -> None:
 
     root = data_dir(config)
     job = _columnar_build(root, str(cache_dir_for(config, root)))
-    job.refresh(every_s=60, throttle_s=0.01)
-    job.wait(PROGRESS_AFTER_S)  # a refresh with nothing to convert ends here: nothing to draw
+    if job.refresh(every_s=60, throttle_s=0.01):
+        job.wait(PROGRESS_AFTER_S)  # a build with nothing to convert ends here: nothing to draw
     if job.running:
         with st.sidebar:
             _columnar_progress(job)
