@@ -58,6 +58,15 @@ BENCH_DIR = Path(os.environ.get("FLOWSCOPE_BENCH_DIR", "/tmp/flowscope-bench")) 
 PORTS = (22, 25, 53, 80, 123, 389, 443, 445, 993, 1433, 3306, 3389, 5432, 5439, 6379, 8080,
          8443, 9090, 9200, 27017)
 TIMEOUT_MS = 120_000
+# Every change of the script state, with the page's clock: for a stuck session's report.
+STATE_LOG = """
+window.__loadLog = [];
+new MutationObserver((mutations) => {
+  for (const m of mutations) window.__loadLog.push(
+    [Math.round(performance.now()), m.oldValue, m.target.getAttribute('data-test-script-state')]);
+}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
 
 
 @dataclass
@@ -86,9 +95,37 @@ def server_env(data: Path, cache_dir: Path) -> dict[str, str]:
             "FLOWSCOPE_AUTH_MODE": "none", "FLOWSCOPE_AUDIT_FILE": str(BENCH_DIR / "audit.jsonl")}
 
 
+def describe(frame, incoming: int) -> str:
+    """A WebSocket frame as its Streamlit message type (for a stuck session's report)."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    data = frame if isinstance(frame, bytes) else frame.encode("latin-1")
+    msg = ForwardMsg() if incoming else BackMsg()
+    try:
+        msg.ParseFromString(data)
+    except Exception:  # noqa: BLE001
+        return f"?{len(data)}"
+    kind = msg.WhichOneof("type")
+    extra = ""
+    if kind == "script_finished":
+        extra = f"={msg.script_finished}"
+    elif kind == "delta":
+        extra = f"@{list(msg.metadata.delta_path)}"
+    elif kind == "rerun_script":
+        rerun = msg.rerun_script
+        extra = f"(page={rerun.page_script_hash[:6]}, {rerun.query_string[:60]})"
+    elif kind == "new_session":
+        extra = f"(page={msg.new_session.page_script_hash[:6]})"
+    elif kind == "session_status_changed":
+        extra = f"(running={msg.session_status_changed.script_is_running})"
+    run = msg.metadata.run.script_run_id[:6] if incoming else ""
+    return f"{kind}{extra}/{len(data)}" + (f" run={run}" if run else "")
+
+
 # --- one session ---------------------------------------------------------------------------------
 
-async def timed(page, action, ready) -> float:
+async def timed(page, action, ready, marks: list[float] | None = None) -> float:
     """Seconds from the action until its run has finished and `ready` is on screen.
 
     The page first settles (nothing redrawn for half a second): on a starved machine the
@@ -97,6 +134,8 @@ async def timed(page, action, ready) -> float:
     await page.wait_for_function(SETTLED, arg=500, timeout=TIMEOUT_MS, polling=100)
     before = await page.evaluate("window.__flowscopeRuns")
     began = time.perf_counter()
+    if marks is not None:
+        marks.append(began)
     await action()
     await page.wait_for_function(RUN_DONE, arg=before, timeout=TIMEOUT_MS)
     await ready.wait_for(timeout=TIMEOUT_MS)
@@ -109,11 +148,19 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
     context = await browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     await context.add_init_script(COUNT_RUNS)
+    await context.add_init_script(STATE_LOG)
     page = await context.new_page()
     console: list[str] = []  # what the page logged, for a stuck session's report
     page.on("console", lambda m: console.append(f"{m.type}: {m.text[:200]}")
             if m.type in ("error", "warning") else None)
+    frames: list[tuple[float, str, bytes]] = []  # WebSocket messages, for a stuck session
+    page.on("websocket", lambda ws: (
+        ws.on("framesent", lambda f: frames.append((time.perf_counter(), "sent", f))),
+        ws.on("framereceived", lambda f: frames.append((time.perf_counter(), "recv", f))),
+        ws.on("close", lambda _: frames.append((time.perf_counter(), "CLOSE", b""))),
+        frames.append((time.perf_counter(), "OPEN", b""))))
     step = "open"
+    marks = [time.perf_counter()]  # when each action began
     main = page.locator('[data-testid="stMain"]')
     side = page.locator('[data-testid="stSidebar"]')
     rows = main.get_by_text(" rows · ").first
@@ -131,19 +178,30 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
             await page.wait_for_function(SETTLED, arg=500, timeout=TIMEOUT_MS, polling=100)
             await box.fill(str(port))
             views.append(View(sessions, "search", await timed(
-                page, lambda: box.press("Enter"), rows)))
+                page, lambda: box.press("Enter"), rows, marks)))
             step = f"traffic {round_}"
             views.append(View(sessions, "traffic", await timed(
                 page, nav.get_by_role("link", name="Traffic").click,
-                main.locator('[data-testid="stVegaLiteChart"]').first)))
+                main.locator('[data-testid="stVegaLiteChart"]').first, marks)))
             step = f"back {round_}"
             views.append(View(sessions, "back", await timed(
-                page, nav.get_by_role("link", name="Search").click, rows)))
+                page, nav.get_by_role("link", name="Search").click, rows, marks)))
     except Exception as error:  # noqa: BLE001 - one stuck session is reported, not fatal
         views.append(View(sessions, "error", float("nan")))
         state = await page.evaluate(DIAGNOSIS)
         with contextlib.suppress(Exception):
             await page.screenshot(path=str(BENCH_DIR / f"stuck-{sessions}-{number}.png"))
+        box_value = None
+        with contextlib.suppress(Exception):
+            box_value = await side.get_by_label("Destination port(s)", exact=True).input_value(
+                timeout=1000)
+        transitions = await page.evaluate("window.__loadLog || []")
+        (BENCH_DIR / f"stuck-{sessions}-{number}.txt").write_text("\n".join(
+            [f"{t - marks[0]:8.2f} {kind} {describe(data, kind == 'recv')}"
+             for t, kind, data in frames]
+            + [f"marks {[round(m - marks[0], 2) for m in marks]}", f"states {transitions}"]))
+        print(f"session {number} of {sessions} stuck at {step} (box {box_value!r}); its "
+              f"WebSocket messages: stuck-{sessions}-{number}.txt", file=sys.stderr)
         print(f"session {number} of {sessions} stuck at {step}: {type(error).__name__}: "
               f"{str(error).splitlines()[0]}; page {state}; console {console[-5:]}",
               file=sys.stderr)

@@ -1,9 +1,10 @@
 """Driving Flowscope in a real browser: Playwright's sync API on Debian's Chromium.
 
-Streamlit pages are drawn by a script that reruns on every interaction. A run is finished
-when the app root's ``data-test-script-state`` turns ``notRunning``; the "Running…"
-widget alone is not a reliable signal. An init script counts those transitions in
-``window.__flowscopeRuns`` so a step can wait for *the run it caused*, not an earlier one.
+Streamlit pages are drawn by a script that reruns on every interaction. An init script
+counts the runs the server reports finished (its WebSocket messages) in
+``window.__flowscopeRuns``, so a step can wait for *the run it caused*, not an earlier one,
+and then for the page to be drawn (the app root's ``data-test-script-state`` is
+``notRunning`` and nothing has changed for a moment).
 """
 
 from __future__ import annotations
@@ -37,25 +38,64 @@ ADMIN = "alice"  # sees every account
 def password_of(user: str) -> str:
     return f"{user}-secret-password"
 
+# A run is counted when the server says it finished: a ForwardMsg whose `script_finished`
+# field (number 6) holds any status but FINISHED_EARLY_FOR_RERUN (2). The app root's
+# `data-test-script-state` alone misses runs: when a run's messages arrive together (a busy
+# browser, a fast run) React applies "running" and "not running" in one render and the
+# attribute never changes. __flowscopeChanged is the last DOM change or message: a page
+# is drawn once a finished run is followed by a short quiet.
 COUNT_RUNS = """
-window.__flowscopeRuns = 0;
-window.__flowscopeChanged = performance.now();
-new MutationObserver((mutations) => {
-  for (const m of mutations) {
-    window.__flowscopeChanged = performance.now();
-    const state = m.target.getAttribute('data-test-script-state');
-    if (state === 'notRunning' && m.oldValue !== 'notRunning') window.__flowscopeRuns++;
-  }
-}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
+(() => {
+  window.__flowscopeRuns = 0;
+  window.__flowscopeMessages = 0;
+  window.__flowscopeChanged = performance.now();
+  const SCRIPT_FINISHED = 6, FINISHED_EARLY_FOR_RERUN = 2;
+  const varint = (bytes, at) => {
+    let value = 0, shift = 0, byte;
+    do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
+    while (byte & 0x80 && at < bytes.length);
+    return [value, at];
+  };
+  const finishesRun = (bytes) => {  // the top-level fields of one ForwardMsg
+    let at = 0, key, value;
+    while (at < bytes.length) {
+      [key, at] = varint(bytes, at);
+      const wire = key & 7;
+      if (wire === 0) {
+        [value, at] = varint(bytes, at);
+        if (key >>> 3 === SCRIPT_FINISHED) return value !== FINISHED_EARLY_FOR_RERUN;
+      } else if (wire === 2) { [value, at] = varint(bytes, at); at += value; }
+      else if (wire === 1) at += 8;
+      else if (wire === 5) at += 4;
+      else return false;
+    }
+    return false;
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        window.__flowscopeChanged = performance.now();
+        window.__flowscopeMessages++;
+        if (event.data instanceof ArrayBuffer && finishesRun(new Uint8Array(event.data)))
+          window.__flowscopeRuns++;
+      });
+    }
+  };
+  new MutationObserver(() => { window.__flowscopeChanged = performance.now(); })
+    .observe(document, {attributes: true, childList: true, characterData: true, subtree: true});
+})();
 """
+# The run counted after `after` has finished and its page is drawn (quiet for 150 ms).
 RUN_DONE = """(after) => {
   const app = document.querySelector('[data-testid="stApp"]');
   return window.__flowscopeRuns > after && app !== null
-      && app.getAttribute('data-test-script-state') === 'notRunning';
+      && app.getAttribute('data-test-script-state') === 'notRunning'
+      && performance.now() - window.__flowscopeChanged > 150;
 }"""
 # Components (the sign-in's cookie reader) rerun the script once they have loaded: a page
-# is settled when no run has started or ended for a short while.
+# is settled when no run has ended, no message come and nothing been redrawn for a while.
 SETTLED = """(quietMs) => {
   const app = document.querySelector('[data-testid="stApp"]');
   return window.__flowscopeRuns > 0 && app !== null
@@ -306,10 +346,32 @@ async def screenshot_async(page, name: str) -> Path:
     return path
 
 
-DIAGNOSIS = """() => ({runs: window.__flowscopeRuns,
+DIAGNOSIS = """() => ({runs: window.__flowscopeRuns, messages: window.__flowscopeMessages,
   state: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
   quietMs: Math.round(performance.now() - window.__flowscopeChanged),
   stale: document.querySelectorAll('[data-stale="true"]').length})"""
+# What changes on a page that does not settle: the DOM changes seen in one second, by kind
+# and element, most frequent first (for a failure's report).
+CHANGES = """() => new Promise((resolve) => {
+  const seen = {};
+  const name = (node) => node.nodeType === 1
+    ? `${node.tagName.toLowerCase()}[${node.getAttribute('data-testid') || ''}]`
+    : `text in ${node.parentElement?.tagName.toLowerCase()}`;
+  const observer = new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const what = `${m.type}${m.attributeName ? ' ' + m.attributeName : ''} ${name(m.target)}`;
+      seen[what] = (seen[what] || 0) + 1;
+    }
+  });
+  observer.observe(document, {attributes: true, childList: true, characterData: true,
+                              subtree: true});
+  const messages = window.__flowscopeMessages;
+  setTimeout(() => {
+    observer.disconnect();
+    resolve({messages: window.__flowscopeMessages - messages,
+             changes: Object.entries(seen).sort((a, b) => b[1] - a[1]).slice(0, 8)});
+  }, 1000);
+})"""
 
 
 # Streamlit's own probe when a page is opened by its path (/check): the frontend asks
