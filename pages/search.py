@@ -30,6 +30,8 @@ if selected:
                  width="stretch")
 elif rows:
     st.caption("Select a row to see every field of the record, explained.")
+# on_click="ignore": a download needs no rerun, and a rerun racing the download can drop
+# the file it serves (the browser then gets a 404 and the download fails).
 st.download_button("Download CSV", present.csv_bytes(rows), file_name="flowscope-search.csv",
-                   mime="text/csv", disabled=not rows)
+                   mime="text/csv", disabled=not rows, on_click="ignore")
 gui.show_result_notes(result)
