@@ -275,9 +275,8 @@ def refresh_columnar_cache(config: Settings) -> None:
     job = _columnar_build(root, str(cache_dir_for(config, root)))
     if job.refresh(every_s=60, throttle_s=0.01):
         job.wait(PROGRESS_AFTER_S)  # a build with nothing to convert ends here: nothing to draw
-    if job.running:
-        with st.sidebar:
-            _columnar_progress(job)
+    if job.running and job.done > 0:  # converting (not just checking for new objects)
+        _columnar_progress(job)
     elif job.error:
         st.sidebar.caption(f"Fast-query cache not updated ({job.error}); queries read raw files.")
 
@@ -285,14 +284,12 @@ def refresh_columnar_cache(config: Settings) -> None:
 PROGRESS_AFTER_S = 0.2
 
 
-@st.fragment(run_every=2)
 def _columnar_progress(job) -> None:
-    """A sidebar line that follows the build until it ends; then the page runs once more,
-    which removes the line and its timer (a fragment left ticking every 2 s after the build
-    would keep every open page busy)."""
-    if not job.running:
-        st.rerun()
-    st.progress(min(job.done, 1.0), text=f"Preparing fast queries: {job.message}")
+    """A sidebar line on the build's progress as of this run; it moves on the next click.
+    No timer (``st.fragment(run_every=…)``) on purpose: it reran every open page every 2 s
+    during a build, and at the build's end made all of them run in full at once."""
+    st.sidebar.progress(min(job.done, 1.0), text=f"Preparing fast queries: {job.message}. "
+                        "Results are complete meanwhile (read from the raw files).")
 
 
 @st.cache_data(ttl=60, show_spinner=False)
