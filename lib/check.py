@@ -977,11 +977,14 @@ WIDGET_KEYS = {"src": "check_src", "dst": "check_dst", "dst_port": "check_port",
 
 def share_query(filters: Filters, extra: Mapping[str, str] | None = None) -> str:
     """The query string that reopens this check (times absolute, so it shows the same);
-    ``extra``: other URL parameters as the page's widgets write them (language, zone)."""
+    ``extra``: other URL parameters as the page's widgets write them (language, zone).
+    Times as ISO 8601 in the sharer's zone: the colleague's From/To read as times."""
     from urllib.parse import urlencode
 
     params = to_params(filters)
-    pairs = [(key, params[key]) for key in ("start", "end") if key in params]
+    zone_name = (extra or {}).get("tz") or None
+    pairs = [(key, timeutil.format_iso(getattr(filters, key), zone_name))
+             for key in ("start", "end")]
     pairs += [(key, value) for key in ("account", "region")
               for value in params.get(key, "").split(",") if value]
     params.update({key: _network_text(network) for key, network in (

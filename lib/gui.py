@@ -121,6 +121,7 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     pending = st.session_state.pop(PENDING_FILTERS, None)
     if pending:
         set_filters(pending)
+    _readable_times()
     if not st.session_state.get("start") and not st.session_state.get("end"):
         fill_range(86400, end=st.session_state.get("default_end"))
     side = st.sidebar
@@ -155,6 +156,17 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
 
 # The sidebar's refresh button: True during the one run after it is clicked.
 REFRESH_KEY = "refresh_results"
+
+
+def _readable_times() -> None:
+    """From/To given as epoch seconds (a hand-made link) are shown as ISO times in the
+    viewer's zone. A link's first run shows what the address says (Streamlit seeds URL-bound
+    widgets from it on their first run, whatever session state holds); from the next run on,
+    the time reads as a time, and the address follows."""
+    for key in ("start", "end"):
+        value = st.session_state.get(key)
+        if isinstance(value, str) and value.strip().isdigit():
+            st.session_state[key] = timeutil.format_iso(int(value), viewer_zone())
 
 
 def _zones() -> list[str]:

@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0, V5_FORMAT, record, write_object
 
-from lib import charts, check
+from lib import charts, check, timeutil
 from lib.check import CheckSpec, Owner, judge, parse_check
 from lib.cli import main
 from lib.engines.duckdb_engine import DuckDBEngine
@@ -375,6 +375,9 @@ def test_share_query_reopens_the_same_check():
                            "account": [ACCOUNT_A]})
     params = dict(parse_qsl(check.share_query(filters, {"lang": "日本語", "tz": "Asia/Tokyo"})))
     assert params["lang"] == "日本語" and params["tz"] == "Asia/Tokyo"
+    # Times a person can read, in the sharer's zone, that still name the same instant.
+    assert params["start"] == timeutil.format_iso(T0, "Asia/Tokyo")
+    assert params["start"].endswith("+09:00")
     assert params["check_src"] == "10.0.0.0/24" and params["check_dst"] == SERVER
     back = {key: params.get(widget) for key, widget in check.WIDGET_KEYS.items()}
     assert parse_check({**params, **back}) == filters

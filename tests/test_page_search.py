@@ -4,6 +4,8 @@ import pytest
 from apptest import app, errors, sidebar_text
 from storefixture import T0, record, write_object
 
+from lib import timeutil
+
 
 @pytest.fixture
 def store(tmp_path):
@@ -45,6 +47,13 @@ def test_filters_narrow_the_result(monkeypatch, store):
 def test_times_follow_the_viewer_zone(monkeypatch, store):
     at = app(monkeypatch, store, tz="Asia/Tokyo", **WINDOW).run()
     assert summary(at)["Time"].iloc[-1].endswith("JST")
+
+
+def test_epoch_times_from_a_link_read_as_times_in_the_viewer_zone(monkeypatch, store):
+    at = app(monkeypatch, store, tz="Asia/Tokyo", **WINDOW).run()
+    assert sidebar_text(at, "From").value == timeutil.format_iso(T0, "Asia/Tokyo")
+    assert sidebar_text(at, "To").value.endswith("+09:00")
+    assert "3 rows" in at.caption[0].value  # the same instants
 
 
 @pytest.mark.parametrize("key, label, value, message", [
