@@ -13,10 +13,12 @@ for each session count drives that many Chromium contexts at once (Playwright's 
 Debian's Chromium). Every session opens a Search link, then repeats R rounds of: type a
 destination port of its own into the sidebar (Search), open Traffic, go back to Search.
 
-A page view's latency is the time from the click (or the navigation) until the script run
-it caused has finished (the app root's ``data-test-script-state`` is ``notRunning`` again)
-and the page's result is on screen. Each session uses its own ports, so most queries are
-not answered from the result cache. The browser runs on the same machine as the server:
+A page view's latency is the time from the click (or the navigation) until the server has
+reported the run it caused finished (its script_finished message, counted in the page),
+the page is drawn and its result is on screen. A view that takes over 120 s fails its
+session; the script then saves the page's screenshot and its WebSocket messages, decoded
+(failed-<sessions>-<n>.png/.txt under the bench folder). Each session uses its own ports,
+so most queries are not answered from the result cache. The browser runs on the same machine as the server:
 on 2 cores the numbers include Chromium's own rendering. Streamlit settings can be
 varied through the environment, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false.
 """
@@ -58,7 +60,7 @@ BENCH_DIR = Path(os.environ.get("FLOWSCOPE_BENCH_DIR", "/tmp/flowscope-bench")) 
 PORTS = (22, 25, 53, 80, 123, 389, 443, 445, 993, 1433, 3306, 3389, 5432, 5439, 6379, 8080,
          8443, 9090, 9200, 27017)
 TIMEOUT_MS = 120_000
-# Every change of the script state, with the page's clock: for a stuck session's report.
+# Every change of the script state, with the page's clock: for a failed session's report.
 STATE_LOG = """
 window.__loadLog = [];
 new MutationObserver((mutations) => {
@@ -96,7 +98,7 @@ def server_env(data: Path, cache_dir: Path) -> dict[str, str]:
 
 
 def describe(frame, incoming: int) -> str:
-    """A WebSocket frame as its Streamlit message type (for a stuck session's report)."""
+    """A WebSocket frame as its Streamlit message type (for a failed session's report)."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -150,10 +152,10 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
     await context.add_init_script(COUNT_RUNS)
     await context.add_init_script(STATE_LOG)
     page = await context.new_page()
-    console: list[str] = []  # what the page logged, for a stuck session's report
+    console: list[str] = []  # what the page logged, for a failed session's report
     page.on("console", lambda m: console.append(f"{m.type}: {m.text[:200]}")
             if m.type in ("error", "warning") else None)
-    frames: list[tuple[float, str, bytes]] = []  # WebSocket messages, for a stuck session
+    frames: list[tuple[float, str, bytes]] = []  # WebSocket messages, for a failed session
     page.on("websocket", lambda ws: (
         ws.on("framesent", lambda f: frames.append((time.perf_counter(), "sent", f))),
         ws.on("framereceived", lambda f: frames.append((time.perf_counter(), "recv", f))),
@@ -186,23 +188,23 @@ async def session(browser, base: str, window: dict, number: int, sessions: int, 
             step = f"back {round_}"
             views.append(View(sessions, "back", await timed(
                 page, nav.get_by_role("link", name="Search").click, rows, marks)))
-    except Exception as error:  # noqa: BLE001 - one stuck session is reported, not fatal
+    except Exception as error:  # noqa: BLE001 - one failed session is reported, not fatal
         views.append(View(sessions, "error", float("nan")))
         state = await page.evaluate(DIAGNOSIS)
         with contextlib.suppress(Exception):
-            await page.screenshot(path=str(BENCH_DIR / f"stuck-{sessions}-{number}.png"))
+            await page.screenshot(path=str(BENCH_DIR / f"failed-{sessions}-{number}.png"))
         box_value = None
         with contextlib.suppress(Exception):
             box_value = await side.get_by_label("Destination port(s)", exact=True).input_value(
                 timeout=1000)
         transitions = await page.evaluate("window.__loadLog || []")
-        (BENCH_DIR / f"stuck-{sessions}-{number}.txt").write_text("\n".join(
+        (BENCH_DIR / f"failed-{sessions}-{number}.txt").write_text("\n".join(
             [f"{t - marks[0]:8.2f} {kind} {describe(data, kind == 'recv')}"
              for t, kind, data in frames]
             + [f"marks {[round(m - marks[0], 2) for m in marks]}", f"states {transitions}"]))
-        print(f"session {number} of {sessions} stuck at {step} (box {box_value!r}); its "
-              f"WebSocket messages: stuck-{sessions}-{number}.txt", file=sys.stderr)
-        print(f"session {number} of {sessions} stuck at {step}: {type(error).__name__}: "
+        print(f"session {number} of {sessions} failed at {step} (box {box_value!r}); its "
+              f"WebSocket messages: failed-{sessions}-{number}.txt", file=sys.stderr)
+        print(f"session {number} of {sessions} failed at {step}: {type(error).__name__}: "
               f"{str(error).splitlines()[0]}; page {state}; console {console[-5:]}",
               file=sys.stderr)
     finally:
