@@ -35,9 +35,9 @@ from lib.access import AccessConfigError, Grant
 MODES = ("password", "oidc", "alb", "none")
 USER_KEY = "signed_in_user"  # session state: the User who passed the gate in this session
 REQUESTED_PAGE_KEY = "_requested_page"  # session state: the page the address named
-PAGE_KEY = "current_page"
+PAGE_KEY = "current_page"  # session state: the title of the page being run (for the audit)
 SIGNED_OUT_KEY = "_signed_out"  # session state: this session signed out (say so until a sign-in)
-SIGNED_OUT = "You have signed out."  # session state: the title of the page being run (for the audit)
+SIGNED_OUT = "You have signed out."
 COOKIE_KEY_ENV = "FLOWSCOPE_COOKIE_KEY"
 MIN_COOKIE_KEY = 32
 _log = logging.getLogger("flowscope.auth")
