@@ -20,7 +20,6 @@ import hashlib
 import ipaddress
 import logging
 import os
-import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib import access, albjwt, audit
+from lib import access, albjwt, audit, page_cookies
 from lib.access import AccessConfigError, Grant
 
 MODES = ("password", "oidc", "alb", "none")
@@ -56,38 +55,53 @@ def no_pages_folder_mode() -> None:
     """Streamlit runs a requested pages/ file on its own (no app.py, so no sign-in) until a
     run calls st.navigation, so a new server's first request could open a page ungated.
     Flowscope's pages are reached only through app.py's navigation: say so at once, on the
-    first import of this module (pages and app.py import it through lib.gui).
-
-    If that first import happens inside such a pages-folder run, the run starts over
-    before the page draws anything: this time app.py runs, asks for the sign-in, and
-    keeps the address (a shared link to /check opens the check after the sign-in)."""
+    first import of this module (pages and app.py import it through lib.gui), and start
+    that first run over as a run of the app (restart_as_app_run)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     was_pages_folder_run = PagesManager.uses_pages_directory is not False
     PagesManager.uses_pages_directory = False
-    if was_pages_folder_run and _imported_by_a_page() and in_app_run():
-        st.rerun()
+    if was_pages_folder_run and in_app_run():
+        restart_as_app_run()
 
 
-PAGES_FOLDER = Path(__file__).resolve().parent.parent / "pages"
+RESTARTED_KEY = "_restarted_as_app_run"  # session state: this session's run was started over
 
 
-def _imported_by_a_page() -> bool:
-    """True when a pages/ file is running (it imports this module), not app.py: app.py
-    itself, even run as the start page of a pages-folder run, reaches its sign-in."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if Path(frame.f_code.co_filename).parent == PAGES_FOLDER:
-            return True
-        frame = frame.f_back
-    return False
+def is_pages_folder_app_run() -> bool:
+    """True while app.py runs as the start page of a pages-folder run: a session's first
+    run that began before no_pages_folder_mode took effect (two first visitors of a new
+    server at once). Its widgets get ids no later run gives them: a sign-in form drawn
+    now would drop what is typed into it."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import (
+        ThreadState,
+        get_script_run_ctx,
+    )
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    return (ctx is not None and in_app_run()
+            and ThreadState.get().active_script_hash != ctx.pages_manager.main_script_hash)
+
+
+def restart_as_app_run() -> None:
+    """Start this run over, before it draws anything, as a run of app.py that names no
+    page but keeps the one the address named (a shared link to /check opens the check
+    after the sign-in). Once per session: a run that still is not an app run goes on."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    if st.session_state.get(RESTARTED_KEY):
+        return
+    st.session_state[RESTARTED_KEY] = True
+    keep_requested_page()
+    get_script_run_ctx().pages_manager.set_current_page_script_hash("")
+    st.rerun()
 
 
 def keep_requested_page() -> None:
     """Keep the page a visitor's address named (a shared link to /check) through the
     sign-in. A browser names that page only on the session's first run; if that run is cut
-    short by a rerun (the sign-in's cookie reader reruns the script as soon as it loads,
-    often before the first run reached st.navigation), the rerun names no page and
+    short by a rerun (a new server's first runs start over, see restart_as_app_run; a
+    click comes before the first run reached st.navigation), the rerun names no page and
     Streamlit would open the start page. The name is kept in session state and asked for
     again until a signed-in navigation has reached it."""
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
@@ -306,28 +320,32 @@ def _password_identity(settings) -> tuple[str, str, list[str]]:
         refuse(str(error))
     window = settings.login_lockout_s
     credentials = copy.deepcopy(users)  # the library writes into it; never into the file
+    page_cookies.install()  # its cookie is written without a component's reruns
     authenticator = stauth.Authenticate(credentials, settings.auth_cookie_name, key,
                                         settings.auth_cookie_days, auto_hash=False)
     table = _UsersForOneRun(credentials["usernames"],
                             lambda name: FAILED_SIGNINS.count(name, window))
     credentials["usernames"] = table
     was_signed_in = st.session_state.get("authentication_status") is True
-    heading = st.empty()
-    if not was_signed_in:
-        heading.title("Flowscope")
-    try:
-        authenticator.login(location="main", max_login_attempts=settings.login_max_failures,
-                            fields={"Form name": "Sign in", "Username": "Username",
-                                    "Password": "Password", "Login": "Login"})
-    except LoginError as error:
-        if "attempts" not in str(error):  # e.g. a cookie of a user since removed
-            audit.signin(settings, "password", table.asked, "refused", str(error))
-            refuse(f"Sign-in refused: {error}.")
-        audit.signin(settings, "password", table.asked, "locked")
-        refuse(f"Too many failed sign-ins for this user name: it is locked for up to "
-               f"{max(1, window // 60)} minutes. Try again later or ask an administrator.")
+    # The sign-in's place on the page: emptied in the run that signs the user in, so the
+    # page is drawn without the form (no rerun comes to redraw it).
+    sign_in_slot = st.empty()
+    with sign_in_slot.container():
+        if not was_signed_in:
+            st.title("Flowscope")
+        try:
+            authenticator.login(location="main", max_login_attempts=settings.login_max_failures,
+                                fields={"Form name": "Sign in", "Username": "Username",
+                                        "Password": "Password", "Login": "Login"})
+        except LoginError as error:
+            if "attempts" not in str(error):  # e.g. a cookie of a user since removed
+                audit.signin(settings, "password", table.asked, "refused", str(error))
+                refuse(f"Sign-in refused: {error}.")
+            audit.signin(settings, "password", table.asked, "locked")
+            refuse(f"Too many failed sign-ins for this user name: it is locked for up to "
+                   f"{max(1, window // 60)} minutes. Try again later or ask an administrator.")
     if st.session_state.get("authentication_status"):
-        heading.empty()
+        page_cookies.write_pending(sign_in_slot)  # the cookie just set, or nothing
         name = st.session_state["username"]
         entry = users["usernames"].get(name)
         if entry is None:  # removed from the users file while signed in
@@ -341,7 +359,7 @@ def _password_identity(settings) -> tuple[str, str, list[str]]:
         _password_sign_out(settings, authenticator, name)
         # Groups as the users file says now (an edit applies without signing in again).
         return name, entry.get("name") or name, [str(g) for g in entry.get("roles") or []]
-    if st.session_state.get(SIGNED_OUT_KEY):  # kept through the cookie reader's rerun
+    if st.session_state.get(SIGNED_OUT_KEY):  # said until the next sign-in
         st.info(SIGNED_OUT)
     if table.asked is not None:  # the form was submitted and the sign-in failed
         FAILED_SIGNINS.add(table.asked)
@@ -357,6 +375,7 @@ def _password_sign_out(settings, authenticator, name: str) -> None:
         st.session_state.pop(USER_KEY, None)
         st.session_state.pop("scope", None)
         st.session_state[SIGNED_OUT_KEY] = True
+        page_cookies.write_pending(st.empty())  # the cookie's deletion
         st.info(SIGNED_OUT)
         stop_here()
 
@@ -450,6 +469,8 @@ def gate(settings, pages: list | None = None) -> User:
     """Sign the visitor in and set their scope; otherwise show only the sign-in and stop.
     ``pages``: the app's st.Page list (kept registered while the sign-in is shown)."""
     _this_run.pages = pages
+    if is_pages_folder_app_run():
+        restart_as_app_run()
     keep_requested_page()
     if settings.auth_mode not in _IDENTITIES:
         refuse(f"Unknown auth_mode {settings.auth_mode!r}: use one of {', '.join(MODES)}.")

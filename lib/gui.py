@@ -74,7 +74,8 @@ def leave_unless_signed_in() -> None:
     (see lib.auth.no_pages_folder_mode: two first requests on a new server at once). A page
     file run on its own (an AppTest of that file) sees nothing."""
     if auth.signed_in_user() is None and auth.in_app_run():
-        st.rerun()
+        auth.restart_as_app_run()
+        st.rerun()  # restarted once already: run again all the same, never ungated
 
 
 def _set_quick_range() -> None:

@@ -8,6 +8,7 @@ the same queries through the same lib code, on the same demo set.
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -226,22 +227,33 @@ def test_a_shared_connection_check_opens_for_a_colleague_after_sign_in(page, ser
     sign_in(colleague, ADMIN, password_of(ADMIN))
     heading = main(colleague).get_by_role("heading", name="Connection check")
     expect(heading.first).to_be_visible()
-    settle(colleague)  # a run cut short by the sign-in's cookie writer leaves a stale copy
+    settle(colleague)
     expect(heading).to_have_count(1)
     expect(main(colleague).get_by_text(re.compile(r"^verdict: "))).to_contain_text(
         case["verdict"])
     screenshot(colleague, "connection-check-shared-link")
 
 
+def test_a_reload_keeps_the_sign_in(page, context, server):
+    """The sign-in's cookie is written by a script in the page (lib.page_cookies): it is
+    there at once, strict to this site, and a new tab of the same browser is signed in."""
+    signed_in(page, server)
+    cookie = next(c for c in context.cookies() if c["name"] == AUTH_COOKIE)
+    assert cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert cookie["expires"] > time.time() + 3600
+    again = context.new_page()
+    open_url(again, server.url)
+    expect(sidebar(again).get_by_text("Signed in as")).to_be_visible()
+    expect(again.locator('[data-testid="stForm"]')).to_have_count(0)
+
+
 def test_sign_out(page, context, server):
     signed_in(page, server)
-    settle(page)  # the cookie is written by a component in the page, once it has loaded
     assert any(c["name"] == AUTH_COOKIE for c in context.cookies())
     act(page, lambda: sidebar(page).get_by_role("button", name="Sign out").click())
     expect(page.get_by_text("You have signed out.")).to_be_visible()
     expect(dataframes(page)).to_have_count(0)
-    settle(page)  # ... and deleted the same way
-    assert not any(c["name"] == AUTH_COOKIE for c in context.cookies())
+    assert not any(c["name"] == AUTH_COOKIE for c in context.cookies())  # deleted at once
     open_url(page, server.url)  # a reload asks again
     expect(page.locator('[data-testid="stForm"]').get_by_label("Username", exact=True)
            ).to_be_visible()
