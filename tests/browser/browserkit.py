@@ -94,8 +94,8 @@ RUN_DONE = """(after) => {
       && app.getAttribute('data-test-script-state') === 'notRunning'
       && performance.now() - window.__flowscopeChanged > 150;
 }"""
-# Components (the sign-in's cookie reader) rerun the script once they have loaded: a page
-# is settled when no run has ended, no message come and nothing been redrawn for a while.
+# A page is settled when no run has ended, no message come and nothing been redrawn for a
+# while (a chart still drawing, a component still loading).
 SETTLED = """(quietMs) => {
   const app = document.querySelector('[data-testid="stApp"]');
   return window.__flowscopeRuns > 0 && app !== null
@@ -251,45 +251,32 @@ def type_into(page, label: str, text: str, where=None) -> None:
     act(page, lambda: box.press("Enter"))
 
 
-SIGN_IN_ATTEMPTS = 3
-
-
 def sign_in(page, username: str, password: str) -> None:
-    """Fill the sign-in form and submit it. The page first settles: the sign-in's cookie
-    component reruns the script once it has loaded, and a rerun redraws the form (what was
-    typed is lost). If that still happens, the form comes back empty: fill it again."""
+    """Fill the sign-in form once it is drawn, and submit it, once: the form must take
+    what was typed (nothing reruns the page behind the user's back: lib.page_cookies)."""
     form = page.locator('[data-testid="stForm"]')
-    signed = sidebar(page).get_by_text("Signed in as")
-    for _ in range(SIGN_IN_ATTEMPTS):
-        settle(page)
-        if signed.count():
-            return
-        form.get_by_label("Username", exact=True).fill(username)
-        form.get_by_label("Password", exact=True).fill(password)
-        act(page, lambda: form.get_by_role("button", name="Login").click())
-        settle(page)
-        if signed.count():
-            return
-        if page.get_by_text("The user name or password is not correct.").count():
-            raise AssertionError(f"signing in as {username} was refused")
-    raise AssertionError(f"the sign-in form did not take {username} in {SIGN_IN_ATTEMPTS} tries")
+    settle(page)
+    form.get_by_label("Username", exact=True).fill(username)
+    form.get_by_label("Password", exact=True).fill(password)
+    act(page, lambda: form.get_by_role("button", name="Login").click())
+    settle(page)
+    if page.get_by_text("The user name or password is not correct.").count():
+        raise AssertionError(f"signing in as {username} was refused")
+    if not sidebar(page).get_by_text("Signed in as").count():
+        raise AssertionError(f"the sign-in form did not take {username}")
+    if form.count():
+        raise AssertionError("the sign-in form is still shown once signed in")
 
 
-def go_to_page(page, title: str, attempts: int = 2) -> None:
-    """Click a page's link in the sidebar navigation and arrive on that page (its title).
-
-    Just after a sign-in, the sign-in's cookie component reruns the script once more, at
-    its own pace: a click in that moment can be overtaken by that rerun, which names the
-    page the browser was on. The page then stays where it was, and the click is repeated
-    (seen once in CI, with the ten-user test loading the same machine)."""
+def go_to_page(page, title: str) -> None:
+    """Click a page's link in the sidebar navigation and arrive on that page (its title),
+    with one click, also just after a sign-in."""
     link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title)
+    act(page, link.click)
+    settle(page)
     heading = main(page).get_by_role("heading", name=title, exact=True, level=1)
-    for _ in range(attempts):
-        act(page, link.click)
-        settle(page)
-        if heading.count():
-            return
-    raise AssertionError(f"the {title!r} link did not open its page in {attempts} clicks")
+    if not heading.count():
+        raise AssertionError(f"the {title!r} link did not open its page")
 
 
 def grid_rows(frame, expect_rows: bool = True) -> list[list[str]]:
