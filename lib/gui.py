@@ -169,14 +169,21 @@ REFRESH_KEY = "refresh_results"
 
 
 def _readable_times() -> None:
-    """From/To given as epoch seconds (a hand-made link) are shown as ISO times in the
-    viewer's zone. A link's first run shows what the address says (Streamlit seeds URL-bound
-    widgets from it on their first run, whatever session state holds); from the next run on,
-    the time reads as a time, and the address follows."""
+    """From/To given as epoch seconds (a hand-made link, or typed) are shown as ISO times in
+    the viewer's zone, and the address follows. A link's first run rewrites the address and
+    runs again at once: Streamlit fills URL-bound fields from the address the run began
+    with, whatever session state holds, so only a new run shows the rewritten time."""
+    rewrote_link = False
     for key in ("start", "end"):
         value = st.session_state.get(key)
         if isinstance(value, str) and value.strip().isdigit():
             st.session_state[key] = timeutil.format_iso(int(value), viewer_zone())
+        in_link = st.query_params.get(key)
+        if key not in st.session_state and in_link and in_link.strip().isdigit():
+            st.query_params[key] = timeutil.format_iso(int(in_link), viewer_zone())
+            rewrote_link = True
+    if rewrote_link:
+        st.rerun()
 
 
 def _zones() -> list[str]:
