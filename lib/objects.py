@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gzip
 import io
 import os
 import re
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from lib.config import Settings
-from lib.parser import GZIP_MAGIC, FlowLogReadError, _read_failure, open_text
+from lib.parser import FlowLogReadError, open_text, read_lines
 from lib.query import Scope
 from lib.records import Row, rows_of
 from lib.schema import BY_COLUMN
@@ -406,21 +404,11 @@ class _RangedObject(io.RawIOBase):
 
 
 def _s3_lines(raw: _Counted, name: str) -> Iterator[str]:
-    """Lines of a streamed object, as parser.open_text gives them for a file: gzip told by
-    its magic bytes, bad UTF-8 replaced, the lines before a corruption out before the error."""
+    """Lines of a streamed object, as parser.open_text gives them for a file."""
     from botocore.exceptions import BotoCoreError
 
-    lines_read = 0
-    try:
-        with io.BufferedReader(raw, READ_BUFFER) as buffered:
-            stream = (gzip.GzipFile(fileobj=buffered) if buffered.peek(2)[:2] == GZIP_MAGIC
-                      else buffered)
-            for line in iter(lambda: stream.readline(MAX_LINE_BYTES), b""):
-                text = line.decode("utf-8", errors="replace")
-                yield text.removeprefix("\ufeff") if lines_read == 0 else text
-                lines_read += 1
-    except (OSError, EOFError, zlib.error, BotoCoreError) as error:
-        raise FlowLogReadError(name, _read_failure(error, lines_read)) from error
+    return read_lines(lambda: io.BufferedReader(raw, READ_BUFFER), name, (BotoCoreError,),
+                      MAX_LINE_BYTES)
 
 
 def _plain(error: Exception, what: str) -> str:

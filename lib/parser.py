@@ -13,9 +13,9 @@ import gzip
 import io
 import re
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, BinaryIO
 
 from lib.schema import BY_COLUMN, BY_NAME, DEFAULT_FORMAT, Field, field_for
 
@@ -204,23 +204,32 @@ def _read_failure(error: BaseException, lines_read: int) -> str:
     return f"cannot be read{where}: {error}"
 
 
-def open_text(path: PathArg) -> Iterator[str]:
-    """Lines of a plain or gzip file (gzip is told by its magic bytes: AWS names objects
-    .log.gz, but copies get renamed). Bad UTF-8 becomes U+FFFD rather than an error.
+def read_lines(open_binary: Callable[[], BinaryIO], name: PathArg, more_errors: tuple = (),
+               max_line: int = -1) -> Iterator[str]:
+    """Lines of the buffered binary stream ``open_binary()`` opens (a file, an S3 object):
+    gzip is told by its magic bytes (AWS names objects .log.gz, but copies get renamed),
+    bad UTF-8 becomes U+FFFD rather than an error, lines longer than ``max_line`` bytes are
+    cut (-1: never). Failures to open or read, ``more_errors`` too, are FlowLogReadErrors.
 
     Lines are split as bytes, not through a text buffer, so that every complete line
     before a gzip corruption comes out before the error.
     """
     lines_read = 0
     try:
-        with open(path, "rb") as raw:
+        with open_binary() as raw:
             stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == GZIP_MAGIC else raw
-            for line in stream:
+            lines = stream if max_line < 0 else iter(lambda: stream.readline(max_line), b"")
+            for line in lines:
                 text = line.decode("utf-8", errors="replace")
                 yield text.removeprefix("\ufeff") if lines_read == 0 else text
                 lines_read += 1
-    except (OSError, EOFError, zlib.error) as error:
-        raise FlowLogReadError(path, _read_failure(error, lines_read)) from error
+    except (OSError, EOFError, zlib.error, *more_errors) as error:
+        raise FlowLogReadError(name, _read_failure(error, lines_read)) from error
+
+
+def open_text(path: PathArg) -> Iterator[str]:
+    """Lines of a plain or gzip file (see read_lines)."""
+    return read_lines(lambda: open(path, "rb"), path)
 
 
 def parse_file(path: PathArg, fmt: Sequence[str] | None = None) -> Iterator[ParsedLine]:
