@@ -245,7 +245,9 @@ def run(query: Query) -> Result | None:
 
 
 def query_caption(result: Result) -> str:
-    parts = [f"{result.table.num_rows:,} rows", f"{result.elapsed_s:.2f} s", result.engine]
+    rows = result.table.num_rows
+    parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{result.elapsed_s:.2f} s",
+             result.engine]
     if result.scanned_bytes is not None:
         parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
     if result.cost_usd is not None:

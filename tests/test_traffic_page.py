@@ -96,6 +96,8 @@ def test_rejected_sources_ports_heatmap_and_scans(page):
 def test_each_query_shows_its_engine_and_time(page):
     captions = [c.value for c in page.caption if "duckdb" in c.value]
     assert len(captions) == 10 and all(" s · duckdb" in c for c in captions)
+    summary = next(c for c in captions if c.startswith("Changes are against"))
+    assert "· 1 row · " in summary and "1 rows" not in summary  # the summary is one row
     assert sum(e.label == "SQL" for e in page.expander) == 10
 
 
