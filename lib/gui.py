@@ -330,11 +330,29 @@ def _stored_accounts_and_regions(root: str) -> list[tuple[str, str]]:
     return accounts_and_regions(root)
 
 
+@st.cache_data(ttl=300, show_spinner=False)
+def _bucket_accounts_and_regions(location: str, scope_key: str, _config, _scope
+                                 ) -> tuple[list[str], list[str]]:
+    """The central bucket's account and region folders, as the Records page lists them.
+    A bucket that cannot be listed gives no choices (accounts and regions can still be
+    typed), and that too is kept a while: the sidebar is drawn on every rerun."""
+    from lib import objects
+
+    try:
+        return objects.accounts_and_regions(objects.open_store(_config, _scope))
+    except (objects.StoreError, objects.OutOfScope):
+        return [], []
+
+
 def known_accounts_and_regions() -> tuple[list[str], list[str]]:
-    """Choices for the account and region filters: what the store holds, within scope."""
+    """Choices for the account and region filters: what the store holds, within scope
+    (with Athena: the folders of s3_location, when it is set)."""
     config = settings()
     if config.engine != "duckdb":
-        return [], []
+        if not config.s3_location:
+            return [], []
+        scope = user_scope()
+        return _bucket_accounts_and_regions(config.s3_location, scope.key, config, scope)
     from lib.engines import data_dir
 
     pairs = _stored_accounts_and_regions(data_dir(config))

@@ -270,6 +270,20 @@ def _fill_parquet_page(page: Page, batches, names: tuple[str, ...], name: str) -
             page.rows.append(Row({**record, "_file": name, "_line": seen}, raw, names))
 
 
+REGION_LISTING_LIMIT = 50  # accounts whose region folders are listed for the filter choices
+
+
+def accounts_and_regions(store: ObjectStore, region_limit: int = REGION_LISTING_LIMIT
+                         ) -> tuple[list[str], list[str]]:
+    """Choices for the sidebar's account and region filters: the account folders within
+    scope, and the regions of the first ``region_limit`` of them (one listing each; a large
+    organisation's other regions can still be typed)."""
+    folders = store.accounts()
+    accounts = sorted({f.account for f in folders})
+    regions = sorted({r.region for f in folders[:region_limit] for r in store.regions(f)})
+    return accounts, regions
+
+
 def open_store(settings: Settings, scope: Scope) -> ObjectStore:
     """The configured store (S3 when ``s3_location`` is set, else the data directory) seen
     through ``scope``. Nothing is connected until something is listed or read."""

@@ -253,3 +253,33 @@ def test_the_records_page_browses_s3(endpoint, bucket, monkeypatch, tmp_path):
     assert list(raw["raw"]) == [" ".join("-" if r.get(n) is None else str(r[n])
                                          for n in DEFAULT_FORMAT) for r in FOUR]
     assert any("fetched" in c.value for c in browse.caption)
+
+
+# --- the sidebar's choices with Athena ------------------------------------------------------
+
+def test_the_filter_choices_are_the_buckets_account_and_region_folders(endpoint, bucket):
+    root, _ = bucket
+    on_disk = objects.accounts_and_regions(objects.ObjectStore(objects.LocalBackend(root),
+                                                               EVERY_ACCOUNT))
+    accounts, regions = objects.accounts_and_regions(s3_store(endpoint))
+    assert (accounts, regions) == on_disk
+    assert accounts == [ACCOUNT_A, ACCOUNT_B] and regions
+    assert objects.accounts_and_regions(s3_store(endpoint, Scope(frozenset({ACCOUNT_B}))))[0] \
+        == [ACCOUNT_B]  # within the user's scope only
+    assert objects.accounts_and_regions(s3_store(endpoint), region_limit=0) == (accounts, [])
+
+
+def test_the_sidebar_choices_come_from_the_bucket_and_survive_one_it_cannot_list(endpoint, bucket):
+    import streamlit as st
+
+    from lib import gui
+
+    st.cache_data.clear()
+    config = Settings(engine="athena", s3_location=f"s3://{BUCKET}/{PREFIX}",
+                      s3_endpoint_url=endpoint)
+    found = gui._bucket_accounts_and_regions(config.s3_location, "*", config, EVERY_ACCOUNT)
+    assert found == objects.accounts_and_regions(s3_store(endpoint))
+    missing = Settings(engine="athena", s3_location="s3://no-such-bucket/x",
+                       s3_endpoint_url=endpoint)
+    assert gui._bucket_accounts_and_regions(missing.s3_location, "*", missing,
+                                            EVERY_ACCOUNT) == ([], [])
