@@ -103,7 +103,6 @@ def set_filters(raw: dict[str, str]) -> None:
 
 
 PENDING_FILTERS = "_pending_filters"  # session state: filters a drill-down opens
-REFILLED_KEY = "_times_refilled"  # session state: this run follows a refill of From/To
 
 
 def drill_down(raw: dict[str, str], page: str = "pages/search.py") -> None:
@@ -124,7 +123,6 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     if pending:
         set_filters(pending)
     _readable_times()
-    refilled = st.session_state.pop(REFILLED_KEY, False)
     if not st.session_state.get("start") and not st.session_state.get("end"):
         fill_range(86400, end=st.session_state.get("default_end"))
     side = st.sidebar
@@ -134,13 +132,6 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     for key in ("start", "end"):
         side.text_input(LABELS[key], key=key, help=HELP[key], bind="query-params")
         _error_slot(key)
-    if not st.session_state.get("start") and not st.session_state.get("end") \
-            and not refilled:
-        # Both came out empty although they were filled above: Streamlit reset the URL-bound
-        # fields while registering them (seen on a fresh server's first visit of a second
-        # page). Run again, once, so they are filled before the page queries anything.
-        st.session_state[REFILLED_KEY] = True
-        st.rerun()
     side.multiselect(LABELS["account"], known_accounts, key="account", bind="query-params",
                      accept_new_options=True, placeholder="All accounts you may see")
     _error_slot("account")

@@ -1,8 +1,10 @@
 """`streamlit run app.py` on a fresh machine: demo data made on the first visit, then the
-visitor opens a second page, whose From/To must still hold the time range (Streamlit reset
-these URL-bound fields there once; lib.gui.sidebar_filters runs again when it does). Only a new server with no demo data yet shows this first
-visit (the session server of conftest.py serves a prepared store), so this test starts its
-own, with a small demo set."""
+visitor opens a second page, whose From/To must still hold the time range. A new server's
+first run is a pages-folder run whose widgets get ids no later run gives them; the second
+page then found these URL-bound fields empty, until lib.auth.restart_as_app_run started
+such runs over. Only a new server with no demo data yet shows this first visit (the
+session server of conftest.py serves a prepared store), so this test starts its own, with
+a small demo set."""
 
 import pytest
 from browserkit import act, new_context, settle, sidebar, start_server
