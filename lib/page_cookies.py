@@ -47,7 +47,7 @@ def cookie_script(name: str, value: str, expires_at: dt.datetime | None, path: s
 PENDING_KEY = "_page_cookie_scripts"  # session state: scripts not drawn yet
 
 
-def _run_in_page(script: str) -> None:
+def _queue(script: str) -> None:
     st.session_state.setdefault(PENDING_KEY, []).append(script)
 
 
@@ -62,30 +62,18 @@ def write_pending(slot) -> None:
 
 
 class PageCookies:
-    """What streamlit-authenticator's CookieModel uses of CookieManager: ``set``, ``delete``
-    and ``get``; cookies are read from the request, as the library itself does."""
-
-    def __init__(self, key: str = "init"):
-        self.cookies = dict(st.context.cookies) if st.context.cookies else {}
-
-    def get(self, cookie: str):
-        return self.cookies.get(cookie)
-
-    def get_all(self, key: str | None = None) -> dict:
-        return self.cookies
+    """What streamlit-authenticator's CookieModel uses of CookieManager: ``set`` and
+    ``delete`` (it reads its cookie from the request, ``st.context.cookies``). Made, unlike
+    CookieManager, without drawing anything."""
 
     def set(self, cookie: str, val, key: str = "set", path: str = "/",
             expires_at: dt.datetime | None = None, same_site="strict", **_ignored) -> None:
-        if not cookie:
-            return
-        _run_in_page(cookie_script(cookie, str(val), expires_at, path, same_site))
-        self.cookies[cookie] = val
+        if cookie:
+            _queue(cookie_script(cookie, str(val), expires_at, path, same_site))
 
     def delete(self, cookie: str, key: str = "delete") -> None:
-        if not cookie:
-            return
-        _run_in_page(cookie_script(cookie, "", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
-        self.cookies.pop(cookie, None)
+        if cookie:
+            _queue(cookie_script(cookie, "", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
 
 
 class _Components:
