@@ -1,5 +1,8 @@
 """Password sign-in through AppTest: a real streamlit-authenticator login form, typed into."""
 
+import re
+
+import jwt
 import pytest
 from authkit import (
     COOKIE_KEY,
@@ -118,13 +121,19 @@ def test_group_scope_and_pages_from_the_access_mapping(monkeypatch, store, files
     assert at.session_state["scope"].accounts == frozenset({"012345678901"})
 
 
-def test_sign_out(monkeypatch, store, files):
+def gate_signed_in(monkeypatch, store, files) -> AppTest:
+    """The sign-in gate alone, run once for alice, already signed in (a sidebar click is
+    tested here: AppTest drops app.py's sidebar on a second run)."""
     signed_app(monkeypatch, store, "password", files)
     at = AppTest.from_function(gate_only, default_timeout=30)
     for key, value in {"authentication_status": True, "username": "alice",
                        "name": "Alice Admin", "roles": []}.items():
         at.session_state[key] = value
-    at.run()
+    return at.run()
+
+
+def test_sign_out(monkeypatch, store, files):
+    at = gate_signed_in(monkeypatch, store, files)
     assert [m.value for m in at.markdown] == ["granted to alice"]
     next(b for b in at.sidebar.button if b.label == "Sign out").click()
     at.run()
@@ -163,3 +172,42 @@ def test_a_user_removed_from_the_file_is_signed_out(monkeypatch, store, files):
     assert at.session_state["authentication_status"] is None
     assert [(e["user"], e["outcome"]) for e in audit_lines(files["audit_file"])] == [
         ("carol", "refused")]
+
+
+# --- the cookie (lib.page_cookies) -------------------------------------------------------
+
+def element_types(at) -> set[str]:
+    seen, todo = set(), [at._tree]
+    while todo:
+        node = todo.pop()
+        seen.add(getattr(node, "type", ""))
+        children = getattr(node, "children", None) or {}
+        todo.extend(children.values() if isinstance(children, dict) else children)
+    return seen
+
+
+def scripts(at) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "document.cookie" in h.proto.body]
+
+
+def test_the_sign_in_run_draws_the_page_and_the_cookie_script_not_the_form(monkeypatch, store,
+                                                                           files):
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW).run()
+    assert not scripts(at)
+    at = sign_in(at, "alice", PASSWORDS["alice"])
+    assert not at.exception
+    assert "Username" not in [t.label for t in at.text_input]  # the form is gone
+    assert [t.value for t in at.title] == ["Search"]
+    [script] = scripts(at)
+    token = re.search(r'encodeURIComponent\("([^"]+)"\)', script)[1]
+    assert jwt.decode(token, COOKIE_KEY, algorithms=["HS256"])["username"] == "alice"
+    assert not {"component_instance", "iframe"} & element_types(at)
+    assert not scripts(at.run())  # drawn once: the next run has none
+
+
+def test_sign_out_draws_the_script_that_deletes_the_cookie(monkeypatch, store, files):
+    at = gate_signed_in(monkeypatch, store, files)
+    next(b for b in at.sidebar.button if b.label == "Sign out").click()
+    at.run()
+    [script] = scripts(at)
+    assert 'encodeURIComponent("")' in script and "expires=Thu, 01 Jan 1970" in script
