@@ -2,6 +2,7 @@
 
     python bench/load.py [--records N] [--days D] [--sessions 10,30] [--rounds R] [--json FILE]
     python bench/load.py --data DIR --start EPOCH --end EPOCH --sessions 1 --rounds 5
+    python bench/load.py --protocol --data DIR --start EPOCH --end EPOCH --sessions 10,30,100 --json FILE
 
 The second form times one person's clicks on an existing store (e.g. bench/run.py's 10M
 set over one hour): its "search" row is the Search page's click-to-result time in a browser.
@@ -21,6 +22,10 @@ session; the script then saves the page's screenshot and its WebSocket messages,
 so most queries are not answered from the result cache. The browser runs on the same machine as the server:
 on 2 cores the numbers include Chromium's own rendering. Streamlit settings can be
 varied through the environment, e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false.
+
+With --protocol no browser runs: each session speaks Streamlit's WebSocket protocol itself
+(bench/protocol.py), so the numbers are the server's. A view then ends at the server's
+script_finished for it and must have drawn its result (a table, or Traffic's charts).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "browser"))  # the browser tests' helpers
+sys.path.insert(0, str(ROOT / "bench"))  # bench/protocol.py
 
 from browserkit import (  # noqa: E402
     CHROMIUM,
@@ -227,6 +233,64 @@ async def run_load(base: str, window: dict, sessions: int, rounds: int) -> tuple
             await browser.close()
 
 
+# --- many sessions without browsers (--protocol) -------------------------------------------------
+
+# What each view must draw to count as answered (element types of Streamlit's protocol).
+EXPECTED = {"open": "dataframe", "search": "dataframe", "traffic": "vega_lite_chart",
+            "back": "dataframe"}
+
+
+async def protocol_session(base: str, window: dict, number: int, sessions: int, rounds: int,
+                           views: list[View]) -> None:
+    """One simulated visitor (bench/protocol.py): the same clicks as ``session``."""
+    from protocol import ProtocolSession
+
+    ports = random.Random(number).sample(PORTS, k=min(len(PORTS), rounds + 1))
+    step = "open"
+
+    def record(name: str, result) -> None:
+        if EXPECTED[name] not in result.elements:
+            raise RuntimeError(f"{name} drew no {EXPECTED[name]}: {result.elements}")
+        views.append(View(sessions, name, result.seconds))
+
+    try:
+        async with ProtocolSession(base, timeout_s=TIMEOUT_MS / 1000) as visitor:
+            record("open", await visitor.open("", dst_port=ports[0], **window))
+            for round_ in range(1, rounds + 1):
+                step = f"search {round_}"
+                record("search", await visitor.type_into("dst_port", str(ports[round_])))
+                step = f"traffic {round_}"
+                record("traffic", await visitor.go_to("traffic"))
+                step = f"back {round_}"
+                record("back", await visitor.go_to("search"))
+    except Exception as error:  # noqa: BLE001 - one failed session is reported, not fatal
+        views.append(View(sessions, f"error:{step.split()[0]}", float("nan")))
+        print(f"session {number} of {sessions} failed at {step}: {type(error).__name__}: "
+              f"{str(error)[:200]}", file=sys.stderr)
+
+
+async def run_protocol_load(base: str, window: dict, sessions: int, rounds: int
+                            ) -> tuple[list[View], float]:
+    views: list[View] = []
+    began = time.perf_counter()
+    await asyncio.gather(*(protocol_session(base, window, n, sessions, rounds, views)
+                           for n in range(sessions)))
+    return views, time.perf_counter() - began
+
+
+def protocol_table(views: list[View], sessions: int) -> list[dict]:
+    """Rows of the issue's JSON: {"sessions", "view", "p50_s", "p95_s", "failed"}."""
+    out = []
+    for view in ("open", "search", "traffic", "back"):
+        values = [v.seconds for v in views if v.sessions == sessions and v.page == view]
+        failed = sum(1 for v in views if v.sessions == sessions and v.page == f"error:{view}")
+        out.append({"sessions": sessions, "view": view, "views": len(values),
+                    "p50_s": round(statistics.median(values), 3) if values else None,
+                    "p95_s": round(percentile(values, 95), 3) if values else None,
+                    "failed": failed})
+    return out
+
+
 # --- report --------------------------------------------------------------------------------------
 
 def percentile(values: list[float], p: float) -> float:
@@ -256,6 +320,9 @@ def main() -> int:
     parser.add_argument("--sessions", default="10,30", help="comma-separated session counts")
     parser.add_argument("--rounds", type=int, default=3, help="search/traffic/back rounds")
     parser.add_argument("--json", help="write the table here too")
+    parser.add_argument("--protocol", action="store_true",
+                        help="simulated sessions speaking Streamlit's WebSocket protocol "
+                        "(bench/protocol.py) instead of Chromium: measures the server alone")
     parser.add_argument("--data", help="an existing store instead of a generated one (e.g. "
                         "bench/run.py's 10M set), with --start and --end (epoch seconds)")
     parser.add_argument("--start", type=int)
@@ -280,8 +347,13 @@ def main() -> int:
     rows = []
     try:
         for sessions in (int(s) for s in args.sessions.split(",")):
-            views, wall = asyncio.run(run_load(server.url, window, sessions, args.rounds))
-            rows += table(views, sessions, wall)
+            if args.protocol:
+                views, wall = asyncio.run(run_protocol_load(server.url, window, sessions,
+                                                            args.rounds))
+                rows += protocol_table(views, sessions)
+            else:
+                views, wall = asyncio.run(run_load(server.url, window, sessions, args.rounds))
+                rows += table(views, sessions, wall)
     finally:
         server.stop()
     streamlit_env = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items())
@@ -290,6 +362,15 @@ def main() -> int:
             else f"{args.records:,} records over {args.days:g} day(s)")
     print(f"# {platform.node()} · {os.cpu_count()} cores · {what} · {args.rounds} rounds · load average {os.getloadavg()[0]:.1f}"
           + (f" · {streamlit_env}" if streamlit_env else ""))
+    if args.protocol:
+        print(f"{'sessions':>8} {'view':>8} {'views':>6} {'p50 s':>7} {'p95 s':>7} {'failed':>7}")
+        for row in rows:
+            print(f"{row['sessions']:>8} {row['view']:>8} {row['views']:>6} "
+                  f"{row['p50_s'] or float('nan'):>7.2f} {row['p95_s'] or float('nan'):>7.2f} "
+                  f"{row['failed']:>7}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=1))
+        return 0
     print(f"{'sessions':>8} {'page':>8} {'views':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7} "
           f"{'failed':>7}")
     for row in rows:
