@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib import glossary, timeutil
+from lib import glossary, iputil, timeutil
 from lib.filters import Filters, InvalidFilters, IPNetwork, PortRange, parse_filters, to_params
 from lib.query import Query, Scope
 
@@ -133,7 +133,7 @@ class Seen:
 
 def _ip(text):
     try:
-        return ipaddress.ip_address(text)
+        return iputil.parse_address(text)
     except ValueError:
         return None
 
