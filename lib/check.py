@@ -37,8 +37,6 @@ from lib import glossary, iputil, timeutil
 from lib.filters import Filters, InvalidFilters, IPNetwork, PortRange, parse_filters, to_params
 from lib.query import Query, Scope
 
-CODES = ("connected", "intermittent", "refused", "rejected-outbound", "rejected-inbound",
-         "rejected", "response-rejected", "no-response", "no-records")
 REQUEST, RESPONSE = "request", "response"
 SOURCE, DESTINATION, UNKNOWN = "source", "destination", "unknown"
 CHECK_LIMIT = 10_000  # records read at most (newest first)
