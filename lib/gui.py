@@ -261,7 +261,7 @@ def run(query: Query) -> Result | None:
     try:
         progress = st.empty()  # the engine's running state (Athena), while it runs
         run_query = functools.partial(engine().run, refresh=bool(st.session_state.get(
-            REFRESH_KEY)), progress=lambda state: progress.caption(state.describe()))
+            REFRESH_KEY)), progress=lambda state: progress.caption(plain(state.describe())))
         try:
             with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
                 result = audit.run_audited(config, user.name, auth.current_page(), query,

@@ -241,3 +241,22 @@ def test_addresses_with_a_zone_id_are_refused_everywhere(text):
     assert iputil.address_key(text.split("/")[0]) is None
     with pytest.raises(QueryError):
         check_addresses((text.split("/")[0],))
+
+
+# --- identities from an identity provider ------------------------------------------------------
+
+def test_names_from_the_identity_provider_are_text(monkeypatch, tmp_path):
+    """OIDC claims are whatever the provider holds (often user-editable display names)."""
+    from authkit import signed_app, write_access, write_store
+    from test_auth_oidc import AUTH_SECRETS
+
+    files = {"access_file": write_access(tmp_path / "access.yaml"),
+             "audit_file": tmp_path / "audit.jsonl"}
+    at = signed_app(monkeypatch, write_store(tmp_path / "store"), "oidc", files, **WINDOW)
+    at.secrets["auth"] = AUTH_SECRETS
+    at.user = {"is_logged_in": True, "email": f"{NO_SPACES}@evil.example", "name": CRAFTED}
+    at.run()
+    assert not at.exception
+    assert "no account is granted" in " ".join(errors(at))
+    assert "evil" in " ".join(c.value for c in at.sidebar.caption)  # named, as text
+    assert_no_live_markup(at)
