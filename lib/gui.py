@@ -246,7 +246,7 @@ class UserSlots:
 QUERY_SLOTS = UserSlots()  # module state: shared by every session of the process
 
 
-def run(query: Query) -> Result | None:
+def run_query(query: Query) -> Result | None:
     """Run a query on the configured engine, audited; failures become messages on the page.
     Only for a user who passed the sign-in gate; results are withheld if the audit trail
     cannot be written. The scope is the session's own: a query never reads more than the
@@ -260,12 +260,12 @@ def run(query: Query) -> Result | None:
     config = settings()
     try:
         progress = st.empty()  # the engine's running state (Athena), while it runs
-        run_query = functools.partial(engine().run, refresh=bool(st.session_state.get(
+        engine_run = functools.partial(engine().run, refresh=bool(st.session_state.get(
             REFRESH_KEY)), progress=lambda state: progress.caption(plain(state.describe())))
         try:
             with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
                 result = audit.run_audited(config, user.name, auth.current_page(), query,
-                                           run_query)
+                                           engine_run)
         finally:
             progress.empty()
     except TooManyQueries as error:

@@ -56,7 +56,7 @@ except InvalidFilters as invalid:
         st.error(f"{LABELS.get(key) or gui.LABELS.get(key, key)}: {plain(message)}")
     st.stop()
 
-result = gui.run(check.check_query(filters, gui.user_scope()))
+result = gui.run_query(check.check_query(filters, gui.user_scope()))
 if result is None:
     st.stop()
 rows = result.rows()

@@ -1,5 +1,5 @@
 """Design review (issue 20), "Scope required": a query cannot be made without an account
-scope, and ``gui.run`` takes the scope from the signed-in session itself, so a page that
+scope, and ``gui.run_query`` takes the scope from the signed-in session itself, so a page that
 forgets it (or hands over a wider one) fails closed: an error or nothing, never every
 account. Security review point 5: one user's concurrent queries are bounded."""
 
@@ -51,7 +51,7 @@ def page_with_all_accounts(start: str, end: str) -> None:
     from lib.filters import parse_filters
     from lib.query import ALL_ACCOUNTS, Query
 
-    result = gui.run(Query("search", parse_filters({"start": start, "end": end}),
+    result = gui.run_query(Query("search", parse_filters({"start": start, "end": end}),
                            scope=ALL_ACCOUNTS))
     if result is not None:
         st.dataframe({"srcaddr": [r["srcaddr"] for r in result.rows()]})
@@ -65,7 +65,7 @@ def page_without_a_scope(start: str, end: str) -> None:
     from lib.filters import parse_filters
     from lib.query import Query
 
-    result = gui.run(Query("search", parse_filters({"start": start, "end": end})))
+    result = gui.run_query(Query("search", parse_filters({"start": start, "end": end})))
     st.dataframe({"srcaddr": [r["srcaddr"] for r in result.rows()]})
 
 
