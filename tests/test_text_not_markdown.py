@@ -164,6 +164,14 @@ def test_check_verdict_and_reasons_with_crafted_log_content(monkeypatch, store):
     assert_no_live_markup(at)
 
 
+@pytest.mark.parametrize("page", ["pages/search.py", "pages/traffic.py"])
+def test_search_and_traffic_over_crafted_log_content(monkeypatch, store, page):
+    at = page_app(monkeypatch, store, page, **WINDOW)
+    assert not at.exception and not errors(at)
+    assert at.dataframe  # the crafted records were read and shown (as table cells)
+    assert_no_live_markup(at)
+
+
 def test_records_pasted_lines_and_filter(monkeypatch, tmp_path):
     at = app(monkeypatch, tmp_path, paste_text=(
         f"2 123456789012 {NO_SPACES} 10.0.0.5 10.0.1.9 40001 443 6 10 840 1790000000 "
