@@ -96,10 +96,10 @@ def _check_length(value) -> None:
 def parse_network(text: str) -> IPNetwork:
     """An IP address or CIDR (IPv4 or IPv6); host bits of a CIDR are cleared."""
     text = text.strip()
-    if "%" in text:
-        raise ValueError(iputil.ZONE_ID_ERROR)
     try:
         return iputil.parse_network(text)
+    except iputil.ZoneIdError:
+        raise  # its own message: the value is not repeated
     except ValueError:
         raise ValueError(f"{text!r} is not an IP address or CIDR "
                          "(e.g. 10.0.1.5, 10.0.0.0/16, 2001:db8::/32)") from None

@@ -13,8 +13,14 @@ _MAPPED_PREFIX = "00000000000000000000ffff"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-ZONE_ID_ERROR = ("IPv6 zone IDs (the '%…' after an address, e.g. fe80::1%eth0) are not "
-                 "accepted: give the address without it")
+
+
+class ZoneIdError(ValueError):
+    """An IPv6 address with a zone ID (``fe80::1%eth0``)."""
+
+    def __init__(self):
+        super().__init__("IPv6 zone IDs (the '%…' after an address, e.g. fe80::1%eth0) are "
+                         "not accepted: give the address without it")
 
 
 def _refuse_zone_id(text: str) -> None:
@@ -22,7 +28,7 @@ def _refuse_zone_id(text: str) -> None:
     machine that reads it, never one in a flow log, and it would carry any text (Markdown,
     markup) into every message and page that shows the address."""
     if "%" in text:
-        raise ValueError(ZONE_ID_ERROR)
+        raise ZoneIdError()
 
 
 def parse_address(text: str) -> IPAddress:
