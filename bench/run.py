@@ -105,7 +105,7 @@ def decompress_all(paths: list[str], workers: int) -> int:
 
 def queries(info: dict) -> dict:
     from lib.filters import parse_filters
-    from lib.query import Query
+    from lib.query import ALL_ACCOUNTS, Query
 
     end = info["end"]
     week = {"start": str(end - 7 * 86400), "end": str(end)}
@@ -113,12 +113,12 @@ def queries(info: dict) -> dict:
     hour = {"start": str(hour_end - 3600), "end": str(hour_end)}
     return {
         "search": Query("search", parse_filters({**hour, "dst": info["search_cidr"],
-                                                 "dst_port": "443"}), limit=1000),
+                                                 "dst_port": "443"}), limit=1000, scope=ALL_ACCOUNTS),
         "top_pairs_7d": Query("top-talkers", parse_filters(week), group="pair",
-                              measure="bytes", top=10),
+                              measure="bytes", top=10, scope=ALL_ACCOUNTS),
         "rejected_timeline_7d": Query("timeline", parse_filters({**week, "action": "REJECT"}),
-                                      bucket=300),
-        "rejected_ports_7d": Query("rejected-ports", parse_filters(week), top=10),
+                                      bucket=300, scope=ALL_ACCOUNTS),
+        "rejected_ports_7d": Query("rejected-ports", parse_filters(week), top=10, scope=ALL_ACCOUNTS),
     }
 
 

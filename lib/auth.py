@@ -30,6 +30,7 @@ import streamlit as st
 
 from lib import access, albjwt, audit, page_cookies
 from lib.access import AccessConfigError, Grant
+from lib.present import plain
 
 MODES = ("password", "oidc", "alb", "none")
 USER_KEY = "signed_in_user"  # session state: the User who passed the gate in this session
@@ -340,7 +341,7 @@ def _password_identity(settings) -> tuple[str, str, list[str]]:
         except LoginError as error:
             if "attempts" not in str(error):  # e.g. a cookie of a user since removed
                 audit.signin(settings, "password", table.asked, "refused", str(error))
-                refuse(f"Sign-in refused: {error}.")
+                refuse(f"Sign-in refused: {plain(error)}.")
             audit.signin(settings, "password", table.asked, "locked")
             refuse(f"Too many failed sign-ins for this user name: it is locked for up to "
                    f"{max(1, window // 60)} minutes. Try again later or ask an administrator.")
@@ -437,7 +438,7 @@ def _alb_identity(settings) -> tuple[str, str, list[str]]:
             claims = albjwt.verify(token, settings)
         except albjwt.AlbTokenError as error:
             audit.signin(settings, "alb", None, "failed", str(error))
-            refuse(f"Not signed in: {error}")
+            refuse(f"Not signed in: {plain(error)}")
         st.session_state["_alb_verified"] = (digest, claims)
     name, groups = albjwt.identity(claims)
     if not name:
@@ -478,14 +479,14 @@ def gate(settings, pages: list | None = None) -> User:
     try:
         grant = grant_for(settings, name, groups)
     except AccessConfigError as error:
-        refuse(f"Signed in as {name}, but access cannot be decided: {error}")
+        refuse(f"Signed in as {plain(name)}, but access cannot be decided: {plain(error)}")
     user = User(name, display, tuple(groups), settings.auth_mode, grant)
     st.session_state[USER_KEY] = user
     st.session_state["scope"] = grant.scope
-    st.sidebar.caption(f"Signed in as **{display}**" if settings.auth_mode != "none"
+    st.sidebar.caption(f"Signed in as **{plain(display)}**" if settings.auth_mode != "none"
                        else "Local use: no sign-in")
     if grant.sees_nothing:
-        refuse(f"Signed in as {name}, but no account is granted to you (or your groups): "
+        refuse(f"Signed in as {plain(name)}, but no account is granted to you (or your groups): "
                "ask an administrator to add you to the access mapping.")
     return user
 
@@ -494,7 +495,7 @@ def navigation(pages: list, user: User):
     """st.navigation over the pages this user may open; records the page for the audit."""
     visible = [p for p in pages if user.grant.allows_page(p.title)]
     if not visible:
-        refuse(f"Signed in as {user.name}, but no page is granted to you.")
+        refuse(f"Signed in as {plain(user.name)}, but no page is granted to you.")
     page = st.navigation(visible)
     st.session_state.pop(REQUESTED_PAGE_KEY, None)  # reached: later runs know their page
     st.session_state[PAGE_KEY] = page.title

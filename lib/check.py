@@ -33,14 +33,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from lib import glossary, timeutil
+from lib import glossary, iputil, timeutil
 from lib.filters import Filters, InvalidFilters, IPNetwork, PortRange, parse_filters, to_params
 from lib.query import Query, Scope
 
-CODES = ("connected", "intermittent", "refused", "rejected-outbound", "rejected-inbound",
-         "rejected", "response-rejected", "no-response", "no-records")
 REQUEST, RESPONSE = "request", "response"
-SOURCE, DESTINATION, UNKNOWN = "source", "destination", "unknown"
+# The side of the conversation an interface is on (its own address is the source's or
+# the destination's).
+SIDE_SOURCE, SIDE_DESTINATION, SIDE_UNKNOWN = "source", "destination", "unknown"
 CHECK_LIMIT = 10_000  # records read at most (newest first)
 RECENT_S = 15 * 60  # flow logs arrive 5-10 minutes late
 PROOF_KEYS = 20  # record keys listed per proof group
@@ -133,7 +133,7 @@ class Seen:
 
 def _ip(text):
     try:
-        return ipaddress.ip_address(text)
+        return iputil.parse_address(text)
     except ValueError:
         return None
 
@@ -246,10 +246,10 @@ def _owners_by_complement(by_interface: dict[str, list[Seen]], owners: dict[str,
 def side_of(s: Seen, owners: Mapping[str, Owner]) -> str:
     owner = owners.get(s.interface)
     if owner is None:
-        return UNKNOWN
+        return SIDE_UNKNOWN
     if owner.address == s.a_addr:
-        return SOURCE
-    return DESTINATION if owner.address == s.b_addr else UNKNOWN
+        return SIDE_SOURCE
+    return SIDE_DESTINATION if owner.address == s.b_addr else SIDE_UNKNOWN
 
 
 # --- the verdict ---------------------------------------------------------------------------
@@ -323,8 +323,8 @@ def decide(facts: _Facts) -> str:
         return "refused"
     rejected_requests = facts.pick(REQUEST, "REJECT")
     if rejected_requests:
-        out = len(facts.pick(REQUEST, "REJECT", SOURCE))
-        inbound = len(facts.pick(REQUEST, "REJECT", DESTINATION))
+        out = len(facts.pick(REQUEST, "REJECT", SIDE_SOURCE))
+        inbound = len(facts.pick(REQUEST, "REJECT", SIDE_DESTINATION))
         if out or inbound:
             return "rejected-outbound" if out >= inbound else "rejected-inbound"
         return "rejected"
@@ -382,9 +382,9 @@ def _direction_evidence(facts: _Facts, direction: str) -> dict:
         "last_seen": max(ends) if ends else None,
         "first_seen_utc": timeutil.iso_utc(min(starts)) if starts else None,
         "last_seen_utc": timeutil.iso_utc(max(ends)) if ends else None,
-        "at_source": _counts(facts.pick(direction, side=SOURCE)),
-        "at_destination": _counts(facts.pick(direction, side=DESTINATION)),
-        "side_unknown": _counts(facts.pick(direction, side=UNKNOWN)),
+        "at_source": _counts(facts.pick(direction, side=SIDE_SOURCE)),
+        "at_destination": _counts(facts.pick(direction, side=SIDE_DESTINATION)),
+        "side_unknown": _counts(facts.pick(direction, side=SIDE_UNKNOWN)),
         "interfaces": sorted({s.interface for s in items}),
         "tcp_flags": flags,
         "reject_reasons": dict(sorted(reasons.items())),
@@ -399,7 +399,7 @@ def _interfaces(facts: _Facts) -> list[dict]:
             "interface_id": s.interface, "account": s.row.get("log_account"),
             "region": s.row.get("log_region"), "side": side,
             "address": owner.address if owner else None, "how": owner.how if owner else None})
-    return sorted(out.values(), key=lambda i: (i["side"] != SOURCE, i["side"], i["interface_id"]))
+    return sorted(out.values(), key=lambda i: (i["side"] != SIDE_SOURCE, i["side"], i["interface_id"]))
 
 
 # Which record groups prove each verdict, most telling first.
@@ -759,21 +759,21 @@ def _count_reasons(facts: _Facts, w: _Words) -> list[str]:
 
 def _rejected_request_reasons(facts: _Facts, w: _Words) -> list[str]:
     out = []
-    for side, key in ((SOURCE, "rejected-at-source"), (DESTINATION, "rejected-at-destination"),
-                      (UNKNOWN, "rejected-side-unknown")):
+    for side, key in ((SIDE_SOURCE, "rejected-at-source"), (SIDE_DESTINATION, "rejected-at-destination"),
+                      (SIDE_UNKNOWN, "rejected-side-unknown")):
         items = facts.pick(REQUEST, "REJECT", side)
         if items:
             out.append(w.say(key, n=len(items), interfaces=_interfaces_text(items)))
-    accepted_out = facts.pick(REQUEST, "ACCEPT", SOURCE)
-    if accepted_out and facts.pick(REQUEST, "REJECT", DESTINATION):
+    accepted_out = facts.pick(REQUEST, "ACCEPT", SIDE_SOURCE)
+    if accepted_out and facts.pick(REQUEST, "REJECT", SIDE_DESTINATION):
         out.append(w.say("accepted-at-source", interfaces=_interfaces_text(accepted_out)))
     return out
 
 
 def _response_rejected_reasons(facts: _Facts, w: _Words) -> list[str]:
     out = [w.say("stateful")]
-    for side, key in ((DESTINATION, "nacl-destination"), (SOURCE, "nacl-source"),
-                      (UNKNOWN, "nacl-unknown")):
+    for side, key in ((SIDE_DESTINATION, "nacl-destination"), (SIDE_SOURCE, "nacl-source"),
+                      (SIDE_UNKNOWN, "nacl-unknown")):
         items = facts.pick(RESPONSE, "REJECT", side)
         if items:
             ports = sorted({s.row.get("dstport") for s in items if s.row.get("dstport")})
@@ -793,8 +793,8 @@ def _no_response_reasons(facts: _Facts, w: _Words) -> list[str]:
             out.append(w.say("no-flags"))
         elif flags & SYN:
             out.append(w.say("syn-only", flags=flags))
-    at_destination = facts.pick(REQUEST, "ACCEPT", DESTINATION)
-    at_source = facts.pick(REQUEST, "ACCEPT", SOURCE)
+    at_destination = facts.pick(REQUEST, "ACCEPT", SIDE_DESTINATION)
+    at_source = facts.pick(REQUEST, "ACCEPT", SIDE_SOURCE)
     if at_destination:
         out.append(w.say("reached-destination", interfaces=_interfaces_text(at_destination)))
     elif at_source:
@@ -848,8 +848,8 @@ def _owner_reasons(facts: _Facts, w: _Words) -> list[str]:
         if owner.how == "flow-direction":
             continue
         side = next((sd for s, sd in zip(facts.seen, facts.sides, strict=True) if s.interface == interface),
-                    UNKNOWN)
-        if side != UNKNOWN:
+                    SIDE_UNKNOWN)
+        if side != SIDE_UNKNOWN:
             out.append(w.say("owner-" + owner.how, interface=interface,
                              address=owner.address, side=w.say("side-" + side)))
     return out
@@ -1044,7 +1044,7 @@ def interfaces_table(verdict: Verdict):
     import pandas as pd
 
     c = _COLUMNS.get(verdict.lang, _COLUMNS["en"])
-    sides = {SOURCE: _TEXTS["side-source"], DESTINATION: _TEXTS["side-destination"]}
+    sides = {SIDE_SOURCE: _TEXTS["side-source"], SIDE_DESTINATION: _TEXTS["side-destination"]}
     rows = [{c["interface_id"]: i["interface_id"], c["account"]: i["account"],
              c["region"]: i["region"],
              c["side"]: sides[i["side"]].get(verdict.lang, sides[i["side"]]["en"])

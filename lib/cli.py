@@ -98,12 +98,13 @@ def _settings_for(args):
 def _query_from(args):
     """A validated Query from the options, or None after naming the bad options on stderr."""
     from lib.filters import InvalidFilters, parse_filters
-    from lib.query import Query, QueryError
+    from lib.query import ALL_ACCOUNTS, Query, QueryError
 
     try:
         filters = parse_filters(_raw_filters(args))
-        return Query(args.kind, filters, group=args.group, measure=args.by, top=args.top,
-                     bucket=args.bucket, limit=args.limit)
+        # The command line is for local use by whoever may read the store: every account.
+        return Query(args.kind, filters, scope=ALL_ACCOUNTS, group=args.group, measure=args.by,
+                     top=args.top, bucket=args.bucket, limit=args.limit)
     except InvalidFilters as invalid:
         for key, message in invalid.errors.items():
             print(f"error: --{key.replace('_', '-')}: {message}", file=sys.stderr)
@@ -140,7 +141,9 @@ def _run_query(args) -> int:
     if args.format == "csv":
         import pandas as pd
 
-        sys.stdout.write(pd.DataFrame(records).to_csv(index=False))
+        from lib.present import safe_csv
+
+        sys.stdout.write(safe_csv(pd.DataFrame(records)))
     else:
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK

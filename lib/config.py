@@ -32,6 +32,12 @@ class Settings:
     demo_records: int = 200_000
     demo_days: int = 7
     search_limit: int = 1000
+    # The longest time range one query may cover (pages, CLI, every query path): a bound on
+    # what one user can make the engine read.
+    max_range_days: int = 31
+    # Queries one user may have running at once on this server (all tabs together); 0: no
+    # limit. Four tabs over a wide range otherwise saturate the machine for everyone.
+    max_concurrent_queries_per_user: int = 2
     # The embedded engine reads a local columnar copy of data_dir (Parquet under
     # cache_dir/columnar, built by `python -m lib.cli cache build` or the app in the
     # background) when there is one; objects newer than the copy are read raw.
@@ -46,7 +52,9 @@ class Settings:
     athena_output_location: str = ""
     athena_layout: str = "text"  # text | parquet
     athena_price_per_tb: float = 5.0
-    athena_bytes_scanned_limit: int = 0  # 0: no ceiling
+    # A query is cancelled past this many bytes scanned (0: no ceiling). 1 TB: a month of
+    # a large organisation's text logs fits; one runaway query costs at most ~$5.
+    athena_bytes_scanned_limit: int = 1_000_000_000_000
     athena_timeout_s: int = 120
     athena_cache_ttl_s: int = 300
     athena_result_reuse_minutes: int = 60

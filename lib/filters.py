@@ -8,22 +8,23 @@ as a link: ``to_params(parse_filters(raw)) == raw`` for normalised input.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from lib.timeutil import parse_time
+from lib import iputil
+from lib.iputil import IPNetwork
+from lib.timeutil import now, parse_time
 
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 PortRange = tuple[int, int]
 
 ACTIONS = ("ACCEPT", "REJECT")
 MAX_INPUT = 2000  # characters in one raw value: more is an error, never truncated
 MAX_ITEMS = 100  # values in one list filter
-# Times a query may name (1970 to 2100): beyond them the store's day folders and Python's
-# datetime overflow, and no flow log exists there.
-EARLIEST, LATEST = 0, 4_102_444_800
+# Times a query may name: from 2000-01-01 (long before flow logs existed) to one day from now
+# (records are never from the future; a day covers any clock or zone mistake).
+EARLIEST = 946_684_800
+FUTURE_MARGIN_S = 86400
 
 _ID_PATTERNS = {
     "account": re.compile(r"[0-9]{12}"),  # ASCII: \d also takes look-alikes such as "０"
@@ -96,7 +97,9 @@ def parse_network(text: str) -> IPNetwork:
     """An IP address or CIDR (IPv4 or IPv6); host bits of a CIDR are cleared."""
     text = text.strip()
     try:
-        return ipaddress.ip_network(text, strict=False)
+        return iputil.parse_network(text)
+    except iputil.ZoneIdError:
+        raise  # its own message: the value is not repeated
     except ValueError:
         raise ValueError(f"{text!r} is not an IP address or CIDR "
                          "(e.g. 10.0.1.5, 10.0.0.0/16, 2001:db8::/32)") from None
@@ -129,8 +132,9 @@ def parse_time_bounded(text: str) -> int:
     if not text.isascii():
         raise ValueError(f"{text!r}: use ASCII digits and letters (e.g. 2026-11-26T09:00Z)")
     epoch = parse_time(text)
-    if not EARLIEST <= epoch <= LATEST:
-        raise ValueError(f"{text!r} is out of range (times run from 1970 to 2100)")
+    if not EARLIEST <= epoch <= now() + FUTURE_MARGIN_S:
+        raise ValueError(f"{text!r} is out of range (times run from 2000-01-01 to one day "
+                         "from now)")
     return epoch
 
 
@@ -206,16 +210,36 @@ _FIELD_OF_KEY = {"start": "start", "end": "end", "account": "accounts", "region"
                  "vpc": "vpc_ids", "subnet": "subnet_ids"}
 
 
-def parse_filters(raw: Mapping[str, object]) -> Filters:
-    """Validate every raw value; raise InvalidFilters naming each bad key."""
+def _max_range_days() -> int:
+    from lib.config import load_settings
+
+    return load_settings().max_range_days
+
+
+def range_error(start: int, end: int, max_range_days: int) -> str | None:
+    """Why a time range may not be queried, or None."""
+    if start >= end:
+        return "the end must be after the start"
+    if end - start > max_range_days * 86400:
+        return (f"the time range is {(end - start) / 86400:,.1f} days; at most "
+                f"{max_range_days} days may be read at once (setting max_range_days)")
+    return None
+
+
+def parse_filters(raw: Mapping[str, object], max_range_days: int | None = None) -> Filters:
+    """Validate every raw value; raise InvalidFilters naming each bad key. The time range
+    may cover at most ``max_range_days`` (default: the setting of that name)."""
     values, errors = {}, {}
     for key in KEYS:
         try:
             values[_FIELD_OF_KEY[key]] = _parse_one(key, raw.get(key))
         except ValueError as error:
             errors[key] = str(error)
-    if not errors and values["start"] >= values["end"]:
-        errors["end"] = "the end must be after the start"
+    if not errors:
+        days = _max_range_days() if max_range_days is None else max_range_days
+        problem = range_error(values["start"], values["end"], days)
+        if problem:
+            errors["end"] = problem
     if errors:
         raise InvalidFilters(errors)
     return Filters(**{k: v for k, v in values.items() if v is not None})

@@ -9,6 +9,10 @@ same records later; the quick-range picker only fills them in.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import replace
 
 import streamlit as st
 
@@ -16,6 +20,7 @@ from lib import audit, auth, timeutil
 from lib.config import Settings, load_settings
 from lib.engines import EngineError, Result, get_engine
 from lib.filters import KEYS, Filters, InvalidFilters, parse_filters
+from lib.present import plain
 from lib.query import Query, QueryError, Scope
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
@@ -199,38 +204,82 @@ def current_filters() -> Filters | None:
         slots = st.session_state.get("_error_slots", {})
         for key, message in invalid.errors.items():
             slot = slots.get(key)
-            (slot.error if slot else st.sidebar.error)(f"{LABELS.get(key, key)}: {message}")
+            (slot.error if slot else st.sidebar.error)(f"{LABELS.get(key, key)}: {plain(message)}")
         st.warning("Some filters are not valid (see the sidebar); nothing was run.")
         return None
 
 
-def run(query: Query) -> Result | None:
+class TooManyQueries(RuntimeError):
+    """The user already has as many queries running as the setting allows."""
+
+
+class UserSlots:
+    """Queries running now, per user, over every session and tab of this server process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running: Counter[str] = Counter()
+
+    def running(self, user: str) -> int:
+        with self._lock:
+            return self._running[user]
+
+    @contextmanager
+    def take(self, user: str, limit: int):
+        """Hold one of the user's ``limit`` slots while the block runs (0: no limit)."""
+        with self._lock:
+            if limit > 0 and self._running[user] >= limit:
+                raise TooManyQueries(
+                    f"You already have {self._running[user]} queries running (at most {limit} "
+                    "at once, setting max_concurrent_queries_per_user): wait for them to "
+                    "finish or close other tabs, then try again.")
+            self._running[user] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running[user] -= 1
+                if self._running[user] <= 0:
+                    del self._running[user]
+
+
+QUERY_SLOTS = UserSlots()  # module state: shared by every session of the process
+
+
+def run_query(query: Query) -> Result | None:
     """Run a query on the configured engine, audited; failures become messages on the page.
     Only for a user who passed the sign-in gate; results are withheld if the audit trail
-    cannot be written."""
+    cannot be written. The scope is the session's own: a query never reads more than the
+    signed-in user may see, whatever scope the page gave it (no session scope: nothing)."""
     leave_unless_signed_in()
     user = auth.signed_in_user()
     if user is None:
         st.warning("Sign in first: open Flowscope's start page.")
         return None
+    query = replace(query, scope=user_scope().narrowed_to(query.scope))
+    config = settings()
     try:
         progress = st.empty()  # the engine's running state (Athena), while it runs
-        run_query = functools.partial(engine().run, refresh=bool(st.session_state.get(
-            REFRESH_KEY)), progress=lambda state: progress.caption(state.describe()))
+        engine_run = functools.partial(engine().run, refresh=bool(st.session_state.get(
+            REFRESH_KEY)), progress=lambda state: progress.caption(plain(state.describe())))
         try:
-            result = audit.run_audited(settings(), user.name, auth.current_page(), query,
-                                       run_query)
+            with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
+                result = audit.run_audited(config, user.name, auth.current_page(), query,
+                                           engine_run)
         finally:
             progress.empty()
+    except TooManyQueries as error:
+        st.warning(str(error))
+        return None
     except audit.AuditError as error:
-        st.error(f"{error}. Results are withheld until the audit trail works again.")
+        st.error(f"{plain(error)}. Results are withheld until the audit trail works again.")
         return None
     except (EngineError, QueryError) as error:
-        st.error(str(error))
+        st.error(plain(error))
         return None
     hidden = auth.out_of_scope(query)
     if hidden:
-        st.warning(f"You may not see account(s) {', '.join(hidden)}: nothing from them is "
+        st.warning(f"You may not see account(s) {plain(', '.join(hidden))}: nothing from them is "
                    "shown.")
     return result
 
@@ -254,7 +303,7 @@ def show_result_notes(result: Result) -> None:
     """The query's SQL on request, and anything that was left out."""
     if result.skipped:
         st.warning(f"{len(result.skipped)} stored object(s) could not be read and were "
-                   "skipped:\n\n" + "\n".join(f"- {s}" for s in result.skipped[:20]))
+                   "skipped:\n\n" + "\n".join(f"- {plain(s)}" for s in result.skipped[:20]))
     with st.expander("SQL"):
         st.code(result.sql if len(result.sql) < 50_000 else result.sql[:50_000] + "\n…",
                 language="sql")
@@ -300,7 +349,8 @@ def refresh_columnar_cache(config: Settings) -> None:
     if job.running and job.done > 0:  # converting (not just checking for new objects)
         _columnar_progress(job)
     elif job.error:
-        st.sidebar.caption(f"Fast-query cache not updated ({job.error}); queries read raw files.")
+        st.sidebar.caption(f"Fast-query cache not updated ({plain(job.error)}); queries read raw "
+                           "files.")
 
 
 PROGRESS_AFTER_S = 0.2
@@ -310,7 +360,7 @@ def _columnar_progress(job) -> None:
     """A sidebar line on the build's progress as of this run; it moves on the next click.
     No timer (``st.fragment(run_every=…)``) on purpose: it reran every open page every 2 s
     during a build, and at the build's end made all of them run in full at once."""
-    st.sidebar.progress(min(job.done, 1.0), text=f"Preparing fast queries: {job.message}. "
+    st.sidebar.progress(min(job.done, 1.0), text=f"Preparing fast queries: {plain(job.message)}. "
                         "Results are complete meanwhile (read from the raw files).")
 
 

@@ -11,10 +11,44 @@ import ipaddress
 
 _MAPPED_PREFIX = "00000000000000000000ffff"
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class ZoneIdError(ValueError):
+    """An IPv6 address with a zone ID (``fe80::1%eth0``)."""
+
+    def __init__(self):
+        super().__init__("IPv6 zone IDs (the '%…' after an address, e.g. fe80::1%eth0) are "
+                         "not accepted: give the address without it")
+
+
+def _refuse_zone_id(text: str) -> None:
+    """Python's ipaddress takes ``fe80::1%<any text>``: a zone names an interface of the
+    machine that reads it, never one in a flow log, and it would carry any text (Markdown,
+    markup) into every message and page that shows the address."""
+    if "%" in text:
+        raise ZoneIdError()
+
+
+def parse_address(text: str) -> IPAddress:
+    """An IPv4 or IPv6 address; ValueError for anything else, zone IDs included."""
+    if not isinstance(text, str):
+        raise ValueError(f"not an IP address: {text!r}")
+    _refuse_zone_id(text)
+    return ipaddress.ip_address(text)
+
+
+def parse_network(text: str) -> IPNetwork:
+    """An address or CIDR as a network (host bits cleared); ValueError for anything else,
+    zone IDs included."""
+    _refuse_zone_id(text)
+    return ipaddress.ip_network(text, strict=False)
+
 
 def address_key(address: str) -> str | None:
     try:
-        ip = ipaddress.ip_address(address)
+        ip = parse_address(address)
     except ValueError:
         return None
     if ip.version == 4:
@@ -22,7 +56,7 @@ def address_key(address: str) -> str | None:
     return format(int(ip), "032x")
 
 
-def network_bounds(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[str, str]:
+def network_bounds(network: IPNetwork) -> tuple[str, str]:
     """The first and last key inside a network."""
     return (address_key(str(network.network_address)),
             address_key(str(network.broadcast_address)))

@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from lib import schema
 from lib.filters import Filters, IPNetwork
-from lib.iputil import network_bounds
+from lib.iputil import network_bounds, parse_address
 
 KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
          "rejected-heatmap", "scans", "labels")
@@ -55,21 +55,28 @@ class Scope:
     def key(self) -> str:
         return "*" if self.accounts is None else ",".join(sorted(self.accounts))
 
+    def narrowed_to(self, other: Scope) -> Scope:
+        """The accounts both scopes allow (never more than either)."""
+        if other.accounts is None:
+            return self
+        if self.accounts is None:
+            return other
+        return Scope(self.accounts & other.accounts)
 
+
+# Every account: for local use only (the command line), always named explicitly.
 ALL_ACCOUNTS = Scope(None)
 MAX_ADDRESSES = 1000
 
 
 def check_addresses(addresses: tuple[str, ...]) -> None:
     """Addresses a query names (labels): IP address text only, kept as the data wrote it."""
-    import ipaddress
-
     if not isinstance(addresses, tuple) or len(addresses) > MAX_ADDRESSES:
         raise QueryError(f"addresses must be a tuple of at most {MAX_ADDRESSES}")
     for address in addresses:
         try:
-            ipaddress.ip_address(address)
-        except (TypeError, ValueError):
+            parse_address(address)
+        except ValueError:
             raise QueryError(f"{address!r} is not an IP address") from None
 
 
@@ -77,7 +84,8 @@ def check_addresses(addresses: tuple[str, ...]) -> None:
 class Query:
     kind: str
     filters: Filters
-    scope: Scope = ALL_ACCOUNTS
+    # Required, no default: a query that forgot its scope must fail, not read every account.
+    scope: Scope
     group: str = "pair"  # top-talkers: src | dst | pair
     measure: str = "bytes"  # top-talkers: bytes | packets | flows
     top: int = 10
@@ -86,6 +94,9 @@ class Query:
     addresses: tuple[str, ...] = ()  # labels: only the interfaces holding these addresses
 
     def __post_init__(self):
+        if not isinstance(self.scope, Scope):
+            raise QueryError("a query needs an account scope (lib.query.Scope; ALL_ACCOUNTS "
+                             "for every account, named explicitly)")
         if self.kind not in KIND_BUILDERS:
             raise QueryError(f"unknown query kind {self.kind!r} (one of {', '.join(KIND_BUILDERS)})")
         if self.group not in GROUPS:

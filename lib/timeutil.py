@@ -6,13 +6,6 @@ import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PRESETS: dict[str, int] = {
-    "Last 15 minutes": 15 * 60,
-    "Last hour": 3600,
-    "Last 24 hours": 86400,
-    "Last 7 days": 7 * 86400,
-}
-
 
 def now() -> int:
     return int(time.time())
@@ -55,11 +48,6 @@ def format_local(epoch: int | None, zone_name: str | None) -> str | None:
         return None
     moment = datetime.fromtimestamp(int(epoch), zone(zone_name))
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def utc_day(epoch: int) -> tuple[int, int, int]:
-    d = datetime.fromtimestamp(epoch, UTC)
-    return d.year, d.month, d.day
 
 
 def format_iso(epoch: int, zone_name: str | None) -> str:

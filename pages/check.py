@@ -5,6 +5,7 @@ import streamlit as st
 from lib import check, gui, present, timeutil
 from lib.engines import data_dir
 from lib.filters import InvalidFilters
+from lib.present import plain
 
 LABELS = {"src": "Source IP or CIDR", "dst": "Destination IP or CIDR",
           "dst_port": "Destination port", "protocol": "Protocol"}
@@ -52,10 +53,10 @@ try:
     filters = check.parse_check(raw)
 except InvalidFilters as invalid:
     for key, message in invalid.errors.items():
-        st.error(f"{LABELS.get(key) or gui.LABELS.get(key, key)}: {message}")
+        st.error(f"{LABELS.get(key) or gui.LABELS.get(key, key)}: {plain(message)}")
     st.stop()
 
-result = gui.run(check.check_query(filters, gui.user_scope()))
+result = gui.run_query(check.check_query(filters, gui.user_scope()))
 if result is None:
     st.stop()
 rows = result.rows()
@@ -64,9 +65,10 @@ zone, lang = gui.viewer_zone(), gui.language()
 verdict = check.judge(rows, spec, lang=lang, now=timeutil.now(), zone=zone,
                       limit=check.CHECK_LIMIT)
 
-ALERTS.get(verdict.code, st.error)(f"**{verdict.message}**")
+# The words hold addresses, interface IDs and values read from the logs: text, not Markdown.
+ALERTS.get(verdict.code, st.error)(f"**{plain(verdict.message)}**")
 st.caption(f"verdict: `{verdict.code}` · " + gui.query_caption(result))
-st.markdown("\n".join(f"- {reason}" for reason in verdict.reasons))
+st.markdown("\n".join(f"- {plain(reason)}" for reason in verdict.reasons))
 
 if rows:
     st.subheader("Evidence")
@@ -75,7 +77,7 @@ if rows:
     st.altair_chart(check.timeline_chart(rows, spec, zone, lang), width="stretch")
     st.subheader("The records that prove it")
     for number, group in enumerate(verdict.evidence["proof"]):
-        label = check.proof_label(group, lang)
+        label = plain(check.proof_label(group, lang))
         if st.button(f"Open in Search: {label}", key=f"check_proof_{number}"):
             gui.drill_down(group["search"])
         with st.expander(f"Record keys: {label}"):

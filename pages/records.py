@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib import gui, objects, records
+from lib.present import plain
 
 SEARCH_PAGE = "pages/search.py"
 PAGE_SIZES = (50, 100, 500, 1000)
@@ -28,7 +29,7 @@ def show_row(row: records.Row, key: str) -> None:
     """One record explained field by field, or a malformed line laid out field by field."""
     st.code(row.raw or " ", language=None, wrap_lines=True)
     if row.error is not None:
-        st.error(f"Line {row.line} is not a valid record: {row.error}")
+        st.error(f"Line {row.line} is not a valid record: {plain(row.error)}")
         st.dataframe(records.misalignment(row), hide_index=True, width="stretch")
         return
     if row.assumed:
@@ -62,7 +63,7 @@ with paste_tab:
     try:
         fmt, fmt_ok = records.chosen_format(choice, custom), True
     except ValueError as error:
-        st.error(f"Field list: {error}")
+        st.error(f"Field list: {plain(error)}")
         fmt, fmt_ok = None, False
     if text.strip() and fmt_ok:
         pasted, cut = records.decode_pasted(text, fmt)
@@ -71,13 +72,13 @@ with paste_tab:
         if not pasted:
             st.info("No records in the text (only a header, blank or comment lines).")
         for row in pasted:
-            label = f"Line {row.line}: {records.summary(row, lang)}"
+            label = f"Line {row.line}: {plain(records.summary(row, lang))}"
             with st.expander(label, expanded=len(pasted) <= 5 or row.error is not None):
                 show_row(row, key=f"paste_search_{row.line}")
 
 with browse_tab:
     store = objects.open_store(gui.settings(), gui.user_scope())
-    st.caption(f"Stored objects in {store.location}")
+    st.caption(f"Stored objects in {plain(store.location)}")
 
     try:
         cols = st.columns(4)
@@ -88,7 +89,7 @@ with browse_tab:
         folder = pick(cols[3], "Hour (UTC)", hours, "rec_hour") if hours else date
         stored = store.objects(folder)
     except (objects.StoreError, objects.OutOfScope) as error:
-        st.error(str(error))
+        st.error(plain(error))
         st.stop()
     if not stored:
         st.info("No objects in this folder.")
@@ -102,7 +103,7 @@ with browse_tab:
                         format_func=lambda n: records.object_label(by_name[n], zone),
                         on_change=lambda: st.session_state.update(rec_page=1))
     obj = by_name[name]
-    st.caption(f"{obj.name} · {records.object_label(obj, zone)}")
+    st.caption(f"{plain(obj.name)} · {plain(records.object_label(obj, zone))}")
 
     size_col, page_col, filter_col = st.columns([1, 1, 3])
     size = size_col.selectbox("Records per page", PAGE_SIZES, index=1, key="rec_size")
@@ -115,7 +116,7 @@ with browse_tab:
 
     page = store.read_page(obj, int(number), int(size))
     if page.error:
-        st.error(f"{obj.name} could not be read to the end of this page: {page.error}. "
+        st.error(f"{plain(obj.name)} could not be read to the end of this page: {plain(page.error)}. "
                  "The records before the problem are shown; the rest of the page works.")
     st.caption(records.page_caption(page.first, len(page.rows), page.more, page.bytes_read,
                                     obj.size))
@@ -123,7 +124,7 @@ with browse_tab:
     try:
         rows = records.filter_rows(page.rows, query)
     except records.FilterError as error:
-        st.warning(f"Filter: {error}")
+        st.warning(f"Filter: {plain(error)}")
         rows = page.rows
     if query and page.rows:
         st.caption(f"{len(rows):,} of {len(page.rows):,} records on this page match the filter")

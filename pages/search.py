@@ -10,7 +10,7 @@ filters = gui.current_filters()
 if filters is None:
     st.stop()
 
-result = gui.run(Query("search", filters, scope=gui.user_scope(),
+result = gui.run_query(Query("search", filters, scope=gui.user_scope(),
                        limit=gui.settings().search_limit))
 if result is None:
     st.stop()

@@ -11,7 +11,7 @@ from storefixture import ACCOUNT_A, ACCOUNT_B, T0
 from lib.engines import EngineError, get_engine, result_cache
 from lib.engines.athena import AthenaEngine
 from lib.filters import parse_filters
-from lib.query import Query, Scope
+from lib.query import ALL_ACCOUNTS, Query, Scope
 
 WINDOW = parse_filters({"start": str(T0), "end": str(T0 + 2 * 86400)})
 FAST_RETRY = RetryConfig(attempt=3, multiplier=0.01, max_delay=0.05)
@@ -49,7 +49,7 @@ def state_in_athena(fake, query_id: str) -> str:
 def test_second_identical_query_makes_no_start_call(fake):
     settings = fake.settings(athena_cache_ttl_s=300)
     result_cache(settings).clear()
-    query = Query("top-talkers", WINDOW)
+    query = Query("top-talkers", WINDOW, scope=ALL_ACCOUNTS)
     first = get_engine(settings).run(query)
     second = get_engine(settings).run(query)
     assert fake.started() == 1
@@ -95,7 +95,7 @@ def test_athena_result_reuse_is_the_second_layer(fake):
 def test_progress_shows_state_elapsed_scanned_and_cost(fake):
     seen = []
     with fake.slow(polls=2):
-        result = engine(fake).run(Query("search", WINDOW), progress=seen.append, refresh=True)
+        result = engine(fake).run(Query("search", WINDOW, scope=ALL_ACCOUNTS), progress=seen.append, refresh=True)
     states = [p.state for p in seen]
     assert states[0] == "QUEUED" and "RUNNING" in states and states[-1] == "SUCCEEDED"
     assert [p.elapsed_s for p in seen] == sorted(p.elapsed_s for p in seen)
@@ -114,20 +114,20 @@ def test_a_superseded_query_is_cancelled(fake):
             raise Superseded
 
     with fake.slow(polls=3), pytest.raises(Superseded):
-        engine(fake).run(Query("search", WINDOW), progress=give_up, refresh=True)
+        engine(fake).run(Query("search", WINDOW, scope=ALL_ACCOUNTS), progress=give_up, refresh=True)
     assert fake.calls["StopQueryExecution"] == 1
     assert state_in_athena(fake, started[-1]) == "CANCELLED"
 
 
 def test_a_query_running_too_long_is_cancelled(fake):
     with fake.slow(polls=10 ** 6), pytest.raises(EngineError, match="longer than 1 s"):
-        engine(fake, athena_timeout_s=1).run(Query("search", WINDOW), refresh=True)
+        engine(fake, athena_timeout_s=1).run(Query("search", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
     assert fake.calls["StopQueryExecution"] == 1
 
 
 def test_the_bytes_scanned_ceiling_stops_the_query(fake):
     with fake.slow(polls=3), pytest.raises(EngineError, match="athena_bytes_scanned_limit"):
-        engine(fake, athena_bytes_scanned_limit=100).run(Query("search", WINDOW), refresh=True)
+        engine(fake, athena_bytes_scanned_limit=100).run(Query("search", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
     query_id = list(fake.executions)[-1]  # the one just started
     assert fake.calls["StopQueryExecution"] == 1
     assert state_in_athena(fake, query_id) == "CANCELLED"
@@ -139,25 +139,25 @@ def test_a_failed_query_shows_athenas_reason(fake):
     reason = "HIVE_BAD_DATA: Error parsing field value 'x' for field 5: For input string: \"x\""
     fake.fail_next_query(reason)
     with pytest.raises(EngineError) as failure:
-        engine(fake).run(Query("search", WINDOW), refresh=True)
+        engine(fake).run(Query("search", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
     assert str(failure.value) == f"Athena could not run the query: {reason}"
 
 
 def test_a_missing_table_fails_with_athenas_words(fake):
     with pytest.raises(EngineError, match="Athena could not run the query: TABLE_NOT_FOUND"):
-        engine(fake, athena_table="no_such_table").run(Query("search", WINDOW))
+        engine(fake, athena_table="no_such_table").run(Query("search", WINDOW, scope=ALL_ACCOUNTS))
 
 
 def test_throttled_calls_are_retried_with_backoff(fake):
     fake.fail_calls("TooManyRequestsException", "Rate exceeded", times=2)
-    result = engine(fake).run(Query("timeline", WINDOW), refresh=True)
+    result = engine(fake).run(Query("timeline", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
     assert fake.started() == 3 and result.rows()
 
 
 def test_throttling_that_persists_becomes_a_clear_message(fake):
     fake.fail_calls("TooManyRequestsException", "Rate exceeded", times=5)
     with pytest.raises(EngineError, match="Athena is throttling requests.*Wait a minute"):
-        engine(fake).run(Query("timeline", WINDOW), refresh=True)
+        engine(fake).run(Query("timeline", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
     assert fake.started() == FAST_RETRY.attempt
 
 
@@ -165,7 +165,7 @@ def test_missing_permissions_name_the_readme(fake):
     fake.fail_calls("AccessDeniedException", "User: arn:aws:iam::123456789012:user/app is not "
                     "authorized to perform: athena:StartQueryExecution", times=1)
     with pytest.raises(EngineError, match="refused access.*athena:StartQueryExecution.*README"):
-        engine(fake).run(Query("timeline", WINDOW), refresh=True)
+        engine(fake).run(Query("timeline", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
     assert fake.started() == 1  # not retried: waiting does not grant permissions
 
 

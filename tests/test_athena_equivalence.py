@@ -91,10 +91,10 @@ def test_both_engines_give_the_same_answer(engines, fake, kind, raw, scope, opti
 def test_partition_predicates_reduce_the_data_scanned(engines, fake):
     _, athena = engines
     # refresh: no Athena result reuse (a reused result scans nothing)
-    whole = athena.run(Query("search", parse_filters(WINDOW)), refresh=True)
+    whole = athena.run(Query("search", parse_filters(WINDOW), scope=ALL_ACCOUNTS), refresh=True)
     one_account_one_day = athena.run(Query("search", parse_filters(
         {"start": str(T0 + 86400), "end": str(T0 + 86400 + 3600), "account": ACCOUNT_B,
-         "region": "us-east-1"})), refresh=True)
+         "region": "us-east-1"}), scope=ALL_ACCOUNTS), refresh=True)
     assert 0 < one_account_one_day.scanned_bytes < whole.scanned_bytes / 3
     assert whole.scanned_bytes == sum(p.stat().st_size
                                       for p in fake.store_root.rglob("*.log.gz"))
@@ -103,7 +103,7 @@ def test_partition_predicates_reduce_the_data_scanned(engines, fake):
 def test_parquet_layout_predicates_select_the_same_days(fake, engines):
     """The Hive-style year/month/day terms pick the same partitions as log_day."""
     query = Query("search", parse_filters({"start": str(T0 + 86400 - 600),
-                                           "end": str(T0 + 86400 + 600)}))
+                                           "end": str(T0 + 86400 + 600)}), scope=ALL_ACCOUNTS)
     text = AthenaEngine(fake.settings(), poll_interval=0.01).run(query, refresh=True)
     parquet = AthenaEngine(fake.settings(athena_layout="parquet"), poll_interval=0.01
                            ).run(query, refresh=True)

@@ -77,7 +77,7 @@ def test_parquet_layout_names_each_month_exactly():
 
 def test_a_query_without_a_time_bound_is_refused():
     with pytest.raises(QueryError, match="time range"):
-        Query("search", Filters(start=None, end=None))
+        Query("search", Filters(start=None, end=None), scope=ALL_ACCOUNTS)
     with pytest.raises(QueryError, match="time range"):
         delivery_days(None, T0, 3600)
 
@@ -233,7 +233,7 @@ def test_repeated_query_is_answered_from_memory_for_the_same_scope_only(small_st
     settings = Settings(engine="duckdb", data_dir=str(small_store))
     result_cache(settings).clear()
     window = parse_filters({"start": str(T0), "end": str(T0 + DAY)})
-    everyone, only_b = Query("search", window), Query("search", window,
+    everyone, only_b = Query("search", window, scope=ALL_ACCOUNTS), Query("search", window,
                                                       scope=Scope(frozenset({ACCOUNT_B})))
     first = get_engine(settings).run(everyone)
     again = get_engine(settings).run(everyone)  # another engine object, same configuration

@@ -19,7 +19,7 @@ from storefixture import ACCOUNT_A, ACCOUNT_B, T0, V5_FORMAT, object_path, recor
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
 from lib.generator import V8_FORMAT
-from lib.query import Query
+from lib.query import ALL_ACCOUNTS, Query
 from lib.schema import DEFAULT_FORMAT
 
 WINDOW = {"start": str(T0), "end": str(T0 + 3600)}
@@ -76,7 +76,7 @@ def store(tmp_path):
 
 
 def run(root, kind="search", **raw):
-    query = Query(kind, parse_filters({**WINDOW, **raw}))
+    query = Query(kind, parse_filters({**WINDOW, **raw}), scope=ALL_ACCOUNTS)
     return DuckDBEngine(str(root)).run(query)
 
 

@@ -218,7 +218,7 @@ def test_proof_filters_open_exactly_those_records_in_search(tmp_path):
     v, _ = verdict_for(tmp_path, CLIENT, SERVER, "443")
     engine = DuckDBEngine(str(tmp_path))
     for group in v.evidence["proof"]:
-        rows = engine.run(Query("search", parse_filters(group["search"]))).rows()
+        rows = engine.run(Query("search", parse_filters(group["search"]), scope=ALL_ACCOUNTS)).rows()
         assert sorted(check.record_key(r) for r in rows) == sorted(group["keys"])
         assert len(rows) == group["records"]
 
@@ -257,8 +257,8 @@ def test_check_kind_renders_in_both_dialects(dialect):
 
 # --- the pure function ---------------------------------------------------------------------------
 
-SPEC = CheckSpec(parse_filters({"src": CLIENT, "start": "0", "end": "1"}).src,
-                 parse_filters({"src": SERVER, "start": "0", "end": "1"}).src,
+SPEC = CheckSpec(parse_filters({"src": CLIENT, "start": str(T0), "end": str(T0 + 1)}).src,
+                 parse_filters({"src": SERVER, "start": str(T0), "end": str(T0 + 1)}).src,
                  ((443, 443),), (6,), T0, T0 + 3600)
 
 
@@ -289,7 +289,7 @@ def test_owner_rules():
     pair = seen(row(CLIENT, SERVER, 1, 443, ENI_A), row(CLIENT, SERVER, 1, 443, ENI_B, "REJECT"))
     assert check.infer_owners(pair) == {ENI_A: Owner(CLIENT, "accept-reject"),
                                         ENI_B: Owner(SERVER, "accept-reject")}
-    wide = CheckSpec(parse_filters({"src": "0.0.0.0/0", "start": "0", "end": "1"}).src,
+    wide = CheckSpec(parse_filters({"src": "0.0.0.0/0", "start": str(T0), "end": str(T0 + 1)}).src,
                      SPEC.dst, SPEC.ports, SPEC.protocols)
     internet = [check.classify(row("203.0.113.9", SERVER, 1, 443, ENI_B), wide)]
     assert check.infer_owners(internet) == {ENI_B: Owner(SERVER, "private")}

@@ -19,7 +19,7 @@ from lib.config import load_settings
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
 from lib.generator import generate
-from lib.query import KIND_BUILDERS, Query, Scope
+from lib.query import ALL_ACCOUNTS, KIND_BUILDERS, Query, Scope
 
 END = T0 + 3 * 3600  # data: the 6 hours before, in two day folders per account and region
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +59,7 @@ def assert_same_answers(raw, cached, summary, kinds=tuple(KIND_BUILDERS), scope=
     for raw_filters in filter_sets(summary):
         filters = parse_filters(raw_filters)
         for kind in kinds:
-            query = Query(kind, filters, top=15, limit=300,
-                          **({"scope": scope} if scope else {}))
+            query = Query(kind, filters, top=15, limit=300, scope=scope or ALL_ACCOUNTS)
             expected, got = raw.run(query), cached.run(query)
             assert got.table.equals(expected.table), (kind, raw_filters, cached.route(query))
 
@@ -71,7 +70,7 @@ def test_every_kind_gives_the_raw_answer(store):
     assert report.records == summary.records
     assert report.objects == summary.objects and not report.skipped
     raw, cached = engines(root, cache)
-    assert cached.route(Query("search", parse_filters(filter_sets(summary)[0]))) == "columnar"
+    assert cached.route(Query("search", parse_filters(filter_sets(summary)[0]), scope=ALL_ACCOUNTS)) == "columnar"
     assert_same_answers(raw, cached, summary)
     assert_same_answers(raw, cached, summary, kinds=("search", "top-talkers"),
                         scope=Scope(frozenset(summary.accounts[:2])))
@@ -123,7 +122,7 @@ def test_many_small_additions_are_merged(store, monkeypatch):
     assert len(entry["segments"]) <= 2 and entry["records"] == 4
     raw, cached = engines(root, cache)
     query = Query("search", parse_filters({"start": str(END - 3600), "end": str(END),
-                                           "src": "10.9.0.1"}))
+                                           "src": "10.9.0.1"}), scope=ALL_ACCOUNTS)
     assert cached.run(query).table.equals(raw.run(query).table)
     assert len(raw.run(query).rows()) == 4
 
@@ -135,10 +134,10 @@ def test_new_objects_are_seen_before_the_next_build(store):
     write_object(root, [record("10.7.7.7", "10.0.0.9", 40000, 22, start=END - 600)],
                  flow_log="fl-0bbbbbbbbbbbbbbb1")
     query = Query("search", parse_filters({"start": str(END - 3600), "end": str(END),
-                                           "src": "10.7.7.7"}))
+                                           "src": "10.7.7.7"}), scope=ALL_ACCOUNTS)
     assert cached.route(query) == "columnar"
     assert [r["srcaddr"] for r in cached.run(query).rows()] == ["10.7.7.7"]
-    total = Query("top-talkers", parse_filters({"start": str(summary.start), "end": str(END)}))
+    total = Query("top-talkers", parse_filters({"start": str(summary.start), "end": str(END)}), scope=ALL_ACCOUNTS)
     assert cached.route(total) == "rollup:pairs"  # rollup rows + the raw remainder
     assert cached.run(total).table.equals(raw.run(total).table)
 
@@ -148,7 +147,7 @@ def test_changed_object_reads_raw_until_rebuilt(store):
     columnar.build(str(root), cache)
     raw, cached = engines(root, cache)
     query = Query("search", parse_filters({"start": str(summary.start), "end": str(END)}),
-                  limit=5000)
+                  limit=5000, scope=ALL_ACCOUNTS)
     # An object the cache holds is replaced (one more line): the cache is stale there.
     victim = max(root.rglob("*.log.gz"), key=lambda p: p.stat().st_size)
     lines = gzip.decompress(victim.read_bytes()).decode().splitlines()
@@ -173,7 +172,7 @@ def test_corrupt_object_is_skipped_and_reported(store):
     assert report.objects == summary.objects
     assert any(bad.name in s for s in columnar.status(str(root), cache)["skipped"])
     raw, cached = engines(root, cache)
-    query = Query("search", parse_filters({"start": str(END - 3600), "end": str(END)}))
+    query = Query("search", parse_filters({"start": str(END - 3600), "end": str(END)}), scope=ALL_ACCOUNTS)
     result = cached.run(query)
     assert any(bad.name in s for s in result.skipped)
     assert result.table.equals(raw.run(query).table)
@@ -212,7 +211,7 @@ def test_killed_build_leaves_a_usable_cache_and_resumes(store):
             else:
                 json.loads((cache / name).read_text())
     raw, cached = engines(root, cache)
-    query = Query("top-talkers", parse_filters({"start": str(summary.start), "end": str(END)}))
+    query = Query("top-talkers", parse_filters({"start": str(summary.start), "end": str(END)}), scope=ALL_ACCOUNTS)
     assert cached.run(query).table.equals(raw.run(query).table)  # the rest is read raw
     report = columnar.build(str(root), cache)
     assert report.objects == summary.objects - converted
@@ -246,7 +245,7 @@ def test_get_engine_uses_the_cache_of_its_data_dir(store, monkeypatch):
     settings = load_settings({"FLOWSCOPE_DATA_DIR": str(root),
                               "FLOWSCOPE_CACHE_DIR": str(root.parent / "home"),
                               "FLOWSCOPE_CONFIG": "/nonexistent"})
-    query = Query("timeline", parse_filters({"start": str(summary.start), "end": str(END)}))
+    query = Query("timeline", parse_filters({"start": str(summary.start), "end": str(END)}), scope=ALL_ACCOUNTS)
     assert get_engine(settings).route(query) == "raw"
     columnar.build(str(root), columnar.cache_dir_for(settings, str(root)))
     assert get_engine(settings).route(query) == "rollup:actions"

@@ -89,7 +89,7 @@ def test_top_talkers_by_bytes(store):
 
 def test_timeline_buckets(store):
     rows = DuckDBEngine(str(store)).run(Query(
-        "timeline", parse_filters({"start": str(T0), "end": str(T0 + 3600)}), bucket=300)).rows()
+        "timeline", parse_filters({"start": str(T0), "end": str(T0 + 3600)}), bucket=300, scope=ALL_ACCOUNTS)).rows()
     assert {(r["bucket_start"], r["action"]): r["flows"] for r in rows} == {
         (T0, "ACCEPT"): 2, (T0 + 300, "ACCEPT"): 1, (T0, "REJECT"): 1}
 
@@ -106,6 +106,6 @@ def test_corrupt_object_is_skipped_and_named(store):
 def test_only_overlapping_day_folders_are_read(store):
     engine = DuckDBEngine(str(store))
     query = Query("search", parse_filters({"start": str(T0 + 3 * 86400),
-                                           "end": str(T0 + 4 * 86400)}))
+                                           "end": str(T0 + 4 * 86400)}), scope=ALL_ACCOUNTS)
     assert engine.objects(query) == []
     assert engine.run(query).records() == []

@@ -27,7 +27,7 @@ from lib import schema
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import KEYS, Filters, InvalidFilters, parse_filters
 from lib.iputil import duckdb_key_sql, network_bounds
-from lib.query import KINDS, Query, Scope, Target, build, render
+from lib.query import ALL_ACCOUNTS, KINDS, Query, Scope, Target, build, render
 
 BASE = {"start": str(T0), "end": str(T0 + 3600)}
 DUCK = Target("duckdb", exp.Table(this=exp.to_identifier("flows_raw")))
@@ -148,7 +148,7 @@ _ALLOWED: set[str] = set()
 def allowed_names() -> set[str]:
     """The schema's names and those of every kind built without user values (both dialects)."""
     if not _ALLOWED:
-        bare = [Query(kind, parse_filters(BASE)) for kind in KINDS]
+        bare = [Query(kind, parse_filters(BASE), scope=ALL_ACCOUNTS) for kind in KINDS]
         _ALLOWED.update(SCHEMA_NAMES, *(names_in(build(q, t)) for q in bare for t in (DUCK, ATHENA)))
     return _ALLOWED
 
@@ -174,7 +174,7 @@ def static_strings(dialect: str) -> set[str]:
     if dialect not in _STATIC:
         target = DUCK if dialect == "duckdb" else ATHENA
         _STATIC[dialect] = set().union(*(
-            strings(build(Query(kind, parse_filters(BASE)), target)) for kind in KINDS))
+            strings(build(Query(kind, parse_filters(BASE), scope=ALL_ACCOUNTS), target)) for kind in KINDS))
     return _STATIC[dialect]
 
 
@@ -196,7 +196,7 @@ def engine_strings(engine: DuckDBEngine, kind: str) -> set[str]:
     """The engine's own string literals (paths, stored accounts...) for a bare query."""
     key = (id(engine), kind)
     if key not in _ENGINE_STRINGS:
-        sql = engine.sql(Query(kind, parse_filters(BASE)))
+        sql = engine.sql(Query(kind, parse_filters(BASE), scope=ALL_ACCOUNTS))
         _ENGINE_STRINGS[key] = strings(sqlglot.parse_one(sql, read="duckdb")) | ADDRESS_KEY_STRINGS
     return _ENGINE_STRINGS[key]
 
@@ -295,7 +295,7 @@ def test_times_out_of_range_are_refused_before_they_reach_the_store(engine, star
     except InvalidFilters as invalid:
         assert set(invalid.errors) <= {"start", "end"}
         return
-    engine.sql(Query("search", filters))  # must not raise
+    engine.sql(Query("search", filters, scope=ALL_ACCOUNTS))  # must not raise
 
 
 def test_validated_values_reach_sql_in_normalised_form(engine):

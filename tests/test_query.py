@@ -52,4 +52,4 @@ def test_times_are_epoch_literals():
 
 def test_unknown_group_is_refused():
     with pytest.raises(QueryError):
-        Query("top-talkers", parse_filters(WINDOW), group="srcaddr; DROP TABLE x")
+        Query("top-talkers", parse_filters(WINDOW), group="srcaddr; DROP TABLE x", scope=ALL_ACCOUNTS)

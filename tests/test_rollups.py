@@ -11,7 +11,7 @@ from lib import columnar, rollups
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
 from lib.generator import generate
-from lib.query import KIND_BUILDERS, Query, col, lit, measures
+from lib.query import ALL_ACCOUNTS, KIND_BUILDERS, Query, col, lit, measures
 
 END = T0 + 3 * 3600
 START = END - 6 * 3600
@@ -41,7 +41,7 @@ def query(kind="top-talkers", **raw):
     raw.setdefault("start", str(START))
     raw.setdefault("end", str(END))
     options = {k: raw.pop(k) for k in ("group", "bucket", "measure") if k in raw}
-    return Query(kind, parse_filters(raw), **options)
+    return Query(kind, parse_filters(raw), **options, scope=ALL_ACCOUNTS)
 
 
 def family(q):

@@ -120,7 +120,7 @@ def test_duckdb_returns_nothing_outside_the_scope(duck, kind, raw, scope):
 
 def test_the_weights_do_catch_a_leak(duck):
     """The check itself: an unscoped query over every account fails it."""
-    result = duck.run(Query("summary", parse_filters(WINDOW)))
+    result = duck.run(Query("summary", parse_filters(WINDOW), scope=ALL_ACCOUNTS))
     with pytest.raises(AssertionError):
         assert_nothing_outside(result, Scope(frozenset({ACCOUNT_A})))
 

@@ -25,7 +25,7 @@ from storefixture import T0, V5_FORMAT, record, write_object
 from lib.cli import main
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
-from lib.query import KIND_BUILDERS, Query, QueryError, Target, render
+from lib.query import ALL_ACCOUNTS, KIND_BUILDERS, Query, QueryError, Target, render
 
 ENI_A, ENI_B, ENI_C = "eni-0a1b2c3d4e5f60001", "eni-0a1b2c3d4e5f60002", "eni-0a1b2c3d4e5f60003"
 INSTANCE_C, VPC_C = "i-0123456789abcdef0", "vpc-0a1b2c3d"
@@ -80,7 +80,7 @@ def engine(store):
 
 
 def rows(engine, kind, raw=None, **options):
-    return engine.run(Query(kind, parse_filters({**WINDOW, **(raw or {})}), **options)).rows()
+    return engine.run(Query(kind, parse_filters({**WINDOW, **(raw or {})}), **options, scope=ALL_ACCOUNTS)).rows()
 
 
 def test_summary_counts_flows_not_nodata(engine):
@@ -146,13 +146,13 @@ def test_labels_of_listed_addresses_read_only_their_records(engine):
     assert [(r["address"], r["interface_id"], r["flows"]) for r in listed] == [
         ("10.0.0.5", ENI_A, 24), ("10.0.2.7", ENI_C, 1)]  # the scanner owns no interface
     with pytest.raises(QueryError):
-        Query("labels", parse_filters(WINDOW), addresses=("10.0.0.5') OR ('1'='1",))
+        Query("labels", parse_filters(WINDOW), addresses=("10.0.0.5') OR ('1'='1",), scope=ALL_ACCOUNTS)
 
 
 def test_an_interface_with_one_peer_and_no_direction_is_left_unlabelled(tmp_path):
     write_object(tmp_path, [record("10.9.0.1", "10.9.0.2", 40000, 443, start=T0 + 10),
                             record("10.9.0.2", "10.9.0.1", 443, 40000, start=T0 + 10)])
-    assert DuckDBEngine(str(tmp_path)).run(Query("labels", parse_filters(WINDOW))).rows() == []
+    assert DuckDBEngine(str(tmp_path)).run(Query("labels", parse_filters(WINDOW), scope=ALL_ACCOUNTS)).rows() == []
 
 
 def test_timeline_puts_a_flow_in_the_bucket_of_its_start(engine):
@@ -178,7 +178,7 @@ TARGETS = [Target("duckdb", exp.Table(this=exp.to_identifier("src"))),
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.dialect)
 @pytest.mark.parametrize("kind", TRAFFIC_KINDS)
 def test_sql_parses_in_both_dialects_without_date_functions(kind, target):
-    query = Query(kind, parse_filters({**WINDOW, "src": "10.0.0.0/8", "dst_port": "22,443"}))
+    query = Query(kind, parse_filters({**WINDOW, "src": "10.0.0.0/8", "dst_port": "22,443"}), scope=ALL_ACCOUNTS)
     sql = render(query, target)
     tree = sqlglot.parse_one(sql, read=target.dialect)
     assert tree is not None
@@ -188,7 +188,7 @@ def test_sql_parses_in_both_dialects_without_date_functions(kind, target):
 
 
 def test_hour_of_day_is_integer_arithmetic_in_athena():
-    query = Query("rejected-heatmap", parse_filters(WINDOW))
+    query = Query("rejected-heatmap", parse_filters(WINDOW), scope=ALL_ACCOUNTS)
     sql = render(query, TARGETS[1])
     assert '"start" % 86400' in sql and "DOUBLE) / 3600" in sql  # truncated, cast to BIGINT
 
@@ -199,9 +199,9 @@ def test_every_traffic_kind_is_registered():
 
 def test_options_outside_the_fixed_lists_are_refused():
     with pytest.raises(QueryError):
-        Query("rejected-ports", parse_filters(WINDOW), measure="bytes; DROP TABLE x")
+        Query("rejected-ports", parse_filters(WINDOW), measure="bytes; DROP TABLE x", scope=ALL_ACCOUNTS)
     with pytest.raises(QueryError):
-        Query("scans", parse_filters(WINDOW), top=0)
+        Query("scans", parse_filters(WINDOW), top=0, scope=ALL_ACCOUNTS)
 
 
 def cli(capsys, store, *args):

@@ -11,7 +11,6 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 
-import pandas as pd
 import pyarrow as pa
 
 from lib import schema
@@ -34,12 +33,6 @@ class Result:
     cost_usd: float | None = None  # Athena: what the scan cost at athena_price_per_tb
     query_id: str | None = None  # Athena: the execution ID (find it in the console)
     reused_result: bool = False  # Athena answered from its own result reuse
-
-    def df(self) -> pd.DataFrame:
-        """Nullable integer columns stay integers (pandas would turn them into floats)."""
-        mapping = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype(),
-                   pa.int16(): pd.Int64Dtype(), pa.int8(): pd.Int64Dtype()}
-        return self.table.to_pandas(types_mapper=mapping.get)
 
     def rows(self) -> list[dict]:
         return self.table.to_pylist()
