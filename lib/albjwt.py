@@ -102,9 +102,16 @@ def verify(token: str | None, settings, now: float | None = None) -> dict:
 
 
 def identity(claims: dict) -> tuple[str, list[str]]:
-    """(user, groups) from ALB claims: the e-mail address (else the subject) and groups."""
-    user = claims.get("email") or claims.get("username") or claims.get("sub") or ""
+    """(user, groups) from ALB claims: the e-mail address if the provider verified it
+    (``email_verified``), else the subject; and groups. An identity NFKC would change is
+    refused (empty): see lib.access.is_plain_identity."""
+    from lib.access import is_plain_identity
+
+    verified = claims.get("email_verified") in (True, "true", "True")
+    user = str((claims.get("email") if verified else None) or claims.get("sub") or "")
+    if not is_plain_identity(user):
+        user = ""
     groups = claims.get("groups") or claims.get("cognito:groups") or []
     if isinstance(groups, str):
         groups = [g for g in re.split(r"[\s,]+", groups) if g]
-    return str(user), [str(g) for g in groups]
+    return user, [str(g) for g in groups]

@@ -50,8 +50,8 @@ def settings(keys_dir):
 
 def token(key, email="alice@example.com", expires_in=120, kid=KID, signer=SIGNER, **claims):
     exp = int(time.time()) + expires_in
-    payload = {"sub": "1f2e3d", "email": email, "exp": exp, "iss": "https://idp.example.com",
-               **claims}
+    payload = {"sub": "1f2e3d", "email": email, "email_verified": "true", "exp": exp,
+               "iss": "https://idp.example.com", **claims}
     headers = {"kid": kid, "signer": signer, "iss": "https://idp.example.com",
                "client": "client-id", "exp": exp}
     return jwt.encode(payload, key, algorithm="ES256", headers=headers)
@@ -180,3 +180,20 @@ def test_gate_refuses_missing_expired_and_forged_tokens(monkeypatch, store, file
     assert [(e["event"], e["outcome"]) for e in lines] == [("signin", "failed")]
     if value:
         assert value not in files["audit_file"].read_text()  # never the token
+
+
+# --- issue 21, point 12: identity --------------------------------------------------------
+
+def test_an_unverified_email_is_not_the_identity():
+    claims = {"sub": "1f2e3d", "email": "alice@example.com"}
+    assert albjwt.identity(claims)[0] == "1f2e3d"
+    assert albjwt.identity({**claims, "email_verified": "false"})[0] == "1f2e3d"
+    assert albjwt.identity({**claims, "email_verified": "true"})[0] == "alice@example.com"
+
+
+@pytest.mark.parametrize("lookalike", ["\u212aim@example.com",  # the Kelvin sign
+                                       "\uff41lice@example.com",  # a full-width a
+                                       "al\u200bice@example.com"])  # a zero-width space
+def test_lookalike_identities_are_refused(lookalike):
+    claims = {"sub": "1f2e3d", "email": lookalike, "email_verified": True}
+    assert albjwt.identity(claims)[0] == ""
