@@ -15,21 +15,23 @@ they may open (``navigation``).
 
 from __future__ import annotations
 
-import copy
+import datetime as dt
 import hashlib
+import hmac
 import ipaddress
 import logging
 import os
+import secrets
 import threading
-import time
-from collections import defaultdict, deque
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
-from lib import access, albjwt, audit, page_cookies
+from lib import access, albjwt, audit, auth_sessions, page_cookies
 from lib.access import AccessConfigError, Grant
+from lib.auth_throttle import FailedSignIns, client_address
 
 MODES = ("password", "oidc", "alb", "none")
 USER_KEY = "signed_in_user"  # session state: the User who passed the gate in this session
@@ -214,68 +216,21 @@ def _none_identity(settings) -> tuple[str, str, list[str]]:
     return "local", "local user (no sign-in)", []
 
 
-# --- mode password: streamlit-authenticator, with lock-out -------------------------------
-
-class FailedSignIns:
-    """Failed sign-ins per user name over a sliding window, shared by all sessions of the
-    process (one replica: each replica counts its own)."""
-
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._times: dict[str, deque] = defaultdict(deque)
-
-    def _recent(self, name: str, window_s: float) -> deque:
-        times = self._times[name]
-        while times and times[0] <= self._clock() - window_s:
-            times.popleft()
-        return times
-
-    def count(self, name: str, window_s: float) -> int:
-        with self._lock:
-            return len(self._recent(name, window_s))
-
-    def add(self, name: str) -> None:
-        with self._lock:
-            self._times[name].append(self._clock())
-
-    def clear(self, name: str | None = None) -> None:
-        with self._lock:
-            if name is None:
-                self._times.clear()
-            else:
-                self._times.pop(name, None)
-
+# --- mode password: a bcrypt users file, revocable sessions, throttled failures ---------
 
 FAILED_SIGNINS = FailedSignIns()
-
-
-class _UsersForOneRun(dict):
-    """The user table handed to streamlit-authenticator for one run. It notes the user
-    name the login form asked about (the library keeps it to itself) and reports the
-    lock-out count for any name, known or not, so a lock-out does not reveal which names
-    exist."""
-
-    def __init__(self, users: dict, failures):
-        super().__init__(users)
-        self.asked: str | None = None
-        self._failures = failures
-
-    def get(self, key, default=None):
-        self.asked = key
-        entry = dict.get(self, key)
-        if entry is None:
-            return {"failed_login_attempts": self._failures(key)}
-        entry["failed_login_attempts"] = self._failures(key)
-        return entry
-
-    def __contains__(self, key) -> bool:
-        self.asked = key
-        return dict.__contains__(self, key)
+MAX_USERNAME = 128  # characters; a longer name is refused before it is logged anywhere
+AUTH_STATUS = "authentication_status"  # session state: True once signed in (else None/False)
+SESSION_STATE = "_password_session"  # session state: (sid, user, password fingerprint)
+COOKIE_SEEN_KEY = "_cookie_seen"  # session state: digest of the cookie already considered
+SESSION_ENDED_KEY = "_session_ended"
+SESSION_ENDED = "Your session has ended (signed out elsewhere, expired, or the password " \
+    "changed): sign in again."
+WRONG = "The user name or password is not correct."
 
 
 def cookie_key() -> str:
-    """The re-authentication cookie's signing key: environment first, then secrets."""
+    """The sign-in cookie's signing key: environment first, then secrets."""
     key = os.environ.get(COOKIE_KEY_ENV, "")
     if not key:
         try:
@@ -302,10 +257,64 @@ def _load_cached(path: str, loader):
         return _file_cache[key]
 
 
-def _password_identity(settings) -> tuple[str, str, list[str]]:
-    import streamlit_authenticator as stauth
-    from streamlit_authenticator.utilities import LoginError
+_dummy_hashes: dict[str, bytes] = {}
 
+
+def _dummy_hash(users: dict) -> bytes:
+    """A bcrypt hash of a random password with the users file's own cost: an unknown name
+    is checked against it, so it takes as long as a known one (no enumeration by timing)."""
+    import bcrypt
+
+    hashes = [str(e.get("password", "")) for e in users["usernames"].values()]
+    cost = next((h.split("$")[2] for h in hashes if h.count("$") >= 3), "12")
+    with _file_cache_lock:
+        if cost not in _dummy_hashes:
+            _dummy_hashes[cost] = bcrypt.hashpw(secrets.token_hex(16).encode(),
+                                                bcrypt.gensalt(int(cost)))
+        return _dummy_hashes[cost]
+
+
+def check_password(users: dict, name: str, password: str) -> bool:
+    """True when ``name`` is a user and ``password`` is theirs; one bcrypt check either
+    way, of the same cost."""
+    import bcrypt
+
+    entry = users["usernames"].get(name)
+    stored = str(entry.get("password", "")).encode() if entry else b""
+    try:
+        matches = bcrypt.checkpw(password.encode("utf-8")[:access.MAX_PASSWORD_BYTES],
+                                 stored if entry else _dummy_hash(users))
+    except ValueError:  # a malformed hash in the file: never a match
+        matches = False
+    return entry is not None and matches
+
+
+def normal_username(raw: str) -> str:
+    """The name as the users file holds it: NFKC (a full-width name typed through an input
+    method is the same name), trimmed, ASCII lower case. Names the file cannot hold simply
+    match nobody."""
+    return unicodedata.normalize("NFKC", raw).strip().lower()
+
+
+def _client(settings) -> str:
+    try:
+        peer, headers = st.context.ip_address, st.context.headers
+    except Exception:  # noqa: BLE001 - no request (AppTest, bare runs)
+        peer, headers = None, None
+    if not isinstance(peer, str):  # AppTest: a stand-in object
+        peer, headers = None, None
+    return client_address(peer, headers, settings.trusted_proxy_hops)
+
+
+def _request_cookie(name: str) -> str | None:
+    try:
+        value = st.context.cookies.get(name)
+    except Exception:  # noqa: BLE001 - no request
+        return None
+    return value if isinstance(value, str) else None  # AppTest: a stand-in object
+
+
+def _password_setup(settings) -> tuple[str, dict]:
     key = cookie_key()
     if len(key) < MIN_COOKIE_KEY:
         refuse(f"Password sign-in needs a cookie signing key of {MIN_COOKIE_KEY}+ characters "
@@ -318,64 +327,161 @@ def _password_identity(settings) -> tuple[str, str, list[str]]:
         users = _load_cached(settings.users_file, access.load_users)
     except AccessConfigError as error:
         refuse(str(error))
-    window = settings.login_lockout_s
-    credentials = copy.deepcopy(users)  # the library writes into it; never into the file
-    page_cookies.install()  # its cookie is written without a component's reruns
-    authenticator = stauth.Authenticate(credentials, settings.auth_cookie_name, key,
-                                        settings.auth_cookie_days, auto_hash=False)
-    table = _UsersForOneRun(credentials["usernames"],
-                            lambda name: FAILED_SIGNINS.count(name, window))
-    credentials["usernames"] = table
-    was_signed_in = st.session_state.get("authentication_status") is True
+    return key, users
+
+
+def _forget_sign_in() -> None:
+    for name in (SESSION_STATE, USER_KEY, "scope", "username", "name"):
+        st.session_state.pop(name, None)
+    st.session_state[AUTH_STATUS] = None
+
+
+def _fingerprint_of(key: str, entry: dict) -> str:
+    return auth_sessions.fingerprint(key, str(entry.get("password", "")))
+
+
+def _session_user(settings, key: str, users: dict) -> str | None:
+    """The user this Streamlit session signed in as, if that session is still valid (checked
+    on every run: a sign-out in another tab or replica, the TTL or a password change ends
+    it at the next run)."""
+    session = st.session_state.get(SESSION_STATE)
+    if st.session_state.get(AUTH_STATUS) is not True or not session:
+        return None
+    sid, name, pwf = session
+    entry = users["usernames"].get(name)
+    if entry is None:  # removed from the users file while signed in
+        _forget_sign_in()
+        audit.signin(settings, "password", name, "refused", "not in the users file")
+        refuse("This user no longer exists: ask an administrator.")
+    if (auth_sessions.store_for(settings).is_valid(sid, name)
+            and hmac.compare_digest(pwf, _fingerprint_of(key, entry))):
+        return name
+    _forget_sign_in()
+    audit.signin(settings, "password", name, "ended", "the session is no longer valid")
+    page_cookies.delete_cookie(settings.auth_cookie_name)
+    st.session_state[SESSION_ENDED_KEY] = True
+    return None
+
+
+def _cookie_user(settings, key: str, users: dict) -> str | None:
+    """The user the request's cookie names, if it names a valid session of theirs. Any
+    problem at all with the cookie (garbage, a wrong key, junk in its header, a session
+    ended) is "no cookie": it is deleted and one audit line says so, without the cookie's
+    text or any library's message."""
+    token = _request_cookie(settings.auth_cookie_name)
+    if not token:
+        return None
+    digest = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+    if st.session_state.get(COOKIE_SEEN_KEY) == digest:
+        return None  # this connection's cookie was considered already (fixed per connection)
+    st.session_state[COOKIE_SEEN_KEY] = digest
+    claims = auth_sessions.decode_token(key, token)
+    name = claims["username"] if claims else None
+    entry = users["usernames"].get(name) if name else None
+    if (entry is not None and auth_sessions.store_for(settings).is_valid(claims["sid"], name)
+            and hmac.compare_digest(claims["pwf"], _fingerprint_of(key, entry))):
+        st.session_state[SESSION_STATE] = (claims["sid"], name, claims["pwf"])
+        st.session_state.update({AUTH_STATUS: True, "username": name})
+        st.session_state.pop(SIGNED_OUT_KEY, None)
+        audit.resume(settings, "password", name, "ok")
+        return name
+    page_cookies.delete_cookie(settings.auth_cookie_name)
+    audit.resume(settings, "password", name if entry is not None else None, "refused",
+                 "the cookie names no valid session" if claims else "the cookie is not valid")
+    return None
+
+
+def _start_session(settings, key: str, name: str, entry: dict) -> None:
+    ttl = settings.session_ttl_s
+    sid = auth_sessions.store_for(settings).create(name, ttl)
+    pwf = _fingerprint_of(key, entry)
+    token = auth_sessions.encode_token(key, sid, name, pwf, ttl)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl)
+    page_cookies.set_cookie(settings.auth_cookie_name, token, expires)
+    st.session_state[SESSION_STATE] = (sid, name, pwf)
+    st.session_state.update({AUTH_STATUS: True, "username": name,
+                             "name": entry.get("name") or name})
+    for flag in (SIGNED_OUT_KEY, SESSION_ENDED_KEY):
+        st.session_state.pop(flag, None)
+
+
+def _attempt(settings, key: str, users: dict, raw: str, password: str) -> str | None:
+    """One submitted sign-in: the user name on success; otherwise a message is shown."""
+    st.session_state[AUTH_STATUS] = False  # until the checks below pass
+    client = _client(settings)
+    if len(raw) > MAX_USERNAME:
+        audit.signin(settings, "password", None, "failed",
+                     f"user name over {MAX_USERNAME} characters")
+        st.error(f"A user name has at most {MAX_USERNAME} characters.")
+        return None
+    name = normal_username(raw)
+    throttle = (name, client)
+    wait = FAILED_SIGNINS.wait_s(throttle, settings.login_max_failures,
+                                 settings.login_lockout_s, settings.login_backoff_s)
+    if wait > 0:
+        audit.signin(settings, "password", name, "locked")
+        st.error(f"Too many failed sign-ins for this user name: it is locked for you for "
+                 f"{int(wait) + 1} more seconds. Try again then, or ask an administrator.")
+        return None
+    if not check_password(users, name, password):
+        FAILED_SIGNINS.add(throttle)
+        audit.signin(settings, "password", name, "failed")
+        st.error(WRONG)
+        return None
+    FAILED_SIGNINS.clear(throttle)
+    _start_session(settings, key, name, users["usernames"][name])
+    audit.signin(settings, "password", name, "ok")
+    return name
+
+
+def _sign_in_form(settings, key: str, users: dict) -> str | None:
+    """The form; the signed-in user's name in the run that signs them in (the form is then
+    replaced by the cookie's script), else None."""
+    _dummy_hash(users)  # made before any attempt: no first attempt is slower than the rest
     # The sign-in's place on the page: emptied in the run that signs the user in, so the
     # page is drawn without the form (no rerun comes to redraw it).
-    sign_in_slot = st.empty()
-    with sign_in_slot.container():
-        if not was_signed_in:
-            st.title("Flowscope")
-        try:
-            authenticator.login(location="main", max_login_attempts=settings.login_max_failures,
-                                fields={"Form name": "Sign in", "Username": "Username",
-                                        "Password": "Password", "Login": "Login"})
-        except LoginError as error:
-            if "attempts" not in str(error):  # e.g. a cookie of a user since removed
-                audit.signin(settings, "password", table.asked, "refused", str(error))
-                refuse(f"Sign-in refused: {error}.")
-            audit.signin(settings, "password", table.asked, "locked")
-            refuse(f"Too many failed sign-ins for this user name: it is locked for up to "
-                   f"{max(1, window // 60)} minutes. Try again later or ask an administrator.")
-    if st.session_state.get("authentication_status"):
-        page_cookies.write_pending(sign_in_slot)  # the cookie just set, or nothing
-        name = st.session_state["username"]
-        entry = users["usernames"].get(name)
-        if entry is None:  # removed from the users file while signed in
-            st.session_state["authentication_status"] = None
-            audit.signin(settings, "password", name, "refused", "not in the users file")
-            refuse("This user no longer exists: ask an administrator.")
-        if not was_signed_in:
-            st.session_state.pop(SIGNED_OUT_KEY, None)
-            FAILED_SIGNINS.clear(name)
-            audit.signin(settings, "password", name, "ok")
-        _password_sign_out(settings, authenticator, name)
-        # Groups as the users file says now (an edit applies without signing in again).
-        return name, entry.get("name") or name, [str(g) for g in entry.get("roles") or []]
-    if st.session_state.get(SIGNED_OUT_KEY):  # said until the next sign-in
-        st.info(SIGNED_OUT)
-    if table.asked is not None:  # the form was submitted and the sign-in failed
-        FAILED_SIGNINS.add(table.asked)
-        audit.signin(settings, "password", table.asked, "failed")
-        st.error("The user name or password is not correct.")
-    stop_here()
+    slot = st.empty()
+    with slot.container():
+        st.title("Flowscope")
+        if st.session_state.get(SIGNED_OUT_KEY):  # said until the next sign-in
+            st.info(SIGNED_OUT)
+        elif st.session_state.get(SESSION_ENDED_KEY):
+            st.info(SESSION_ENDED)
+        with st.form("sign_in"):
+            st.subheader("Sign in")
+            raw = st.text_input("Username", max_chars=MAX_USERNAME)
+            password = st.text_input("Password", type="password")
+            submitted = st.form_submit_button("Login")
+        name = _attempt(settings, key, users, raw, password) if submitted else None
+    if name is not None:
+        page_cookies.write_pending(slot)  # the cookie's script, where the form was
+    return name
 
 
-def _password_sign_out(settings, authenticator, name: str) -> None:
-    authenticator.logout("Sign out", "sidebar", key="sign_out")
-    if not st.session_state.get("authentication_status"):  # the button was just pressed
-        audit.signin(settings, "password", name, "signed-out")
-        st.session_state.pop(USER_KEY, None)
-        st.session_state.pop("scope", None)
+def _password_identity(settings) -> tuple[str, str, list[str]]:
+    key, users = _password_setup(settings)
+    name = _session_user(settings, key, users) or _cookie_user(settings, key, users)
+    if name is None:
+        name = _sign_in_form(settings, key, users)
+    if name is None:
+        page_cookies.write_pending(st.empty())  # e.g. deleting a refused cookie
+        stop_here()
+    _password_sign_out(settings, name)
+    entry = users["usernames"][name]
+    # Groups as the users file says now (an edit applies without signing in again).
+    return name, entry.get("name") or name, [str(g) for g in entry.get("roles") or []]
+
+
+def _password_sign_out(settings, name: str) -> None:
+    """Sign-out ends every session of the user: this tab, their other tabs and browsers
+    (at their next run), and any copy of the cookie."""
+    if st.sidebar.button("Sign out", key="sign_out"):
+        ended = auth_sessions.store_for(settings).end_all(name)
+        audit.signin(settings, "password", name, "signed-out", f"{ended} session(s) ended")
+        _forget_sign_in()
         st.session_state[SIGNED_OUT_KEY] = True
-        page_cookies.write_pending(st.empty())  # the cookie's deletion
+        page_cookies.delete_cookie(settings.auth_cookie_name)
+        page_cookies.write_pending(st.empty())
         st.info(SIGNED_OUT)
         stop_here()
 
@@ -400,14 +506,32 @@ def _oidc_identity(settings) -> tuple[str, str, list[str]]:
         st.button("Sign in", on_click=st.login, args=provider, type="primary")
         stop_here()
     claims = st.user.to_dict()
-    name = str(claims.get("email") or claims.get("sub") or "")
+    name = identity_name(claims)
     if not name:
-        refuse("The identity provider sent no e-mail address or subject for this sign-in.")
+        refuse("The identity provider sent no verified e-mail address or subject for this "
+               "sign-in.")
     groups = claims.get("groups") or claims.get("cognito:groups") or []
     if signed_in_user() is None:
         audit.signin(settings, "oidc", name, "ok")
-    st.sidebar.button("Sign out", on_click=st.logout, key="sign_out")
+    st.sidebar.button("Sign out", on_click=_oidc_sign_out, args=(settings, name),
+                      key="sign_out")
     return name, str(claims.get("name") or name), [str(g) for g in groups]
+
+
+def _oidc_sign_out(settings, name: str) -> None:
+    audit.signin(settings, "oidc", name, "signed-out")
+    st.logout()
+
+
+def identity_name(claims: dict) -> str:
+    """The user an identity provider's claims name (oidc and alb): the e-mail address only
+    when the provider says it verified it (``email_verified``, a boolean or Cognito's
+    "true"), else the subject. Refused (empty) if it is not stable under NFKC: a
+    compatibility character (a full-width letter, the Kelvin sign) would otherwise fold
+    into another user's name."""
+    verified = claims.get("email_verified") in (True, "true", "True")
+    name = str((claims.get("email") if verified else None) or claims.get("sub") or "")
+    return name if access.is_plain_identity(name) else ""
 
 
 # --- mode alb: the load balancer's signed header ------------------------------------------

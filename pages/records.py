@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib import gui, objects, records
+from lib import audit, auth, gui, objects, records
 
 SEARCH_PAGE = "pages/search.py"
 PAGE_SIZES = (50, 100, 500, 1000)
@@ -113,7 +113,12 @@ with browse_tab:
              "all of which must match: 'dstport=443 action=REJECT', 'protocol=tcp', "
              "'log-status=NODATA'.")
 
-    page = store.read_page(obj, int(number), int(size))
+    try:  # audited: who read which object (issue 21)
+        page = audit.read_audited(gui.settings(), auth.signed_in_user().name,
+                                  auth.current_page(), store, obj, int(number), int(size))
+    except audit.AuditError as error:
+        st.error(f"{error}. Records are withheld until the audit trail works again.")
+        st.stop()
     if page.error:
         st.error(f"{obj.name} could not be read to the end of this page: {page.error}. "
                  "The records before the problem are shown; the rest of the page works.")
