@@ -182,11 +182,16 @@ def _is_loopback(address: str) -> bool:
         return False
 
 
-def listen_problem(address: str | None, serving: bool) -> str | None:
+def listen_problem(address: str | None, serving: bool,
+                   allow_network: bool = False) -> str | None:
     """Why mode `none` must not run with this server address, or None when it may.
 
     An unset address makes a running Streamlit server listen on every interface; AppTest
-    and bare runs have no server at all, so there an unset address is harmless."""
+    and bare runs have no server at all, so there an unset address is harmless. An operator
+    who means it (a network of one, behind their own sign-in proxy) says so with
+    ``auth_none_allow_network``."""
+    if allow_network:
+        return None
     if address is None or address == "":
         if not serving:
             return None
@@ -198,7 +203,8 @@ def listen_problem(address: str | None, serving: bool) -> str | None:
     return (f"Flowscope refuses to start: auth_mode is `none` (no sign-in), but the server "
             f"listens on {shown}, which other machines can reach. Set auth_mode to password, "
             "oidc or alb (README: Access and deployment), or listen on 127.0.0.1 only "
-            "(--server.address 127.0.0.1).")
+            "(--server.address 127.0.0.1); only if something else in front already signs "
+            "people in, set auth_none_allow_network = true.")
 
 
 def _serving() -> bool:
@@ -210,9 +216,13 @@ def _serving() -> bool:
 
 
 def _none_identity(settings) -> tuple[str, str, list[str]]:
-    problem = listen_problem(st.get_option("server.address"), _serving())
+    problem = listen_problem(st.get_option("server.address"), _serving(),
+                             settings.auth_none_allow_network)
     if problem:
         refuse(problem)
+    if settings.auth_none_allow_network:
+        _log.warning("auth_mode none with auth_none_allow_network: no sign-in, every "
+                     "account, for anyone who can reach this server")
     return "local", "local user (no sign-in)", []
 
 
@@ -549,6 +559,10 @@ def _header(headers, name: str) -> str | None:
 
 
 def _alb_identity(settings) -> tuple[str, str, list[str]]:
+    if not settings.alb_signer_arn:
+        # Without it any load balancer of the region (anyone's) could sign a token.
+        refuse("Flowscope refuses to start: auth_mode is `alb` but alb_signer_arn is not set. "
+               "Set it to the load balancer's ARN (the CloudFormation template does).")
     token = _header(header_source(), albjwt.HEADER)
     digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
     verified = st.session_state.get("_alb_verified")

@@ -197,3 +197,19 @@ def test_an_unverified_email_is_not_the_identity():
 def test_lookalike_identities_are_refused(lookalike):
     claims = {"sub": "1f2e3d", "email": lookalike, "email_verified": True}
     assert albjwt.identity(claims)[0] == ""
+
+
+# --- issue 21, point 7 ---------------------------------------------------------------------
+
+def test_alb_mode_refuses_to_start_without_the_signer_arn(monkeypatch, store, files, key):
+    at = signed_app(monkeypatch, store, "alb", files, **WINDOW)
+    monkeypatch.delenv("FLOWSCOPE_ALB_SIGNER_ARN", raising=False)
+    monkeypatch.setattr(auth, "header_source", lambda: {"X-Amzn-Oidc-Data": token(key)})
+    at.run()
+    assert any("alb_signer_arn" in e.value for e in at.error)
+    assert not at.dataframe and not at.sidebar.text_input
+
+
+def test_without_a_signer_no_token_verifies(settings, key):
+    with pytest.raises(albjwt.AlbTokenError, match="another load balancer"):
+        albjwt.verify(token(key), replace(settings, alb_signer_arn=""))

@@ -144,3 +144,14 @@ def test_streamlit_is_configured_for_a_load_balancer():
     assert server["enableXsrfProtection"] is True and server["enableCORS"] is True
     assert server["address"] == "127.0.0.1"  # the container overrides it, with sign-in on
     assert "cookieSecret" not in server  # from STREAMLIT_SERVER_COOKIE_SECRET only
+
+
+def test_error_details_and_the_agent_api_are_pinned_off():
+    from streamlit import config as streamlit_config
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["server"]["enableAgentApi"] is False
+    known = streamlit_config._config_options_template  # the option names of this Streamlit
+    assert {"client.showErrorDetails", "server.enableAgentApi"} <= set(known)
+    assert config["server"]["allowedHosts"] == ["localhost", "127.0.0.1", "::1"]
