@@ -7,6 +7,7 @@ from lib import audit, auth, gui, objects, records
 SEARCH_PAGE = "pages/search.py"
 PAGE_SIZES = (50, 100, 500, 1000)
 
+gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 st.title("Records")
 lang = gui.language()
 browse_tab, paste_tab = st.tabs(["Browse stored objects", "Decode pasted lines"])
