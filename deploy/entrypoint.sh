@@ -5,12 +5,22 @@
 # st.secrets is read from files only, so a secrets.toml handed in as an environment variable
 # (FLOWSCOPE_SECRETS_TOML, from Secrets Manager through the ECS task definition; the [auth]
 # section of oidc sign-in) is written to this user's own ~/.streamlit/secrets.toml, readable
-# by this user only, and removed from the environment before Streamlit starts.
+# by this user only, and removed from the environment before Streamlit starts. The users file
+# of password sign-in comes the same way (FLOWSCOPE_USERS_YAML -> ~/.flowscope/users.yaml,
+# which FLOWSCOPE_USERS_FILE then names): it is never baked into an image.
 set -eu
+umask 077
 if [ -n "${FLOWSCOPE_SECRETS_TOML:-}" ]; then
   mkdir -p "$HOME/.streamlit"
-  umask 077
   printf '%s\n' "$FLOWSCOPE_SECRETS_TOML" > "$HOME/.streamlit/secrets.toml"
 fi
 unset FLOWSCOPE_SECRETS_TOML
+if [ -n "${FLOWSCOPE_USERS_YAML:-}" ]; then
+  mkdir -p "$HOME/.flowscope"
+  printf '%s\n' "$FLOWSCOPE_USERS_YAML" > "$HOME/.flowscope/users.yaml"
+  FLOWSCOPE_USERS_FILE="$HOME/.flowscope/users.yaml"
+  export FLOWSCOPE_USERS_FILE
+fi
+unset FLOWSCOPE_USERS_YAML
+umask 027
 exec python -m streamlit run app.py --server.address 0.0.0.0 --server.port 8501 "$@"
