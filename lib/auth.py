@@ -521,6 +521,14 @@ def _oidc_identity(settings) -> tuple[str, str, list[str]]:
         refuse("The identity provider sent no verified e-mail address or subject for this "
                "sign-in.")
     groups = claims.get("groups") or claims.get("cognito:groups") or []
+    issued_at = claims.get("iat")
+    if (isinstance(issued_at, int | float) and auth_sessions.store_for(settings)
+            .signed_in_before_sign_out(name, issued_at)):
+        # Signed out in another tab or browser after this sign-in: it ends here too.
+        audit.signin(settings, "oidc", name, "ended", "signed out since this sign-in")
+        st.session_state.pop(USER_KEY, None)
+        st.logout()
+        stop_here()
     if signed_in_user() is None:
         audit.signin(settings, "oidc", name, "ok")
     st.sidebar.button("Sign out", on_click=_oidc_sign_out, args=(settings, name),
@@ -529,6 +537,9 @@ def _oidc_identity(settings) -> tuple[str, str, list[str]]:
 
 
 def _oidc_sign_out(settings, name: str) -> None:
+    """Ends this browser's sign-in (st.logout) and, through the session file, every other
+    sign-in of the user issued before now (their next run)."""
+    auth_sessions.store_for(settings).end_all(name)
     audit.signin(settings, "oidc", name, "signed-out")
     st.logout()
 

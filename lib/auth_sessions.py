@@ -34,6 +34,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     sid TEXT PRIMARY KEY, user TEXT NOT NULL, created REAL NOT NULL, expires REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS sessions_user ON sessions(user);
+CREATE TABLE IF NOT EXISTS signed_out (user TEXT PRIMARY KEY, at REAL NOT NULL);
 """
 
 
@@ -74,9 +75,18 @@ class SessionStore:
         return row is not None and row[0] == user and row[1] > self._clock()
 
     def end_all(self, user: str) -> int:
-        """End every session of ``user`` (sign-out); how many there were."""
+        """End every session of ``user`` (sign-out); how many there were. Also notes the
+        time, so sign-ins made elsewhere before it (an identity provider's tokens, which
+        live in the browser) end too (``signed_in_before_sign_out``)."""
         with closing(self._connect()) as con:
+            con.execute("INSERT OR REPLACE INTO signed_out VALUES (?, ?)", (user, self._clock()))
             return con.execute("DELETE FROM sessions WHERE user = ?", (user,)).rowcount
+
+    def signed_in_before_sign_out(self, user: str, issued_at: float) -> bool:
+        """True when a sign-in issued at ``issued_at`` precedes the user's last sign-out."""
+        with closing(self._connect()) as con:
+            row = con.execute("SELECT at FROM signed_out WHERE user = ?", (user,)).fetchone()
+        return row is not None and issued_at <= row[0]
 
     def count(self, user: str) -> int:
         with closing(self._connect()) as con:

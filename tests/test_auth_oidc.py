@@ -80,3 +80,27 @@ def test_sign_out_is_audited(monkeypatch, store, files):
     at.run()
     events = [(e["event"], e.get("outcome")) for e in audit_lines(files["audit_file"])]
     assert ("signin", "signed-out") in events
+
+
+def test_sign_out_ends_the_users_other_sign_ins(monkeypatch, store, files):
+    """Sign-out notes the time in the session file; any sign-in of that user issued before
+    it (another browser's, whose token lives in that browser) ends at its next run."""
+    import time
+
+    from lib import auth_sessions
+    from lib.config import load_settings
+
+    user = {"is_logged_in": True, "email": "dan@example.com", "email_verified": True,
+            "groups": ["team-a"], "iat": int(time.time()) - 60}
+    first = oidc_app(monkeypatch, store, files, dict(user))
+    next(b for b in first.sidebar.button if b.label == "Sign out").click()
+    first.run()
+    sessions = auth_sessions.store_for(load_settings())
+    assert sessions.signed_in_before_sign_out("dan@example.com", user["iat"])
+    other = oidc_app(monkeypatch, store, files, dict(user))  # another browser, same person
+    assert not other.dataframe
+    later = oidc_app(monkeypatch, store, files, {**user, "iat": int(time.time()) + 1})
+    assert later.dataframe  # a sign-in after the sign-out works
+    outcomes = [e["outcome"] for e in audit_lines(files["audit_file"])
+                if e["event"] == "signin"]
+    assert outcomes[:3] == ["ok", "signed-out", "ended"]
