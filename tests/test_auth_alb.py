@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from lib import albjwt, auth
+from lib import albjwt, auth_alb
 from lib.config import Settings
 
 KID = "5a6b7c8d-1111-2222-3333-444455556666"
@@ -152,7 +152,7 @@ def alb_app(monkeypatch, store, files, header_value):
     at = signed_app(monkeypatch, store, "alb", files, **WINDOW)
     monkeypatch.setenv("FLOWSCOPE_ALB_SIGNER_ARN", SIGNER)
     headers = {} if header_value is None else {"X-Amzn-Oidc-Data": header_value}
-    monkeypatch.setattr(auth, "header_source", lambda: headers)
+    monkeypatch.setattr(auth_alb, "header_source", lambda: headers)
     return at.run()
 
 
@@ -204,7 +204,7 @@ def test_lookalike_identities_are_refused(lookalike):
 def test_alb_mode_refuses_to_start_without_the_signer_arn(monkeypatch, store, files, key):
     at = signed_app(monkeypatch, store, "alb", files, **WINDOW)
     monkeypatch.delenv("FLOWSCOPE_ALB_SIGNER_ARN", raising=False)
-    monkeypatch.setattr(auth, "header_source", lambda: {"X-Amzn-Oidc-Data": token(key)})
+    monkeypatch.setattr(auth_alb, "header_source", lambda: {"X-Amzn-Oidc-Data": token(key)})
     at.run()
     assert any("alb_signer_arn" in e.value for e in at.error)
     assert not at.dataframe and not at.sidebar.text_input
