@@ -9,7 +9,7 @@
 #
 #   docker run -p 127.0.0.1:8501:8501 -e FLOWSCOPE_AUTH_MODE=password ... flowscope
 # It listens on 0.0.0.0:8501, so auth_mode must be password, oidc or alb: with none (no
-# sign-in) the app refuses to serve anything, by design. No user or secret is in the image:
+# sign-in) the container refuses to start, by design. No user or secret is in the image:
 # the users file comes in at run time (FLOWSCOPE_USERS_YAML, from Secrets Manager; README).
 ARG BASE_IMAGE
 FROM ${BASE_IMAGE}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Start Flowscope in the container: Streamlit on every interface, port 8501, behind the
-# internal load balancer. With auth_mode none the app refuses to serve (by design).
+# internal load balancer. With auth_mode none (or alb without alb_signer_arn) it refuses to start (by design).
 #
 # st.secrets is read from files only, so a secrets.toml handed in as an environment variable
 # (FLOWSCOPE_SECRETS_TOML, from Secrets Manager through the ECS task definition; the [auth]
@@ -23,4 +23,6 @@ if [ -n "${FLOWSCOPE_USERS_YAML:-}" ]; then
 fi
 unset FLOWSCOPE_USERS_YAML
 umask 027
+# Refuse before serving anything: no sign-in on this network address, alb without its signer.
+python -m lib.auth 0.0.0.0
 exec python -m streamlit run app.py --server.address 0.0.0.0 --server.port 8501 "$@"

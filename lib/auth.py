@@ -106,3 +106,32 @@ def out_of_scope(query) -> tuple[str, ...]:
     """Accounts a query's filter names that the user may not see (they return nothing)."""
     return tuple(a for a in query.filters.accounts if not query.scope.allows(a))
 
+
+def startup_problem(settings, address: str | None) -> str | None:
+    """Why the app must not start with these settings on this listening address (the
+    container's entrypoint asks before Streamlit starts), or None."""
+    if settings.auth_mode == "none":
+        return listen_problem(address, True, settings.auth_none_allow_network)
+    if settings.auth_mode == "alb" and not settings.alb_signer_arn:
+        return ("Flowscope refuses to start: auth_mode is `alb` but alb_signer_arn is not "
+                "set; without it a token signed by any load balancer would be accepted.")
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lib.auth ADDRESS``: exit 1 with the reason if the app must not start."""
+    import sys
+
+    from lib.config import load_settings
+
+    args = sys.argv[1:] if argv is None else argv
+    problem = startup_problem(load_settings(), args[0] if args else None)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

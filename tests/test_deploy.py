@@ -5,6 +5,7 @@ balancer."""
 import os
 import stat
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -327,3 +328,29 @@ def test_the_lock_pins_every_wheel_by_hash_and_agrees_with_requirements():
     for name, version in _pins((ROOT / "requirements.txt").read_text()).items():
         assert locked.get(name) == version, f"{name}: requirements.txt {version}, lock " \
                                             f"{locked.get(name)}"
+
+
+@pytest.mark.parametrize("environment, refused", [
+    ({"FLOWSCOPE_AUTH_MODE": "none"}, "auth_mode is `none`"),
+    ({"FLOWSCOPE_AUTH_MODE": "alb"}, "alb_signer_arn"),
+    ({"FLOWSCOPE_AUTH_MODE": "none", "FLOWSCOPE_AUTH_NONE_ALLOW_NETWORK": "true"}, None),
+    ({"FLOWSCOPE_AUTH_MODE": "password"}, None),
+])
+def test_the_container_refuses_to_start_unsafe_modes(tmp_path, environment, refused):
+    """The entrypoint asks lib.auth before Streamlit starts (the stand-in `python` runs the
+    real one for that and reports the Streamlit start)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "python"
+    stub.write_text(f'#!/bin/sh\nif [ "$1 $2" = "-m lib.auth" ]; then exec {sys.executable} '
+                    f'"$@"; fi\necho "started: $*"\n')
+    stub.chmod(0o755)
+    out = subprocess.run(
+        ["sh", str(ROOT / "deploy" / "entrypoint.sh")], capture_output=True, text=True,
+        cwd=ROOT, timeout=60,
+        env={"PATH": f"{bin_dir}:{os.environ['PATH']}", "HOME": str(tmp_path),
+             "FLOWSCOPE_CONFIG": str(tmp_path / "none.toml"), **environment})
+    if refused:
+        assert out.returncode != 0 and refused in out.stderr and "started" not in out.stdout
+    else:
+        assert out.returncode == 0 and "started: -m streamlit run app.py" in out.stdout
