@@ -1,4 +1,4 @@
-"""Password sign-in through AppTest: a real streamlit-authenticator login form, typed into."""
+"""Password sign-in through AppTest: the sign-in form (lib.auth_password), typed into."""
 
 import re
 
