@@ -27,6 +27,7 @@ import os
 import re
 import tempfile
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,13 +78,33 @@ class AccessMap:
 
     def grant(self, user: str, groups=()) -> Grant:
         """The union of the user's entry and their groups' entries; nothing if none."""
-        entries = [self.users.get(user.casefold())]
-        entries += [self.groups.get(str(g).casefold()) for g in groups]
+        if not is_plain_identity(user):
+            return NOTHING
+        entries = [self.users.get(fold(user))]
+        entries += [self.groups.get(fold(str(g))) for g in groups if is_plain_identity(str(g))]
         entries = [e for e in entries if e is not None]
         if not entries:
             return NOTHING
         return Grant(Scope(_union(e.accounts for e in entries)),
                      _union(e.pages for e in entries))
+
+
+def fold(name: str) -> str:
+    """Case-insensitive matching of names without Unicode case folding: only A-Z become
+    a-z. str.casefold would make lookalikes collide (the Kelvin sign folds to "k", "ſ" to
+    "s"); other letters stay as they are, so distinct names stay distinct."""
+    return name.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def is_plain_identity(name: str) -> bool:
+    """A name that NFKC leaves as it is and holds no control or format character: no
+    compatibility lookalike (full-width letters, ligatures, the Kelvin sign), nothing
+    invisible. Such names are refused rather than folded into someone else's."""
+    return (unicodedata.normalize("NFKC", name) == name
+            and not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name))
 
 
 def _union(parts) -> frozenset[str] | None:
@@ -161,7 +182,12 @@ def load_access(path: str | Path) -> AccessMap:
         entries = data.get(section) or {}
         if not isinstance(entries, dict):
             raise AccessConfigError(f"{path}: `{section}` must map names to entries")
-        sections[section] = {str(name).casefold(): _entry(f"{path}: {section}.{name}", value)
+        for name in entries:
+            if not is_plain_identity(str(name)):
+                raise AccessConfigError(f"{path}: {section}.{name!r} holds a compatibility "
+                                        "or invisible character (NFKC would change it): "
+                                        "write the name as the identity provider sends it")
+        sections[section] = {fold(str(name)): _entry(f"{path}: {section}.{name}", value)
                              for name, value in entries.items()}
     return AccessMap(**sections)
 

@@ -1,459 +1,59 @@
 """Sign-in and authorisation for the app: one gate, four modes (``Settings.auth_mode``).
 
-- ``password``: streamlit-authenticator's login form over a bcrypt users file, which is
-  passed in as data, so the app never writes it; failed sign-ins lock a user name out.
-- ``oidc``: Streamlit's own ``st.login`` against the provider in ``secrets.toml [auth]``.
-- ``alb``: the load balancer signs the user in and forwards a signed ES256 token, which
-  is verified here (``lib.albjwt``) before anything is shown.
-- ``none``: no sign-in, allowed only while the server listens on a loopback address.
+- ``password`` (lib.auth_password): a sign-in form over a bcrypt users file, revocable
+  server-side sessions, failed sign-ins throttled per name and client.
+- ``oidc`` (lib.auth_oidc): Streamlit's own ``st.login`` against the provider in
+  ``secrets.toml [auth]``.
+- ``alb`` (lib.auth_alb): the load balancer signs the user in and forwards a signed ES256
+  token, verified against ``alb_signer_arn`` before anything is shown.
+- ``none`` (lib.auth_none): no sign-in, only on a loopback address (or by explicit opt-in).
 
 ``gate(settings, pages)`` runs first in app.py: a visitor who is not signed in sees only the
 sign-in and the script stops; a signed-in user gets their grant (``lib.access``): the
 account scope every query is limited to (``st.session_state["scope"]``) and the pages
-they may open (``navigation``).
+they may open (``navigation``). What the gate needs of Streamlit's internals is in
+lib.auth_runtime; what the modes share, in lib.auth_common.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import ipaddress
-import logging
-import os
-import threading
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass
-from pathlib import Path
-
 import streamlit as st
 
-from lib import access, albjwt, audit, page_cookies
+from lib import access, auth_alb, auth_none, auth_oidc, auth_password, auth_runtime
 from lib.access import AccessConfigError, Grant
+from lib.auth_common import (  # noqa: F401 - the gate's public names, used by pages and tests
+    PAGE_KEY,
+    SIGNED_OUT,
+    SIGNED_OUT_KEY,
+    USER_KEY,
+    User,
+    _load_cached,
+    cookie_key,
+    current_page,
+    refuse,
+    signed_in_user,
+)
+from lib.auth_none import listen_problem  # noqa: F401
+from lib.auth_password import (  # noqa: F401
+    FAILED_SIGNINS,
+    MAX_USERNAME,
+    SESSION_STATE,
+    check_password,
+)
+from lib.auth_runtime import (  # noqa: F401
+    REQUESTED_PAGE_KEY,
+    in_app_run,
+    is_pages_folder_app_run,
+    keep_requested_page,
+    restart_as_app_run,
+    stop_here,
+)
+from lib.auth_throttle import FailedSignIns  # noqa: F401
 from lib.present import plain
 
 MODES = ("password", "oidc", "alb", "none")
-USER_KEY = "signed_in_user"  # session state: the User who passed the gate in this session
-REQUESTED_PAGE_KEY = "_requested_page"  # session state: the page the address named
-PAGE_KEY = "current_page"  # session state: the title of the page being run (for the audit)
-SIGNED_OUT_KEY = "_signed_out"  # session state: this session signed out (say so until a sign-in)
-SIGNED_OUT = "You have signed out."
-COOKIE_KEY_ENV = "FLOWSCOPE_COOKIE_KEY"
-MIN_COOKIE_KEY = 32
-_log = logging.getLogger("flowscope.auth")
-
-
-@dataclass(frozen=True)
-class User:
-    name: str  # the identity the access mapping and the audit use
-    display: str
-    groups: tuple[str, ...]
-    mode: str
-    grant: Grant
-
-
-def no_pages_folder_mode() -> None:
-    """Streamlit runs a requested pages/ file on its own (no app.py, so no sign-in) until a
-    run calls st.navigation, so a new server's first request could open a page ungated.
-    Flowscope's pages are reached only through app.py's navigation: say so at once, on the
-    first import of this module (pages and app.py import it through lib.gui), and start
-    that first run over as a run of the app (restart_as_app_run)."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    was_pages_folder_run = PagesManager.uses_pages_directory is not False
-    PagesManager.uses_pages_directory = False
-    if was_pages_folder_run and in_app_run():
-        restart_as_app_run()
-
-
-RESTARTED_KEY = "_restarted_as_app_run"  # session state: this session's run was started over
-
-
-def is_pages_folder_app_run() -> bool:
-    """True while app.py runs as the start page of a pages-folder run: a session's first
-    run that began before no_pages_folder_mode took effect (two first visitors of a new
-    server at once). Its widgets get ids no later run gives them: a sign-in form drawn
-    now would drop what is typed into it."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import (
-        ThreadState,
-        get_script_run_ctx,
-    )
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return (ctx is not None and in_app_run()
-            and ThreadState.get().active_script_hash != ctx.pages_manager.main_script_hash)
-
-
-def restart_as_app_run() -> None:
-    """Start this run over, before it draws anything, as a run of app.py that names no
-    page but keeps the one the address named (a shared link to /check opens the check
-    after the sign-in). Once per session: a run that still is not an app run goes on."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    if st.session_state.get(RESTARTED_KEY):
-        return
-    st.session_state[RESTARTED_KEY] = True
-    keep_requested_page()
-    get_script_run_ctx().pages_manager.set_current_page_script_hash("")
-    st.rerun()
-
-
-def keep_requested_page() -> None:
-    """Keep the page a visitor's address named (a shared link to /check) through the
-    sign-in. A browser names that page only on the session's first run; if that run is cut
-    short by a rerun (a new server's first runs start over, see restart_as_app_run; a
-    click comes before the first run reached st.navigation), the rerun names no page and
-    Streamlit would open the start page. The name is kept in session state and asked for
-    again until a signed-in navigation has reached it."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    if ctx is None:
-        return
-    manager = ctx.pages_manager
-    if manager.intended_page_name:
-        st.session_state[REQUESTED_PAGE_KEY] = manager.intended_page_name
-    elif (REQUESTED_PAGE_KEY in st.session_state
-          and manager.intended_page_script_hash in ("", manager.main_script_hash)):
-        manager.set_script_intent("", st.session_state[REQUESTED_PAGE_KEY])
-
-
-def in_app_run() -> bool:
-    """True inside a script run of the app (app.py is the main script), not a bare import
-    or an AppTest of one page file."""
-    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
-
-    ctx = get_script_run_ctx(suppress_warning=True)
-    return ctx is not None and Path(ctx.main_script_path).name == "app.py"
-
-
-no_pages_folder_mode()
-
-
-def signed_in_user() -> User | None:
-    return st.session_state.get(USER_KEY)
-
-
-def current_page() -> str:
-    return st.session_state.get(PAGE_KEY, "")
-
-
-# --- refusing -----------------------------------------------------------------------------
-
-def _nothing() -> None:
-    """What every page is while nobody is signed in: nothing."""
-
-
-_this_run = threading.local()  # the app's pages, for the run in this (script) thread
-
-
-def _stand_ins(pages) -> list:
-    """The app's pages by address only, each running nothing: the address a visitor opened
-    (a shared link to a page) stays as it is through the sign-in."""
-    if not pages:
-        return [st.Page(_nothing, title="Sign in", url_path="sign-in")]
-    return [st.Page(_nothing, title=p.title, url_path=p.url_path or "start",
-                    default=not p.url_path) for p in pages]
-
-
-def stop_here() -> None:
-    """End the run showing only what was drawn so far. A navigation is registered (hidden)
-    even so: a run without one makes Streamlit list pages/ and open them without app.py."""
-    st.navigation(_stand_ins(getattr(_this_run, "pages", None)), position="hidden").run()
-    st.stop()
-
-
-def refuse(message: str) -> None:
-    """Show only the message (also logged for the operator) and stop."""
-    _log.error("%s", message)
-    st.error(message)
-    stop_here()
-
-
-# --- mode none: loopback only -----------------------------------------------------------
-
-def _is_loopback(address: str) -> bool:
-    if address.startswith("unix://") or address.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def listen_problem(address: str | None, serving: bool) -> str | None:
-    """Why mode `none` must not run with this server address, or None when it may.
-
-    An unset address makes a running Streamlit server listen on every interface; AppTest
-    and bare runs have no server at all, so there an unset address is harmless."""
-    if address is None or address == "":
-        if not serving:
-            return None
-        shown = "every interface (server.address is not set)"
-    elif _is_loopback(address):
-        return None
-    else:
-        shown = address
-    return (f"Flowscope refuses to start: auth_mode is `none` (no sign-in), but the server "
-            f"listens on {shown}, which other machines can reach. Set auth_mode to password, "
-            "oidc or alb (README: Access and deployment), or listen on 127.0.0.1 only "
-            "(--server.address 127.0.0.1).")
-
-
-def _serving() -> bool:
-    """True under `streamlit run`; AppTest swaps the runtime for a mock and serves nothing."""
-    from streamlit import runtime
-    from streamlit.runtime import Runtime
-
-    return runtime.exists() and type(runtime.get_instance()) is Runtime
-
-
-def _none_identity(settings) -> tuple[str, str, list[str]]:
-    problem = listen_problem(st.get_option("server.address"), _serving())
-    if problem:
-        refuse(problem)
-    return "local", "local user (no sign-in)", []
-
-
-# --- mode password: streamlit-authenticator, with lock-out -------------------------------
-
-class FailedSignIns:
-    """Failed sign-ins per user name over a sliding window, shared by all sessions of the
-    process (one replica: each replica counts its own)."""
-
-    def __init__(self, clock=time.monotonic):
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._times: dict[str, deque] = defaultdict(deque)
-
-    def _recent(self, name: str, window_s: float) -> deque:
-        times = self._times[name]
-        while times and times[0] <= self._clock() - window_s:
-            times.popleft()
-        return times
-
-    def count(self, name: str, window_s: float) -> int:
-        with self._lock:
-            return len(self._recent(name, window_s))
-
-    def add(self, name: str) -> None:
-        with self._lock:
-            self._times[name].append(self._clock())
-
-    def clear(self, name: str | None = None) -> None:
-        with self._lock:
-            if name is None:
-                self._times.clear()
-            else:
-                self._times.pop(name, None)
-
-
-FAILED_SIGNINS = FailedSignIns()
-
-
-class _UsersForOneRun(dict):
-    """The user table handed to streamlit-authenticator for one run. It notes the user
-    name the login form asked about (the library keeps it to itself) and reports the
-    lock-out count for any name, known or not, so a lock-out does not reveal which names
-    exist."""
-
-    def __init__(self, users: dict, failures):
-        super().__init__(users)
-        self.asked: str | None = None
-        self._failures = failures
-
-    def get(self, key, default=None):
-        self.asked = key
-        entry = dict.get(self, key)
-        if entry is None:
-            return {"failed_login_attempts": self._failures(key)}
-        entry["failed_login_attempts"] = self._failures(key)
-        return entry
-
-    def __contains__(self, key) -> bool:
-        self.asked = key
-        return dict.__contains__(self, key)
-
-
-def cookie_key() -> str:
-    """The re-authentication cookie's signing key: environment first, then secrets."""
-    key = os.environ.get(COOKIE_KEY_ENV, "")
-    if not key:
-        try:
-            key = str(st.secrets.get("flowscope_cookie_key", ""))
-        except Exception:  # no secrets.toml at all  # noqa: BLE001
-            key = ""
-    return key
-
-
-_file_cache: dict[tuple, object] = {}
-_file_cache_lock = threading.Lock()
-
-
-def _load_cached(path: str, loader):
-    """loader(path), reloaded when the file changes (edit without a restart)."""
-    try:
-        stat = Path(path).stat()
-    except OSError as error:
-        raise AccessConfigError(f"cannot read {path}: {error.strerror or error}") from None
-    key = (loader.__name__, path, stat.st_mtime_ns, stat.st_size)
-    with _file_cache_lock:
-        if key not in _file_cache:
-            _file_cache[key] = loader(path)
-        return _file_cache[key]
-
-
-def _password_identity(settings) -> tuple[str, str, list[str]]:
-    import streamlit_authenticator as stauth
-    from streamlit_authenticator.utilities import LoginError
-
-    key = cookie_key()
-    if len(key) < MIN_COOKIE_KEY:
-        refuse(f"Password sign-in needs a cookie signing key of {MIN_COOKIE_KEY}+ characters "
-               f"in the environment ({COOKIE_KEY_ENV}) or in secrets.toml "
-               "(flowscope_cookie_key).")
-    if not settings.users_file:
-        refuse("Password sign-in needs a users file (users_file); create one with "
-               "`python -m lib.cli add-user`.")
-    try:
-        users = _load_cached(settings.users_file, access.load_users)
-    except AccessConfigError as error:
-        refuse(str(error))
-    window = settings.login_lockout_s
-    credentials = copy.deepcopy(users)  # the library writes into it; never into the file
-    page_cookies.install()  # its cookie is written without a component's reruns
-    authenticator = stauth.Authenticate(credentials, settings.auth_cookie_name, key,
-                                        settings.auth_cookie_days, auto_hash=False)
-    table = _UsersForOneRun(credentials["usernames"],
-                            lambda name: FAILED_SIGNINS.count(name, window))
-    credentials["usernames"] = table
-    was_signed_in = st.session_state.get("authentication_status") is True
-    # The sign-in's place on the page: emptied in the run that signs the user in, so the
-    # page is drawn without the form (no rerun comes to redraw it).
-    sign_in_slot = st.empty()
-    with sign_in_slot.container():
-        if not was_signed_in:
-            st.title("Flowscope")
-        try:
-            authenticator.login(location="main", max_login_attempts=settings.login_max_failures,
-                                fields={"Form name": "Sign in", "Username": "Username",
-                                        "Password": "Password", "Login": "Login"})
-        except LoginError as error:
-            if "attempts" not in str(error):  # e.g. a cookie of a user since removed
-                audit.signin(settings, "password", table.asked, "refused", str(error))
-                refuse(f"Sign-in refused: {plain(error)}.")
-            audit.signin(settings, "password", table.asked, "locked")
-            refuse(f"Too many failed sign-ins for this user name: it is locked for up to "
-                   f"{max(1, window // 60)} minutes. Try again later or ask an administrator.")
-    if st.session_state.get("authentication_status"):
-        page_cookies.write_pending(sign_in_slot)  # the cookie just set, or nothing
-        name = st.session_state["username"]
-        entry = users["usernames"].get(name)
-        if entry is None:  # removed from the users file while signed in
-            st.session_state["authentication_status"] = None
-            audit.signin(settings, "password", name, "refused", "not in the users file")
-            refuse("This user no longer exists: ask an administrator.")
-        if not was_signed_in:
-            st.session_state.pop(SIGNED_OUT_KEY, None)
-            FAILED_SIGNINS.clear(name)
-            audit.signin(settings, "password", name, "ok")
-        _password_sign_out(settings, authenticator, name)
-        # Groups as the users file says now (an edit applies without signing in again).
-        return name, entry.get("name") or name, [str(g) for g in entry.get("roles") or []]
-    if st.session_state.get(SIGNED_OUT_KEY):  # said until the next sign-in
-        st.info(SIGNED_OUT)
-    if table.asked is not None:  # the form was submitted and the sign-in failed
-        FAILED_SIGNINS.add(table.asked)
-        audit.signin(settings, "password", table.asked, "failed")
-        st.error("The user name or password is not correct.")
-    stop_here()
-
-
-def _password_sign_out(settings, authenticator, name: str) -> None:
-    authenticator.logout("Sign out", "sidebar", key="sign_out")
-    if not st.session_state.get("authentication_status"):  # the button was just pressed
-        audit.signin(settings, "password", name, "signed-out")
-        st.session_state.pop(USER_KEY, None)
-        st.session_state.pop("scope", None)
-        st.session_state[SIGNED_OUT_KEY] = True
-        page_cookies.write_pending(st.empty())  # the cookie's deletion
-        st.info(SIGNED_OUT)
-        stop_here()
-
-
-# --- mode oidc: st.login ----------------------------------------------------------------
-
-def _oidc_configured() -> bool:
-    try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets.toml at all  # noqa: BLE001
-        return False
-
-
-def _oidc_identity(settings) -> tuple[str, str, list[str]]:
-    if not _oidc_configured():
-        refuse("OpenID Connect sign-in needs an [auth] section in .streamlit/secrets.toml "
-               "(README: Access and deployment).")
-    provider = (settings.oidc_provider,) if settings.oidc_provider else ()
-    if not st.user.get("is_logged_in"):
-        st.title("Flowscope")
-        st.write("Sign in with your company account to continue.")
-        st.button("Sign in", on_click=st.login, args=provider, type="primary")
-        stop_here()
-    claims = st.user.to_dict()
-    name = str(claims.get("email") or claims.get("sub") or "")
-    if not name:
-        refuse("The identity provider sent no e-mail address or subject for this sign-in.")
-    groups = claims.get("groups") or claims.get("cognito:groups") or []
-    if signed_in_user() is None:
-        audit.signin(settings, "oidc", name, "ok")
-    st.sidebar.button("Sign out", on_click=st.logout, key="sign_out")
-    return name, str(claims.get("name") or name), [str(g) for g in groups]
-
-
-# --- mode alb: the load balancer's signed header ------------------------------------------
-
-def header_source():
-    """The request headers of this session (tests replace this function)."""
-    return st.context.headers
-
-
-def _header(headers, name: str) -> str | None:
-    value = headers.get(name) if headers else None
-    if value is None and headers:
-        value = next((v for k, v in headers.items() if k.lower() == name), None)
-    return value
-
-
-def _alb_identity(settings) -> tuple[str, str, list[str]]:
-    token = _header(header_source(), albjwt.HEADER)
-    digest = hashlib.sha256(token.encode()).hexdigest() if token else ""
-    verified = st.session_state.get("_alb_verified")
-    # Headers are fixed for a session's connection: verify once, not on every rerun
-    # (the ALB's tokens are short-lived; the connection outlives them).
-    if verified and verified[0] == digest:
-        claims = verified[1]
-    else:
-        try:
-            claims = albjwt.verify(token, settings)
-        except albjwt.AlbTokenError as error:
-            audit.signin(settings, "alb", None, "failed", str(error))
-            refuse(f"Not signed in: {plain(error)}")
-        st.session_state["_alb_verified"] = (digest, claims)
-    name, groups = albjwt.identity(claims)
-    if not name:
-        refuse("The load balancer's token names no user.")
-    if signed_in_user() is None or signed_in_user().name != name:
-        audit.signin(settings, "alb", name, "ok")
-    if settings.alb_logout_url:
-        st.sidebar.link_button("Sign out", settings.alb_logout_url)
-    return name, str(claims.get("name") or name), groups
-
-
-# --- the gate -----------------------------------------------------------------------------
-
-_IDENTITIES = {"password": _password_identity, "oidc": _oidc_identity, "alb": _alb_identity,
-               "none": _none_identity}
+_IDENTITIES = {"password": auth_password.identity, "oidc": auth_oidc.identity,
+               "alb": auth_alb.identity, "none": auth_none.identity}
 
 
 def grant_for(settings, name: str, groups) -> Grant:
@@ -469,7 +69,8 @@ def grant_for(settings, name: str, groups) -> Grant:
 def gate(settings, pages: list | None = None) -> User:
     """Sign the visitor in and set their scope; otherwise show only the sign-in and stop.
     ``pages``: the app's st.Page list (kept registered while the sign-in is shown)."""
-    _this_run.pages = pages
+    auth_runtime.set_pages(pages)
+    signed_in_user()  # first use: ends Streamlit's pages-folder mode (lib.auth_runtime)
     if is_pages_folder_app_run():
         restart_as_app_run()
     keep_requested_page()
@@ -505,3 +106,33 @@ def navigation(pages: list, user: User):
 def out_of_scope(query) -> tuple[str, ...]:
     """Accounts a query's filter names that the user may not see (they return nothing)."""
     return tuple(a for a in query.filters.accounts if not query.scope.allows(a))
+
+
+def startup_problem(settings, address: str | None) -> str | None:
+    """Why the app must not start with these settings on this listening address (the
+    container's entrypoint asks before Streamlit starts), or None."""
+    if settings.auth_mode == "none":
+        return listen_problem(address, True, settings.auth_none_allow_network)
+    if settings.auth_mode == "alb" and not settings.alb_signer_arn:
+        return ("Flowscope refuses to start: auth_mode is `alb` but alb_signer_arn is not "
+                "set; without it a token signed by any load balancer would be accepted.")
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lib.auth ADDRESS``: exit 1 with the reason if the app must not start."""
+    import sys
+
+    from lib.config import load_settings
+
+    args = sys.argv[1:] if argv is None else argv
+    problem = startup_problem(load_settings(), args[0] if args else None)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

@@ -369,10 +369,14 @@ def _run_check(args) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
         print(f"error: --limit: must be 1-{MAX_LIMIT}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        result = get_engine(_settings_for(args)).run(
-            check.check_query(filters, ALL_ACCOUNTS, limit=args.limit))
-    except EngineError as error:
+    from lib import audit
+
+    settings = _settings_for(args)
+    try:  # audited like the pages' checks; the user is the operating-system account
+        result = audit.run_audited(settings, f"cli:{_os_user()}", "cli",
+                                   check.check_query(filters, ALL_ACCOUNTS, limit=args.limit),
+                                   get_engine(settings).run)
+    except (EngineError, audit.AuditError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     for note in result.skipped:

@@ -72,7 +72,20 @@ class Settings:
     login_max_failures: int = 5  # password mode: failed sign-ins before a user is locked out
     login_lockout_s: int = 900  # ... for this long (counted over the same window)
     auth_cookie_name: str = "flowscope_auth"
-    auth_cookie_days: float = 1.0
+    auth_cookie_days: float = 1.0  # superseded by session_ttl_s (kept so old files load)
+    # password mode: a sign-in lasts this long at most (server-side session, revocable).
+    session_ttl_s: int = 28800
+    # password mode: the session file (SQLite); empty: <cache_dir>/sessions.sqlite3. Put it
+    # on a volume every replica shares for sign-out to end sessions on every replica.
+    session_db: str = ""
+    # password mode: after login_max_failures, a client waits this long before trying the
+    # same name again, doubled per further failure, at most login_lockout_s.
+    login_backoff_s: int = 30
+    # Proxies in front of the app that append to X-Forwarded-For (the ALB: 1); 0: none,
+    # the connection's address is the client's.
+    trusted_proxy_hops: int = 0
+    # auth_mode none on an address other machines can reach: refused unless this is true.
+    auth_none_allow_network: bool = False
     oidc_provider: str = ""  # a named provider under [auth] in secrets.toml; empty: the default
     # ALB OIDC authentication: where the load balancer's public keys come from (a URL
     # template with {region} and {kid}, or a local directory holding <kid>.pem).

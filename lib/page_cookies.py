@@ -1,17 +1,16 @@
 """The sign-in cookie, written by a script in the page: no component, so no extra rerun.
 
-streamlit-authenticator reads its re-authentication cookie from the request
-(``st.context.cookies``) but writes it through extra-streamlit-components' CookieManager, a
-component in an iframe. That component reruns the script once it has loaded (to report
-every cookie, which the library never reads) and again after it has set or deleted one.
-On a busy server those reruns arrive seconds after the sign-in and overtake what the user
-does meanwhile: a page-link click is lost (the rerun names the old page), a typed user
-name is wiped, a Download CSV fetches a file the rerun has just dropped (404).
+The sign-in reads its cookie from the request (``st.context.cookies``). Writing it through
+a component (extra-streamlit-components' CookieManager, an iframe) would rerun the script
+once the component loaded and again after it set or deleted the cookie; on a busy server
+those reruns overtake what the user does meanwhile (a page-link click lost, a typed user
+name wiped, a Download CSV fetching a file the rerun has just dropped).
 
-``PageCookies`` stands in for CookieManager inside the library (``install``): it writes and
-deletes the cookie with ``document.cookie`` in a script element, which reruns nothing. The
-library sets the cookie while its form is being drawn; the script waits in session state
-until the sign-in code draws it where the form was (``write_pending``).
+So the cookie is written with ``document.cookie`` in a script element, which reruns
+nothing: ``set_cookie``/``delete_cookie`` queue the script in session state and the sign-in
+code draws it where the form was (``write_pending``). A page script cannot make the cookie
+HttpOnly; what the cookie names is a server-side session (lib.auth_sessions), which
+sign-out ends, so a copied cookie is worth nothing after it.
 """
 
 from __future__ import annotations
@@ -61,31 +60,11 @@ def write_pending(slot) -> None:
         slot.empty()
 
 
-class PageCookies:
-    """What streamlit-authenticator's CookieModel uses of CookieManager: ``set`` and
-    ``delete`` (it reads its cookie from the request, ``st.context.cookies``). Made, unlike
-    CookieManager, without drawing anything."""
-
-    def set(self, cookie: str, val, key: str = "set", path: str = "/",
-            expires_at: dt.datetime | None = None, same_site="strict", **_ignored) -> None:
-        if cookie:
-            _queue(cookie_script(cookie, str(val), expires_at, path, same_site))
-
-    def delete(self, cookie: str, key: str = "delete") -> None:
-        if cookie:
-            _queue(cookie_script(cookie, "", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
+def set_cookie(name: str, value: str, expires_at: dt.datetime) -> None:
+    """Set the cookie when the pending scripts are next drawn (``write_pending``)."""
+    _queue(cookie_script(name, value, expires_at))
 
 
-class _Components:
-    """The one name streamlit-authenticator's cookie model takes from
-    extra_streamlit_components."""
-
-    CookieManager = PageCookies
-
-
-def install() -> None:
-    """Make streamlit-authenticator write its cookie with PageCookies. Its cookie model
-    calls ``stx.CookieManager()``; only that module's ``stx`` is replaced (idempotent)."""
-    from streamlit_authenticator.models import cookie_model
-
-    cookie_model.stx = _Components
+def delete_cookie(name: str) -> None:
+    """Delete the cookie when the pending scripts are next drawn."""
+    _queue(cookie_script(name, "", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))

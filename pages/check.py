@@ -29,6 +29,7 @@ def use_demo_case() -> None:
         st.session_state[key] = timeutil.format_iso(int(inputs[key]), gui.viewer_zone())
 
 
+gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 st.title("Connection check")
 st.caption("Did my traffic get through, and if not, where was it stopped? The time range, "
            "accounts and regions come from the sidebar; its other filters do not apply here.")

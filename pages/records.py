@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from lib import gui, objects, records
+from lib import audit, auth, gui, objects, records
 from lib.present import plain
 
 SEARCH_PAGE = "pages/search.py"
 PAGE_SIZES = (50, 100, 500, 1000)
 
+gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 st.title("Records")
 lang = gui.language()
 browse_tab, paste_tab = st.tabs(["Browse stored objects", "Decode pasted lines"])
@@ -114,7 +115,12 @@ with browse_tab:
              "all of which must match: 'dstport=443 action=REJECT', 'protocol=tcp', "
              "'log-status=NODATA'.")
 
-    page = store.read_page(obj, int(number), int(size))
+    try:  # audited: who read which object (issue 21)
+        page = audit.read_audited(gui.settings(), auth.signed_in_user().name,
+                                  auth.current_page(), store, obj, int(number), int(size))
+    except audit.AuditError as error:
+        st.error(f"{plain(error)}. Records are withheld until the audit trail works again.")
+        st.stop()
     if page.error:
         st.error(f"{plain(obj.name)} could not be read to the end of this page: {plain(page.error)}. "
                  "The records before the problem are shown; the rest of the page works.")

@@ -5,6 +5,7 @@ import streamlit as st
 from lib import gui, present
 from lib.query import Query
 
+gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 st.title("Search")
 filters = gui.current_filters()
 if filters is None:

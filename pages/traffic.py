@@ -26,6 +26,7 @@ def clickable(figure, frame, key: str, table=None) -> None:
         st.dataframe(frame if table is None else table, hide_index=True, width="stretch")
 
 
+gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 st.title("Traffic")
 filters = gui.current_filters()
 if filters is None:

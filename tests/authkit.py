@@ -56,8 +56,26 @@ def signed_app(monkeypatch, store: Path, mode: str, files: dict[str, Path], page
     monkeypatch.setenv("FLOWSCOPE_COOKIE_KEY", COOKIE_KEY)
     for name, path in files.items():
         monkeypatch.setenv(f"FLOWSCOPE_{name.upper()}", str(path))
+    if files and "session_db" not in files:  # never the real ~/.cache
+        folder = Path(next(iter(files.values()))).parent
+        monkeypatch.setenv("FLOWSCOPE_SESSION_DB", str(folder / "sessions.sqlite3"))
     auth.FAILED_SIGNINS.clear()
     return at
+
+
+def signed_in_state(user: str, display: str = "", roles=()) -> dict:
+    """Session state of a session signed in as ``user`` with a real server-side session
+    (settings from the environment, as signed_app set them)."""
+    from lib import auth_sessions
+    from lib.access import load_users
+    from lib.config import load_settings
+
+    settings = load_settings()
+    entry = load_users(settings.users_file)["usernames"].get(user, {})
+    sid = auth_sessions.store_for(settings).create(user, settings.session_ttl_s)
+    pwf = auth_sessions.fingerprint(COOKIE_KEY, str(entry.get("password", "")))
+    return {"authentication_status": True, "username": user, "name": display or user,
+            "roles": list(roles), auth.SESSION_STATE: (sid, user, pwf)}
 
 
 def gate_only() -> None:

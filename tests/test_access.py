@@ -8,6 +8,7 @@ import bcrypt
 import pytest
 import yaml
 
+from lib import access
 from lib.access import AccessConfigError, add_user, load_access, load_users
 from lib.query import Scope
 
@@ -132,3 +133,21 @@ def test_pages_a_user_may_not_use_are_not_shown(monkeypatch, tmp_path):
     monkeypatch.delenv("FLOWSCOPE_ACCESS_FILE")
     at.run()
     assert [t.value for t in at.switch_page("pages/records.py").run().title] == ["Records"]
+
+
+# --- issue 21, point 12: Unicode lookalikes -----------------------------------------------
+
+def test_case_folding_does_not_make_lookalikes_collide(tmp_path):
+    path = tmp_path / "access.yaml"
+    path.write_text('users:\n  Kim@Example.com:\n    accounts: ["*"]\n')
+    mapping = access.load_access(path)
+    assert mapping.grant("kim@example.com").scope.accounts is None  # ASCII case: same user
+    assert mapping.grant("\u212aim@example.com").sees_nothing  # the Kelvin sign: nobody
+    assert mapping.grant("\uff4bim@example.com").sees_nothing  # a full-width k: nobody
+
+
+def test_a_mapping_entry_with_a_lookalike_is_refused(tmp_path):
+    path = tmp_path / "access.yaml"
+    path.write_text('users:\n  "\\u212aim@example.com":\n    accounts: ["*"]\n')
+    with pytest.raises(access.AccessConfigError, match="NFKC"):
+        access.load_access(path)

@@ -120,3 +120,64 @@ def test_signin_lines_carry_no_secret(tmp_path):
     audit.signin(settings, "alb", None, "failed", "the identity token has expired")
     (line,) = audit_lines(tmp_path / "audit.jsonl")
     assert set(line) == {"time", "event", "mode", "user", "outcome", "reason"}
+
+
+# --- issue 21: a stream of its own, forgery-proof lines, every read audited ---------------
+
+@pytest.mark.parametrize("text", ['x\n{"event": "query", "user": "alice"}', "x\r\ny",
+                                  "x\u2028y", "x\u0085y", "x\u2029y"])
+def test_no_value_can_start_a_line_of_its_own(tmp_path, text):
+    trail = tmp_path / "audit.jsonl"
+    audit.signin(Settings(audit_file=str(trail)), "password", text, "failed", reason=text)
+    raw = trail.read_bytes()
+    assert raw.count(b"\n") == 1 and raw.isascii()
+    assert len(raw.decode().splitlines()) == 1  # str.splitlines breaks on U+2028 and U+0085
+    (line,) = audit_lines(trail)
+    assert line["user"] == text and line["reason"] == text
+
+
+def test_the_trail_refuses_to_share_the_processes_log_stream(tmp_path):
+    script = ("import sys; from lib import audit; from lib.config import Settings\n"
+              "try:\n"
+              "    audit.signin(Settings(audit_file='/dev/stdout'), 'password', 'a', 'ok')\n"
+              "except audit.AuditError as error:\n"
+              "    print('refused:', error, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout == ""  # nothing written where libraries log
+    assert "refused:" in result.stderr and "own" in result.stderr
+
+
+def test_records_page_reads_are_audited(monkeypatch, tmp_path):
+    from test_objects import build_tree
+
+    from lib import objects
+
+    root = tmp_path / "tree"
+    made = build_tree(root)
+    trail = tmp_path / "audit.jsonl"
+    objects.clear_caches()
+    at = app(monkeypatch, root, rec_date="2026-09-21", rec_object=made["four"].name)
+    monkeypatch.setenv("FLOWSCOPE_AUDIT_FILE", str(trail))
+    at.run()
+    at.switch_page("pages/records.py").run()
+    assert not at.exception
+    reads = [e for e in audit_lines(trail) if e["event"] == "read"]
+    # page: the title app.py's navigation recorded (AppTest's switch_page keeps the first)
+    assert [(e["user"], e["page_number"], e["rows"], e["outcome"]) for e in reads] == [
+        ("local", 1, 4, "ok")]
+    assert reads[0]["object"].endswith(made["four"].name)
+
+
+def test_the_cli_check_is_audited(store, tmp_path):
+    trail = tmp_path / "audit.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "lib.cli", "check", "--data", str(store), "--src", "10.1.0.5",
+         "--dst", "10.9.0.1", "--dst-port", "443", "--start", str(T0), "--end",
+         str(T0 + 3600)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**__import__("os").environ, "FLOWSCOPE_AUDIT_FILE": str(trail)})
+    assert result.returncode == 0, result.stderr
+    (line,) = audit_lines(trail)
+    assert (line["event"], line["page"], line["kind"]) == ("query", "cli", "check")
+    assert line["user"].startswith("cli:") and line["filters"]["src"].startswith("10.1.0.5")

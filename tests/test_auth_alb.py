@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from lib import albjwt, auth
+from lib import albjwt, auth_alb
 from lib.config import Settings
 
 KID = "5a6b7c8d-1111-2222-3333-444455556666"
@@ -50,8 +50,8 @@ def settings(keys_dir):
 
 def token(key, email="alice@example.com", expires_in=120, kid=KID, signer=SIGNER, **claims):
     exp = int(time.time()) + expires_in
-    payload = {"sub": "1f2e3d", "email": email, "exp": exp, "iss": "https://idp.example.com",
-               **claims}
+    payload = {"sub": "1f2e3d", "email": email, "email_verified": "true", "exp": exp,
+               "iss": "https://idp.example.com", **claims}
     headers = {"kid": kid, "signer": signer, "iss": "https://idp.example.com",
                "client": "client-id", "exp": exp}
     return jwt.encode(payload, key, algorithm="ES256", headers=headers)
@@ -152,7 +152,7 @@ def alb_app(monkeypatch, store, files, header_value):
     at = signed_app(monkeypatch, store, "alb", files, **WINDOW)
     monkeypatch.setenv("FLOWSCOPE_ALB_SIGNER_ARN", SIGNER)
     headers = {} if header_value is None else {"X-Amzn-Oidc-Data": header_value}
-    monkeypatch.setattr(auth, "header_source", lambda: headers)
+    monkeypatch.setattr(auth_alb, "header_source", lambda: headers)
     return at.run()
 
 
@@ -180,3 +180,36 @@ def test_gate_refuses_missing_expired_and_forged_tokens(monkeypatch, store, file
     assert [(e["event"], e["outcome"]) for e in lines] == [("signin", "failed")]
     if value:
         assert value not in files["audit_file"].read_text()  # never the token
+
+
+# --- issue 21, point 12: identity --------------------------------------------------------
+
+def test_an_unverified_email_is_not_the_identity():
+    claims = {"sub": "1f2e3d", "email": "alice@example.com"}
+    assert albjwt.identity(claims)[0] == "1f2e3d"
+    assert albjwt.identity({**claims, "email_verified": "false"})[0] == "1f2e3d"
+    assert albjwt.identity({**claims, "email_verified": "true"})[0] == "alice@example.com"
+
+
+@pytest.mark.parametrize("lookalike", ["\u212aim@example.com",  # the Kelvin sign
+                                       "\uff41lice@example.com",  # a full-width a
+                                       "al\u200bice@example.com"])  # a zero-width space
+def test_lookalike_identities_are_refused(lookalike):
+    claims = {"sub": "1f2e3d", "email": lookalike, "email_verified": True}
+    assert albjwt.identity(claims)[0] == ""
+
+
+# --- issue 21, point 7 ---------------------------------------------------------------------
+
+def test_alb_mode_refuses_to_start_without_the_signer_arn(monkeypatch, store, files, key):
+    at = signed_app(monkeypatch, store, "alb", files, **WINDOW)
+    monkeypatch.delenv("FLOWSCOPE_ALB_SIGNER_ARN", raising=False)
+    monkeypatch.setattr(auth_alb, "header_source", lambda: {"X-Amzn-Oidc-Data": token(key)})
+    at.run()
+    assert any("alb_signer_arn" in e.value for e in at.error)
+    assert not at.dataframe and not at.sidebar.text_input
+
+
+def test_without_a_signer_no_token_verifies(settings, key):
+    with pytest.raises(albjwt.AlbTokenError, match="another load balancer"):
+        albjwt.verify(token(key), replace(settings, alb_signer_arn=""))

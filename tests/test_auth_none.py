@@ -104,3 +104,31 @@ def test_a_server_on_every_interface_refuses(tmp_path):
     _, log = _serve_and_run_script("0.0.0.0", tmp_path)
     assert REFUSAL in log and "0.0.0.0" in log
     assert audit_lines(tmp_path / "audit.jsonl") == []  # no page ran, no query
+
+
+# --- issue 21, point 6 ---------------------------------------------------------------------
+
+def test_an_explicit_opt_in_lets_mode_none_listen_on_the_network():
+    assert REFUSAL in listen_problem("0.0.0.0", True)
+    assert "auth_none_allow_network" in listen_problem("0.0.0.0", True)
+    assert listen_problem("0.0.0.0", True, allow_network=True) is None
+
+
+def test_only_loopback_host_names_are_accepted_by_default():
+    """DNS rebinding: Streamlit's Host check with the shipped config.toml."""
+    import tomllib
+
+    from streamlit import config
+    from streamlit.web.server.starlette.starlette_websocket import is_host_allowed
+
+    shipped = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    before = config.get_option("server.allowedHosts")
+    config.set_option("server.allowedHosts", shipped["server"]["allowedHosts"])
+    try:
+        for host in ("localhost:8501", "127.0.0.1:8501", "[::1]:8501", "localhost"):
+            assert is_host_allowed(host), host
+        for host in ("rebind.attacker.example", "rebind.attacker.example:8501",
+                     "10.0.0.5:8501", None):
+            assert not is_host_allowed(host), host
+    finally:
+        config.set_option("server.allowedHosts", before)

@@ -1,4 +1,4 @@
-"""Password sign-in through AppTest: a real streamlit-authenticator login form, typed into."""
+"""Password sign-in through AppTest: the sign-in form (lib.auth_password), typed into."""
 
 import re
 
@@ -12,6 +12,7 @@ from authkit import (
     gate_only,
     shown_sources,
     signed_app,
+    signed_in_state,
     write_access,
     write_store,
     write_users,
@@ -126,8 +127,7 @@ def gate_signed_in(monkeypatch, store, files) -> AppTest:
     tested here: AppTest drops app.py's sidebar on a second run)."""
     signed_app(monkeypatch, store, "password", files)
     at = AppTest.from_function(gate_only, default_timeout=30)
-    for key, value in {"authentication_status": True, "username": "alice",
-                       "name": "Alice Admin", "roles": []}.items():
+    for key, value in signed_in_state("alice", "Alice Admin").items():
         at.session_state[key] = value
     return at.run()
 
@@ -165,8 +165,10 @@ def test_the_users_file_is_never_written(monkeypatch, store, files):
 
 
 def test_a_user_removed_from_the_file_is_signed_out(monkeypatch, store, files):
-    at = signed_app(monkeypatch, store, "password", files, authentication_status=True,
-                    username="carol", name="Carol", roles=["team-a"], **WINDOW).run()
+    at = signed_app(monkeypatch, store, "password", files, **WINDOW)
+    for key, value in signed_in_state("carol", "Carol", ["team-a"]).items():
+        at.session_state[key] = value
+    at.run()
     assert any("no longer exists" in e.value for e in at.error)
     assert not at.dataframe
     assert at.session_state["authentication_status"] is None

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-from authkit import COOKIE_KEY
 
 from lib import page_cookies
 
@@ -33,12 +32,25 @@ def test_no_value_can_leave_its_string_or_the_script(value):
     assert json.loads(literal) == value  # one JSON string literal, whatever the value
 
 
-def test_the_library_gets_page_cookies_not_a_component():
-    """Guards the one name lib.page_cookies replaces in streamlit-authenticator: if the
-    library stops building its cookie manager this way, this fails (not the sign-in)."""
-    from streamlit_authenticator.models import cookie_model
+def test_nothing_patches_streamlit_authenticator_any_more():
+    """The password sign-in reads and writes its own cookie (lib.auth, lib.auth_sessions):
+    the library's cookie model, which printed decoding errors (a visitor's text) to the
+    log, is neither used nor patched."""
+    import subprocess
+    import sys
 
-    page_cookies.install()
-    assert cookie_model.stx.CookieManager is page_cookies.PageCookies
-    model = cookie_model.CookieModel(COOKIE, COOKIE_KEY, 1.0)
-    assert isinstance(model.cookie_manager, page_cookies.PageCookies)
+    code = ("import sys, lib.auth, lib.page_cookies as p; "
+            "print('streamlit_authenticator' in sys.modules, hasattr(p, 'install'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_set_and_delete_queue_one_script_each(monkeypatch):
+    state: dict = {}
+    monkeypatch.setattr(page_cookies.st, "session_state", state)
+    page_cookies.set_cookie(COOKIE, "token", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    page_cookies.delete_cookie(COOKIE)
+    first, second = state[page_cookies.PENDING_KEY]
+    assert 'encodeURIComponent("token")' in first and "2030" in first
+    assert 'encodeURIComponent("")' in second and "1970" in second

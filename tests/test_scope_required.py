@@ -115,7 +115,18 @@ def test_a_session_without_a_scope_sees_nothing(store):
     assert shown(at) == set()
 
 
-def test_a_page_that_omits_the_scope_fails_closed(store):
+@pytest.fixture
+def error_details():
+    """The exception's own message (.streamlit/config.toml redacts it for visitors)."""
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    yield
+    config.set_option("client.showErrorDetails", before)
+
+
+def test_a_page_that_omits_the_scope_fails_closed(store, error_details):
     at = signed_in(page_without_a_scope, Scope(frozenset({ACCOUNT_A})))
     assert at.exception  # the page stops at its own mistake
     assert "scope" in at.exception[0].value

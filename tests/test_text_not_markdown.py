@@ -262,7 +262,8 @@ def test_names_from_the_identity_provider_are_text(monkeypatch, tmp_path):
              "audit_file": tmp_path / "audit.jsonl"}
     at = signed_app(monkeypatch, write_store(tmp_path / "store"), "oidc", files, **WINDOW)
     at.secrets["auth"] = AUTH_SECRETS
-    at.user = {"is_logged_in": True, "email": f"{NO_SPACES}@evil.example", "name": CRAFTED}
+    at.user = {"is_logged_in": True, "email": f"{NO_SPACES}@evil.example", "email_verified": True,
+               "name": CRAFTED}
     at.run()
     assert not at.exception
     assert "no account is granted" in " ".join(errors(at))
