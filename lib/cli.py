@@ -61,10 +61,13 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subnet", action="append", default=[], help="subnet ID (repeatable)")
     p.add_argument("--kind", default="search", help="search | top-talkers | timeline | ...")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
-    p.add_argument("--group", default="pair", help="top-talkers: src | dst | pair")
+    p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
+                   "pair | src | dst | interface | service | vpc | account | time (default class)")
     p.add_argument("--by", default="bytes", help="top-talkers: bytes | packets | flows")
-    p.add_argument("--top", type=int, default=10, help="top-talkers: how many")
-    p.add_argument("--bucket", type=int, default=300, help="timeline: seconds per bucket")
+    p.add_argument("--top", type=int, default=10,
+                   help="top-talkers: how many; cost: per class; cost-savings: cross-AZ pairs")
+    p.add_argument("--bucket", type=int, default=300,
+                   help="timeline, cost --group time: seconds per bucket")
 
 
 def _raw_filters(args) -> dict:
@@ -102,14 +105,32 @@ def _query_from(args):
 
     try:
         filters = parse_filters(_raw_filters(args))
-        return Query(args.kind, filters, group=args.group, measure=args.by, top=args.top,
-                     bucket=args.bucket, limit=args.limit)
+        if args.kind in COST_KINDS:
+            return _cost_query_from(args, filters)
+        return Query(args.kind, filters, group=args.group or "pair", measure=args.by,
+                     top=args.top, bucket=args.bucket, limit=args.limit)
     except InvalidFilters as invalid:
         for key, message in invalid.errors.items():
             print(f"error: --{key.replace('_', '-')}: {message}", file=sys.stderr)
     except QueryError as error:
         print(f"error: {error}", file=sys.stderr)
     return None
+
+
+COST_KINDS = ("cost", "cost-savings")
+
+
+def _cost_query_from(args, filters):
+    """A cost query at the configured prices (issue 16; the same query as the Cost page)."""
+    from lib import cost
+    from lib.query import ALL_ACCOUNTS, QueryError
+
+    try:
+        prices = cost.prices_from(_settings_for(args))
+    except ValueError as error:
+        raise QueryError(str(error)) from None
+    return cost.CostQuery(args.kind, filters, scope=ALL_ACCOUNTS, cost_group=args.group or "class",
+                          top=args.top, bucket=args.bucket, prices=prices)
 
 
 @command

@@ -1,0 +1,487 @@
+"""The Cost page's logic: which traffic AWS charges for, as queries, and what a change saves.
+
+Every record of the range is put in one charge class (issue 16's rules), inside the engine:
+
+=================  =======================================================================
+internet-egress    egress records to a public address that is not an AWS service
+                   (``pkt-dst-aws-service`` empty), ``traffic-path`` 8 or 2 (internet gateway)
+nat-gateway        egress records to a public address with ``traffic-path`` 1 (through a
+                   NAT gateway in the VPC), plus the reverse records at the same interface
+                   (same addresses and ports, swapped)
+gateway-endpoint   egress records with ``traffic-path`` 7
+inter-region       egress records with ``traffic-path`` 5 (inter-region VPC peering)
+transit-gateway    egress records with ``traffic-path`` 1 to an interface of another VPC
+                   (no peering path: the transit gateway attachment carries it)
+cross-az           a transfer between interfaces in two AZs of one region, counted once:
+                   at the sender's egress record, or at the receiver's ingress record when
+                   no interface logged the sending
+free               every other record counted once (same AZ, ingress from the internet,
+                   rejected traffic, ...)
+unknown            records without ``flow-direction`` (v2-v4 formats): not classifiable
+=================  =======================================================================
+
+An interface's own address (and so its AZ and VPC) comes from the records where the address
+is on the interface's side: the source of its egress records, the destination of its
+ingress records; public IPv4 addresses never (a NAT gateway's records carry the internet
+peer on its side). Sizes are GiB (2^30 bytes), as AWS bills. Prices are the ``prices``
+setting, per region, with issue 16's us-east-1 list prices as defaults.
+
+The SQL is one statement per question, a CTE per step, built as a sqlglot AST over the
+logical ``flows`` table (lib/query.py: its filters and the account scope are applied to the
+records first, so a user sees only the costs of the accounts they may see). Importable
+without Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlglot import exp
+
+from lib.query import Query, QueryError, alias, bigint, col, is_flow, lit, ordered, window
+
+CLASSES = ("internet-egress", "nat-gateway", "gateway-endpoint", "cross-az", "inter-region",
+           "transit-gateway", "free", "unknown")
+# Prices per GiB; "interface-endpoint" is what a savings row moves traffic to.
+PRICE_KEYS = CLASSES + ("interface-endpoint",)
+DEFAULT_PRICES: dict[str, float] = {
+    "internet-egress": 0.09, "nat-gateway": 0.045, "gateway-endpoint": 0.0, "cross-az": 0.02,
+    "inter-region": 0.02, "transit-gateway": 0.02, "free": 0.0, "unknown": 0.0,
+    "interface-endpoint": 0.01}
+DEFAULT_REGION = "us-east-1"
+# The day the defaults were checked: AWS's us-east-1 list prices as issue 16 states them.
+DEFAULT_PRICES_TAKEN = "2026-12-03"
+
+GIB = 1 << 30
+MONTH_S = 730 * 3600  # AWS prices a month as 730 hours
+
+# --cost groups: the columns a cost row is kept apart by (besides its class).
+COST_GROUPS: dict[str, tuple[str, ...]] = {
+    "class": (), "pair": ("srcaddr", "dstaddr"), "src": ("srcaddr",), "dst": ("dstaddr",),
+    "interface": ("interface_id",), "service": ("service",), "vpc": ("vpc_id",),
+    "account": ("log_account",), "time": ("bucket_start",)}
+SAVINGS_CHANGES = ("gateway-endpoint", "interface-endpoint", "co-locate")
+GATEWAY_SERVICES = ("S3", "DYNAMODB")
+# pkt-*-aws-service values no interface endpoint can carry (global or generic services).
+NO_ENDPOINT_SERVICES = ("AMAZON", "CLOUDFRONT", "GLOBALACCELERATOR", "ROUTE53",
+                        "ROUTE53_HEALTHCHECKS", "ROUTE53_HEALTHCHECKS_PUBLISHING")
+# Private IPv4 (RFC 1918, shared 100.64/10, link-local, loopback) and private IPv6 (fc00::/7,
+# fe80::/10), as a regular expression both engines run alike ([.] needs no escaping).
+PRIVATE_ADDRESS = ("^(10[.]|192[.]168[.]|172[.](1[6-9]|2[0-9]|3[01])[.]"
+                   "|100[.](6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])[.]|169[.]254[.]|127[.]"
+                   "|[fF][cCdD]|[fF][eE][89aAbB])")
+
+BASE_COLUMNS = ("log_account", "log_region", "interface_id", "vpc_id", "az_id", "srcaddr",
+                "dstaddr", "srcport", "dstport", "protocol", "bytes", "start", "action",
+                "flow_direction", "traffic_path", "pkt_src_aws_service", "pkt_dst_aws_service")
+FIVE_TUPLE = ("srcaddr", "dstaddr", "srcport", "dstport", "protocol")
+
+
+# --- prices --------------------------------------------------------------------------------
+
+class PriceError(ValueError):
+    """A `prices` setting that cannot be used (the message names the bad entry)."""
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Dollars per GiB per class and region; regions not listed use the default region's."""
+
+    regions: tuple[tuple[str, tuple[tuple[str, float], ...]], ...] = ()
+    taken: str = DEFAULT_PRICES_TAKEN
+
+    def table(self, region: str) -> dict[str, float]:
+        own = dict(self.regions)
+        base = {**DEFAULT_PRICES, **dict(own.get(DEFAULT_REGION, ()))}
+        return {**base, **dict(own.get(region, ()))}
+
+    def price(self, key: str, region: str) -> float:
+        return self.table(region)[key]
+
+    @property
+    def listed_regions(self) -> tuple[str, ...]:
+        return tuple(region for region, _ in self.regions)
+
+    def rows(self) -> list[dict]:
+        """The prices in force, per region listed (and the default), for the page."""
+        regions = sorted({DEFAULT_REGION, *self.listed_regions})
+        return [{"region": region if region != DEFAULT_REGION else f"{region} (default)",
+                 **self.table(region)} for region in regions]
+
+
+DEFAULT = Prices()
+
+
+def parse_prices(raw) -> Prices:
+    """The `prices` setting (a TOML table, JSON text, or the frozen pairs Settings keeps):
+    ``{"taken": "YYYY-MM-DD", "<region>": {"<class>": dollars per GiB, ...}, ...}``."""
+    if isinstance(raw, str):
+        if not raw.strip():
+            return DEFAULT
+        try:
+            raw = json.loads(raw)
+        except ValueError as error:
+            raise PriceError(f"prices: not JSON ({error})") from None
+    table = _as_dict(raw)
+    if table is None:
+        raise PriceError("prices: expected a table of regions")
+    taken = str(table.pop("taken", DEFAULT_PRICES_TAKEN))
+    try:
+        datetime.strptime(taken, "%Y-%m-%d")
+    except ValueError:
+        raise PriceError(f"prices.taken: {taken!r} is not a date YYYY-MM-DD") from None
+    regions = []
+    for region, entries in sorted(table.items()):
+        values = _as_dict(entries)
+        if values is None:
+            raise PriceError(f"prices.{region}: expected a table of class = dollars per GiB")
+        checked = []
+        for key, value in sorted(values.items()):
+            if key not in PRICE_KEYS:
+                raise PriceError(f"prices.{region}.{key}: unknown (one of {', '.join(PRICE_KEYS)})")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    math.isfinite(value) and 0 <= value <= 100):
+                raise PriceError(f"prices.{region}.{key}: {value!r} is not a price 0-100 $/GiB")
+            checked.append((key, float(value)))
+        regions.append((str(region), tuple(checked)))
+    return Prices(tuple(regions), taken)
+
+
+def _as_dict(value) -> dict | None:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple) and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {k: _as_dict(v) if isinstance(v, tuple) else v for k, v in value}
+    return None
+
+
+def prices_from(settings) -> Prices:
+    return parse_prices(getattr(settings, "prices", ()) or ())
+
+
+# --- the query ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CostQuery(Query):
+    """A cost or cost-savings query: the cost group (``COST_GROUPS``) and the prices."""
+
+    cost_group: str = "class"
+    prices: Prices = field(default=DEFAULT)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.kind not in ("cost", "cost-savings"):
+            raise QueryError("a CostQuery is of kind cost or cost-savings")
+        if self.cost_group not in COST_GROUPS:
+            raise QueryError(f"group must be one of {', '.join(COST_GROUPS)}")
+        if not isinstance(self.prices, Prices):
+            raise QueryError("prices must be lib.cost.Prices")
+
+
+def cost_query(filters, scope, group: str = "class", top: int = 10, prices: Prices = DEFAULT,
+               bucket: int = 86400) -> CostQuery:
+    return CostQuery("cost", filters, scope=scope, cost_group=group, top=top, prices=prices,
+                     bucket=bucket)
+
+
+def savings_query(filters, scope, top: int = 10, prices: Prices = DEFAULT) -> CostQuery:
+    return CostQuery("cost-savings", filters, scope=scope, top=top, prices=prices)
+
+
+def _options(query: Query) -> tuple[str, Prices]:
+    """A plain Query of a cost kind (the engines' generic tests) groups by class at the
+    default prices."""
+    return getattr(query, "cost_group", "class"), getattr(query, "prices", DEFAULT)
+
+
+# --- SQL pieces ----------------------------------------------------------------------------
+
+def c(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(name, table=table)
+
+
+def sql(text: str) -> exp.Expression:
+    """A fixed SQL expression (no user value ever reaches this text)."""
+    return exp.condition(text)
+
+
+def cte_select(*columns, source: str, where=None) -> exp.Select:
+    select = exp.select(*columns).from_(exp.Table(this=exp.to_identifier(source)))
+    return select.where(where) if where is not None else select
+
+
+def is_private(address: exp.Expression) -> exp.Expression:
+    return exp.RegexpLike(this=address, expression=lit(PRIVATE_ADDRESS))
+
+
+def number(value: float) -> exp.Expression:
+    return exp.cast(exp.Literal.number(repr(float(value))), "DOUBLE")
+
+
+def region_price(prices: Prices, key: str, region: exp.Expression) -> exp.Expression:
+    """Dollars per GiB of one price key in a row's region: literals, per listed region."""
+    default = number(prices.price(key, DEFAULT_REGION))
+    if not prices.listed_regions:
+        return default
+    case = exp.Case()
+    for name in prices.listed_regions:
+        case = case.when(region.copy().eq(lit(name)), number(prices.price(key, name)))
+    return case.else_(default)
+
+
+def price_case(prices: Prices, key_of: exp.Expression, region: exp.Expression) -> exp.Expression:
+    """Dollars per GiB of a row's class in its region."""
+    case = exp.Case()
+    for key in CLASSES:
+        case = case.when(key_of.copy().eq(lit(key)), region_price(prices, key, region))
+    return case.else_(number(0.0))
+
+
+def peer_address() -> exp.Expression:
+    """The other side of a record: the destination of an egress record, else the source."""
+    return sql("CASE WHEN r.flow_direction = 'ingress' THEN r.srcaddr ELSE r.dstaddr END")
+
+
+# --- the steps (one CTE each) --------------------------------------------------------------
+
+def owners_step() -> exp.Select:
+    """Each interface's own addresses with its VPC and AZ: the address on its side."""
+    side = sql("CASE WHEN flow_direction = 'egress' THEN srcaddr ELSE dstaddr END")
+    sides = cte_select(side.as_("address"), "log_region", "vpc_id", "az_id", source="records",
+                       where=sql("flow_direction IN ('egress', 'ingress')"))
+    own = exp.and_(col("address").is_(exp.null()).not_(),
+                   exp.or_(is_private(col("address")), sql("STRPOS(address, ':') > 0")))
+    return (exp.select("address", "log_region", "vpc_id", exp.func("MIN", col("az_id")).as_("az_id"))
+            .from_(alias(sides, "sides")).where(own)
+            .group_by("address", "log_region", "vpc_id"))
+
+
+def owner_regions_step() -> exp.Select:
+    """Per address and region: whether one VPC and AZ holds it (private ranges overlap)."""
+    return cte_select("address", "log_region", sql("MIN(vpc_id)").as_("min_vpc"),
+                      sql("MAX(vpc_id)").as_("max_vpc"), sql("MIN(az_id)").as_("min_az"),
+                      sql("MAX(az_id)").as_("max_az"), source="owners"
+                      ).group_by("address", "log_region")
+
+
+def peers_step() -> exp.Select:
+    """Every record with what is known of its peer: public, and if an interface, its VPC/AZ."""
+    peer = peer_address()
+    same_vpc = exp.and_(c("address", "o").eq(peer.copy()),
+                        c("log_region", "o").eq(c("log_region", "r")),
+                        c("vpc_id", "o").eq(c("vpc_id", "r")))
+    in_region = exp.and_(c("address", "g").eq(peer.copy()),
+                         c("log_region", "g").eq(c("log_region", "r")))
+    unique = sql("COALESCE(g.min_vpc, '') = COALESCE(g.max_vpc, '') AND g.min_az = g.max_az")
+    peer_az = exp.func("COALESCE", c("az_id", "o"),
+                       exp.Case().when(unique.copy(), c("min_az", "g")))
+    peer_vpc = exp.func("COALESCE", c("vpc_id", "o"),
+                        exp.Case().when(unique.copy(), c("min_vpc", "g")))
+    public = exp.and_(c("address", "g").is_(exp.null()), peer.copy().is_(exp.null()).not_(),
+                      exp.Not(this=is_private(peer.copy())))
+    return (exp.select(*[c(name, "r") for name in BASE_COLUMNS], peer_az.as_("peer_az"),
+                       peer_vpc.as_("peer_vpc"), public.as_("peer_public"))
+            .from_(exp.Table(this=exp.to_identifier("records"), alias=exp.TableAlias(
+                this=exp.to_identifier("r"))))
+            .join(exp.Table(this=exp.to_identifier("owners"),
+                            alias=exp.TableAlias(this=exp.to_identifier("o"))),
+                  on=same_vpc, join_type="left")
+            .join(exp.Table(this=exp.to_identifier("owner_regions"),
+                            alias=exp.TableAlias(this=exp.to_identifier("g"))),
+                  on=in_region, join_type="left"))
+
+
+def nat_flows_step() -> exp.Select:
+    """Flows a NAT gateway processes: sent to a public address through the VPC (path 1)."""
+    keys = ("interface_id",) + FIVE_TUPLE
+    return (cte_select(*keys, source="peers", where=sql(
+                "flow_direction = 'egress' AND action = 'ACCEPT' AND traffic_path = 1 "
+                "AND peer_public"))
+            .distinct())
+
+
+def senders_step() -> exp.Select:
+    """Per 5-tuple, the interfaces that logged its sending (egress, or no direction known)."""
+    return (cte_select(*FIVE_TUPLE, sql("MIN(interface_id)").as_("first_interface"),
+                       sql("MAX(interface_id)").as_("last_interface"), source="records",
+                       where=sql("flow_direction = 'egress' OR flow_direction IS NULL"))
+            .group_by(*FIVE_TUPLE))
+
+
+CLASS_CASE = """CASE
+  WHEN p.flow_direction IS NULL THEN 'unknown'
+  WHEN p.action <> 'ACCEPT' THEN 'free'
+  WHEN p.flow_direction = 'egress' THEN CASE
+    WHEN p.traffic_path = 7 THEN 'gateway-endpoint'
+    WHEN p.traffic_path = 5 THEN 'inter-region'
+    WHEN p.peer_public AND p.traffic_path = 1 THEN 'nat-gateway'
+    WHEN p.peer_public AND p.pkt_dst_aws_service IS NULL AND p.traffic_path IN (2, 8)
+      THEN 'internet-egress'
+    WHEN p.traffic_path = 1 AND p.peer_vpc <> p.vpc_id THEN 'transit-gateway'
+    WHEN p.peer_az <> p.az_id THEN 'cross-az'
+    ELSE 'free' END
+  WHEN n.interface_id IS NOT NULL THEN 'nat-gateway'
+  WHEN s.first_interface <> p.interface_id OR s.last_interface <> p.interface_id THEN NULL
+  WHEN p.peer_az <> p.az_id THEN 'cross-az'
+  ELSE 'free' END"""
+
+
+def classified_step() -> exp.Select:
+    """Each record's class; NULL for a receiver's record of a transfer counted at its sender."""
+    reverse = exp.and_(c("interface_id", "n").eq(c("interface_id", "p")),
+                       c("srcaddr", "n").eq(c("dstaddr", "p")),
+                       c("dstaddr", "n").eq(c("srcaddr", "p")),
+                       c("srcport", "n").eq(c("dstport", "p")),
+                       c("dstport", "n").eq(c("srcport", "p")),
+                       c("protocol", "n").eq(c("protocol", "p")))
+    sent = exp.and_(*[c(k, "s").eq(c(k, "p")) for k in FIVE_TUPLE])
+    service = sql("CASE WHEN p.flow_direction = 'egress' THEN p.pkt_dst_aws_service "
+                  "ELSE COALESCE(p.pkt_src_aws_service, p.pkt_dst_aws_service) END")
+    return (exp.select(*[c(name, "p") for name in BASE_COLUMNS], service.as_("service"),
+                       sql(CLASS_CASE).as_("class"))
+            .from_(_aliased("peers", "p"))
+            .join(_aliased("nat_flows", "n"), on=reverse, join_type="left")
+            .join(_aliased("senders", "s"), on=sent, join_type="left"))
+
+
+def _aliased(name: str, short: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(
+        this=exp.to_identifier(short)))
+
+
+def with_steps(select: exp.Select, records: exp.Select) -> exp.Select:
+    steps = (("records", records), ("owners", owners_step()),
+             ("owner_regions", owner_regions_step()), ("peers", peers_step()),
+             ("nat_flows", nat_flows_step()), ("senders", senders_step()),
+             ("classified", classified_step()))
+    for name, step in steps:
+        select = select.with_(name, as_=step)
+    return select
+
+
+def records_step(select: exp.Select) -> exp.Select:
+    """The records the query may read (its filters and account scope are on `select`)."""
+    return select.select(*[col(name) for name in BASE_COLUMNS]).where(is_flow())
+
+
+def usd(total: exp.Expression) -> exp.Expression:
+    return exp.func("ROUND", exp.Div(this=total, expression=number(GIB)), lit(6))
+
+
+def build_cost(query: Query, select: exp.Select) -> exp.Select:
+    """Bytes and estimated dollars per class (and per the group's keys)."""
+    group, prices = _options(query)
+    keys = COST_GROUPS[group]
+    key_columns = [(_bucket(query) if k == "bucket_start" else col(k)).as_(k) for k in keys]
+    per_region = (cte_select(*key_columns, "class", "log_region",
+                             sql("SUM(bytes)").as_("bytes"), source="classified",
+                             where=sql("class IS NOT NULL"))
+                  .group_by(*[exp.column(k) if k != "bucket_start" else _bucket(query)
+                              for k in keys], "class", "log_region"))
+    charge = exp.Mul(this=exp.cast(col("bytes"), "DOUBLE"),
+                     expression=price_case(prices, col("class"), col("log_region")))
+    totals = (exp.select("class", *keys, bigint(sql("SUM(bytes)")).as_("bytes"),
+                         usd(exp.func("SUM", charge)).as_("usd"))
+              .from_(alias(per_region, "per_region")).group_by("class", *keys))
+    order = [ordered("usd", desc=True), ordered("bytes", desc=True), ordered("class")]
+    order += [ordered(k) for k in keys]
+    if group == "time":
+        order = [ordered("bucket_start"), ordered("class")]
+    inner = totals
+    if group not in ("class", "time"):  # the top N of each class
+        rank = window(exp.RowNumber(), ["class"], order)
+        ranked = exp.select(exp.Star(), rank.as_("place")).from_(alias(totals, "totals"))
+        inner = (exp.select("class", *keys, "bytes", "usd").from_(alias(ranked, "ranked"))
+                 .where(col("place") <= lit(query.top)))
+    inner = with_steps(inner, records_step(select))
+    return (exp.select("class", *keys, "bytes", "usd").from_(alias(inner, "cost"))
+            .order_by(*[o.copy() for o in order]))
+
+
+def _bucket(query: Query) -> exp.Expression:
+    return exp.Sub(this=col("start"), expression=exp.Mod(this=col("start"),
+                                                         expression=lit(query.bucket)))
+
+
+def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
+    """What-ifs: NAT traffic to AWS services through endpoints, cross-AZ pairs co-located.
+    Dollars per month: the range's saving scaled to 730 hours."""
+    _, prices = _options(query)
+    per_month = number(MONTH_S / (query.filters.end - query.filters.start))
+    nat = prices_saved_case(prices)
+    endpoint = (cte_select(sql("CASE WHEN service IN ('S3', 'DYNAMODB') THEN 'gateway-endpoint' "
+                               "ELSE 'interface-endpoint' END").as_("change"),
+                           col("vpc_id").as_("vpc"), "service",
+                           exp.cast(exp.null(), "VARCHAR").as_("address_a"),
+                           exp.cast(exp.null(), "VARCHAR").as_("address_b"), "bytes",
+                           "log_region", source="classified",
+                           where=exp.and_(sql("class = 'nat-gateway' AND service IS NOT NULL"),
+                                          exp.Not(this=col("service").isin(
+                                              *[lit(s) for s in NO_ENDPOINT_SERVICES])))))
+    endpoints = (exp.select("change", "vpc", "service", "address_a", "address_b",
+                            bigint(sql("SUM(bytes)")).as_("bytes"),
+                            usd(exp.Mul(this=exp.func("SUM", exp.Mul(
+                                this=exp.cast(col("bytes"), "DOUBLE"), expression=nat)),
+                                expression=per_month)).as_("usd_saved"))
+                 .from_(alias(endpoint, "endpoint"))
+                 .group_by("change", "vpc", "service", "address_a", "address_b"))
+    cross = region_price(prices, "cross-az", col("log_region"))
+    pairs = (cte_select(lit("co-locate").as_("change"), sql("MIN(vpc_id)").as_("vpc"),
+                        exp.cast(exp.null(), "VARCHAR").as_("service"),
+                        sql("LEAST(srcaddr, dstaddr)").as_("address_a"),
+                        sql("GREATEST(srcaddr, dstaddr)").as_("address_b"),
+                        bigint(sql("SUM(bytes)")).as_("bytes"),
+                        usd(exp.Mul(this=exp.func("SUM", exp.Mul(
+                            this=exp.cast(col("bytes"), "DOUBLE"), expression=cross)),
+                            expression=per_month.copy())).as_("usd_saved"),
+                        source="classified", where=sql("class = 'cross-az'"))
+             .group_by(sql("LEAST(srcaddr, dstaddr)"), sql("GREATEST(srcaddr, dstaddr)")))
+    top_pairs = (exp.select("*").from_(alias(pairs, "pairs"))
+                 .order_by(ordered("usd_saved", desc=True), ordered("bytes", desc=True),
+                           ordered("address_a"), ordered("address_b"))
+                 .limit(lit(query.top)))
+    union = exp.union(exp.select("*").from_(alias(endpoints, "endpoints")),
+                      exp.select("*").from_(alias(top_pairs, "top_pairs")), distinct=False)
+    inner = with_steps(exp.select("*").from_(alias(union, "changes")), records_step(select))
+    columns = ("change", "vpc", "service", "address_a", "address_b", "bytes", "usd_saved")
+    return (exp.select(*columns).from_(alias(inner, "savings"))
+            .order_by(ordered("usd_saved", desc=True), ordered("bytes", desc=True),
+                      *[ordered(k) for k in columns[:5]]))
+
+
+def prices_saved_case(prices: Prices) -> exp.Expression:
+    """$/GiB a change saves on NAT traffic: all of NAT processing with a gateway endpoint,
+    NAT processing less the interface endpoint's with one (never below zero)."""
+    nat = region_price(prices, "nat-gateway", col("log_region"))
+    interface = region_price(prices, "interface-endpoint", col("log_region"))
+    cheaper = exp.func("GREATEST", exp.Sub(this=nat.copy(), expression=interface),
+                       number(0.0))
+    return exp.Case().when(col("change").eq(lit("gateway-endpoint")), nat).else_(cheaper)
+
+
+# --- shaping results for the page --------------------------------------------------------------
+
+def month_start(epoch: int) -> int:
+    moment = datetime.fromtimestamp(epoch, UTC)
+    return int(moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0).timestamp())
+
+
+def month_to_date(filters, now: int):
+    """The filters over the current UTC month up to now (end exclusive, whole minute)."""
+    end = now // 60 * 60 + 60
+    return filters.with_(start=month_start(now), end=end)
+
+
+def per_class(rows: list[Mapping]) -> dict[str, dict]:
+    """Every class with its bytes and dollars (zero where nothing was counted)."""
+    found = {row["class"]: row for row in rows}
+    return {name: {"bytes": int(found.get(name, {}).get("bytes") or 0),
+                   "usd": float(found.get(name, {}).get("usd") or 0.0)} for name in CLASSES}
+
+
+def gib(value: int) -> float:
+    return value / GIB
