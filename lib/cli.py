@@ -280,6 +280,9 @@ def _add_demo(sub) -> None:
     p.add_argument("--days", type=float, default=7, help="days of data before --end (default 7)")
     p.add_argument("--seed", type=int, default=1, help="same seed and end: same files")
     p.add_argument("--end", help="UTC end, epoch seconds or ISO 8601 (default: now, 5-min slot)")
+    p.add_argument("--cost-cases", action="store_true",
+                   help="add traffic of every charge class for the Cost page (two more flow "
+                        "logs, after the --records lines; DIR/cost_cases.json)")
     p.set_defaults(run=_run_demo)
 
 
@@ -289,7 +292,8 @@ def _run_demo(args) -> int:
     try:
         end = None if args.end is None else parse_time(args.end)
         summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
-                           end=end, progress=text_progress(sys.stderr))
+                           end=end, progress=text_progress(sys.stderr),
+                           cost_cases=args.cost_cases)
     except ValueError as error:  # checked before anything is written
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
