@@ -40,8 +40,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pandas as pd
 from sqlglot import exp
 
+from lib import timeutil
+from lib.filters import parse_network, to_params
 from lib.query import Query, QueryError, alias, bigint, col, is_flow, lit, ordered, window
 
 CLASSES = ("internet-egress", "nat-gateway", "gateway-endpoint", "cross-az", "inter-region",
@@ -63,7 +66,9 @@ MONTH_S = 730 * 3600  # AWS prices a month as 730 hours
 COST_GROUPS: dict[str, tuple[str, ...]] = {
     "class": (), "pair": ("srcaddr", "dstaddr"), "src": ("srcaddr",), "dst": ("dstaddr",),
     "interface": ("interface_id",), "service": ("service",), "vpc": ("vpc_id",),
-    "account": ("log_account",), "time": ("bucket_start",)}
+    "account": ("log_account",), "time": ("bucket_start",),
+    # where the records were stored: which flow logs to switch to a v5 format
+    "log": ("log_account", "log_region", "vpc_id")}
 SAVINGS_CHANGES = ("gateway-endpoint", "interface-endpoint", "co-locate")
 GATEWAY_SERVICES = ("S3", "DYNAMODB")
 # pkt-*-aws-service values no interface endpoint can carry (global or generic services).
@@ -485,3 +490,258 @@ def per_class(rows: list[Mapping]) -> dict[str, dict]:
 
 def gib(value: int) -> float:
     return value / GIB
+
+
+# --- the page: words (English, Japanese), frames, drill-down ---------------------------------
+
+TEXTS: dict[str, dict[str, str]] = {
+    "title": {"en": "Cost", "ja": "コスト"},
+    "caption": {"en": "Which traffic costs money, who causes it, and what a change would save: "
+                      "estimated from the flow logs in the sidebar's range, accounts and regions.",
+                "ja": "どの通信に料金がかかり、誰が原因で、何を変えればいくら節約できるか。"
+                      "サイドバーの期間・アカウント・リージョンのフローログから見積もります。"},
+    "prices": {"en": "Prices: AWS list prices per GiB (2^30 bytes) as of {taken}; setting "
+                     "`prices` in flowscope.toml changes them per region.",
+               "ja": "単価: {taken} 時点の AWS 公開価格（GiB = 2^30 バイトあたり）。"
+                     "flowscope.toml の `prices` 設定でリージョンごとに変更できます。"},
+    "top": {"en": "How many per class", "ja": "種類ごとの表示件数"},
+    "month": {"en": "Month to date ({month}, UTC)", "ja": "今月の累計（{month}、UTC）"},
+    "period": {"en": "Selected period", "ja": "選択した期間"},
+    "total": {"en": "Estimated charges", "ja": "推定料金"},
+    "per-month": {"en": "{usd} a month at this rate", "ja": "このペースで月 {usd}"},
+    "trend": {"en": "Charges over time", "ja": "料金の推移"},
+    "drivers": {"en": "Top cost drivers per class", "ja": "種類ごとの主なコスト要因"},
+    "drivers-help": {"en": "Select a row to open Search on its records.",
+                     "ja": "行を選ぶと、その記録を検索ページで開きます。"},
+    "no-drill": {"en": "Search has no filter for AWS services: this table opens nothing.",
+                 "ja": "検索ページには AWS サービスの条件がないため、この表からは開けません。"},
+    "savings": {"en": "What a change would save", "ja": "変更による節約額"},
+    "savings-help": {"en": "Dollars per month, scaled from the selected period. Select a row "
+                           "to open Search on its records.",
+                     "ja": "選択した期間から月額に換算しています。行を選ぶと記録を検索ページで"
+                           "開きます。"},
+    "no-savings": {"en": "No savings found: no NAT gateway traffic to AWS services and no "
+                         "cross-AZ transfers in this range.",
+                   "ja": "節約案はありません（AWS サービスへの NAT ゲートウェイ経由の通信も、"
+                         "AZ 間の転送もありません）。"},
+    "nothing": {"en": "No traffic in this range.", "ja": "この期間に通信はありません。"},
+    "unknown": {"en": "{size} could not be classified: these flow logs use a format without "
+                      "flow-direction and traffic-path (v2–v4). Create flow logs with a v5 or "
+                      "later format (with az-id, flow-direction, traffic-path, "
+                      "pkt-src-aws-service and pkt-dst-aws-service) for:",
+                "ja": "{size} は分類できませんでした。以下のフローログは flow-direction と "
+                      "traffic-path のない形式（v2〜v4）です。v5 以降の形式（az-id、"
+                      "flow-direction、traffic-path、pkt-src-aws-service、pkt-dst-aws-service "
+                      "を含む）のフローログを作成してください:"},
+    "unknown-row": {"en": "account {account}, region {region}, {vpc}: {size}",
+                    "ja": "アカウント {account}、リージョン {region}、{vpc}: {size}"},
+    "no-vpc": {"en": "VPC not in the format", "ja": "形式に VPC ID なし"},
+    "limits": {"en": "What this estimate can and cannot see", "ja": "この見積もりでわかること・"
+                                                                    "わからないこと"},
+    "limits-text": {
+        "en": "- An **estimate** from flow logs at list prices, **not your invoice**: discounts, "
+              "Savings Plans, credits, the free tier and volume tiers are not applied.\n"
+              "- Only traffic the flow logs record: interfaces without a flow log, skipped "
+              "records (SKIPDATA) and traffic flow logs never capture (Amazon DNS, DHCP, "
+              "instance metadata, Time Sync) are missing.\n"
+              "- Per-GiB charges only: NAT gateway, endpoint and transit gateway hours and "
+              "public IPv4 addresses are not included.\n"
+              "- The classes need a v5 or later format; older formats count as unknown. A "
+              "transfer to an interface whose AZ the logs do not show counts as free; a "
+              "transit gateway is recognised only when the other VPC's interface is in the "
+              "logs.\n"
+              "- NAT gateway traffic also pays internet egress (at the NAT gateway's own "
+              "records) and cross-AZ transfer when the NAT gateway is in another AZ.",
+        "ja": "- 公開価格によるフローログからの**見積もり**で、**請求書ではありません**。割引、"
+              "Savings Plans、クレジット、無料枠、段階料金は反映していません。\n"
+              "- フローログに記録された通信だけが対象です。フローログのないインターフェイス、"
+              "スキップされた記録（SKIPDATA）、フローログが記録しない通信（Amazon DNS、DHCP、"
+              "インスタンスメタデータ、Time Sync）は含まれません。\n"
+              "- GiB あたりの料金だけです。NAT ゲートウェイ・エンドポイント・Transit Gateway "
+              "の時間料金やパブリック IPv4 アドレスの料金は含みません。\n"
+              "- 分類には v5 以降の形式が必要で、古い形式は unknown になります。AZ がログから"
+              "わからないインターフェイスへの転送は free、Transit Gateway は相手 VPC の"
+              "インターフェイスがログにある場合だけ判定できます。\n"
+              "- NAT ゲートウェイ経由の通信には、NAT ゲートウェイ自身の記録でインターネット"
+              "送信料金が、別の AZ にある場合は AZ 間転送料金もかかります。"},
+}
+CLASS_TITLES: dict[str, dict[str, str]] = {
+    "internet-egress": {"en": "Internet egress", "ja": "インターネットへの送信"},
+    "nat-gateway": {"en": "NAT gateway processing", "ja": "NAT ゲートウェイ処理"},
+    "gateway-endpoint": {"en": "Gateway endpoint (free)", "ja": "ゲートウェイエンドポイント（無料）"},
+    "cross-az": {"en": "Cross-AZ transfer", "ja": "AZ 間転送"},
+    "inter-region": {"en": "Inter-region peering", "ja": "リージョン間ピアリング"},
+    "transit-gateway": {"en": "Transit gateway", "ja": "Transit Gateway"},
+    "free": {"en": "Free", "ja": "無料"},
+    "unknown": {"en": "Unknown (format before v5)", "ja": "不明（v5 より前の形式）"},
+}
+CHANGE_TITLES: dict[str, dict[str, str]] = {
+    "gateway-endpoint": {"en": "Add a gateway endpoint for {what}",
+                         "ja": "{what} 用のゲートウェイエンドポイントを追加"},
+    "interface-endpoint": {"en": "Add an interface endpoint for {what}",
+                           "ja": "{what} 用のインターフェイスエンドポイントを追加"},
+    "co-locate": {"en": "Put {what} in one AZ", "ja": "{what} を同じ AZ に配置"},
+}
+DRIVER_GROUPS: dict[str, dict[str, str]] = {
+    "pair": {"en": "Pairs", "ja": "通信の組"}, "src": {"en": "Sources", "ja": "送信元"},
+    "dst": {"en": "Destinations", "ja": "宛先"},
+    "interface": {"en": "Interfaces", "ja": "インターフェイス"},
+    "service": {"en": "AWS services", "ja": "AWS サービス"}, "vpc": {"en": "VPCs", "ja": "VPC"},
+    "account": {"en": "Accounts", "ja": "アカウント"}}
+COLUMNS: dict[str, dict[str, str]] = {
+    "charge": {"en": "charge", "ja": "料金の種類"}, "usd": {"en": "USD", "ja": "USD"},
+    "gib": {"en": "GiB", "ja": "GiB"}, "change": {"en": "change", "ja": "変更"},
+    "vpc": {"en": "VPC", "ja": "VPC"}, "usd_saved": {"en": "USD saved a month",
+                                                     "ja": "月あたりの節約額（USD）"}}
+DRIVER_KEYS = {group: f"cost_drivers_{group}" for group in DRIVER_GROUPS}
+SAVINGS_KEY = "cost_savings"
+TREND_KEY = "cost_trend"
+MIN_TREND_BUCKET = 3600
+
+
+def say(key: str, lang: str, **values) -> str:
+    texts = TEXTS[key]
+    return (texts.get(lang) or texts["en"]).format(**values)
+
+
+def title(table: Mapping[str, Mapping[str, str]], key: str, lang: str) -> str:
+    texts = table[key]
+    return texts.get(lang) or texts["en"]
+
+
+def dollars(value: float) -> str:
+    return f"${value:,.2f}" if value >= 0.01 or value == 0 else f"${value:,.4f}"
+
+
+def size_text(nbytes: int) -> str:
+    return f"{nbytes / GIB:,.2f} GiB"
+
+
+def monthly(usd_total: float, seconds: int) -> float:
+    return usd_total * MONTH_S / seconds if seconds > 0 else 0.0
+
+
+def trend_bucket(seconds: int) -> int:
+    from lib.traffic import bucket_for
+
+    return max(MIN_TREND_BUCKET, bucket_for(seconds))
+
+
+def classes_frame(rows: list[Mapping], lang: str) -> pd.DataFrame:
+    """Every class (dearest first) with its title, GiB, dollars and exact bytes."""
+    totals = per_class(rows)
+    ordered_classes = sorted(CLASSES, key=lambda c: (-totals[c]["usd"], -totals[c]["bytes"],
+                                                     CLASSES.index(c)))
+    frame = pd.DataFrame([{"class": name, "charge": title(CLASS_TITLES, name, lang),
+                           "gib": round(totals[name]["bytes"] / GIB, 3),
+                           "usd": totals[name]["usd"], "bytes": totals[name]["bytes"]}
+                          for name in ordered_classes])
+    return frame.astype({"bytes": "Int64"})
+
+
+def trend_frame(rows: list[Mapping], zone: str | None, lang: str) -> pd.DataFrame:
+    """Charged classes per time bucket (wall-clock time in the viewer's zone, as Traffic)."""
+    from lib.traffic import wall_clock
+
+    charged = [row for row in rows if (row.get("usd") or 0) > 0]
+    frame = pd.DataFrame([{"bucket_start": row["bucket_start"],
+                           "time": wall_clock(row["bucket_start"], zone),
+                           "when": timeutil.format_local(row["bucket_start"], zone),
+                           "class": row["class"], "charge": title(CLASS_TITLES, row["class"], lang),
+                           "usd": row["usd"], "bytes": row["bytes"]} for row in charged],
+                         columns=["bucket_start", "time", "when", "class", "charge", "usd",
+                                  "bytes"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame.astype({"bucket_start": "Int64", "bytes": "Int64"})
+
+
+def driver_label(group: str, row: Mapping, lang: str) -> str:
+    keys = COST_GROUPS[group]
+    parts = [str(row.get(k)) if row.get(k) is not None else "–" for k in keys]
+    return " → ".join(parts)
+
+
+def drivers_frame(rows: list[Mapping], group: str, lang: str) -> pd.DataFrame:
+    """The top drivers of each class: class, who, GiB, dollars and exact bytes."""
+    keys = list(COST_GROUPS[group])
+    frame = pd.DataFrame([{"class": row["class"], "charge": title(CLASS_TITLES, row["class"], lang),
+                           "driver": driver_label(group, row, lang),
+                           **{k: row.get(k) for k in keys},
+                           "gib": round(row["bytes"] / GIB, 3), "usd": row["usd"],
+                           "bytes": row["bytes"]} for row in rows],
+                         columns=["class", "charge", "driver", *keys, "gib", "usd", "bytes"])
+    return frame.astype({"bytes": "Int64"})
+
+
+def change_text(row: Mapping, lang: str) -> str:
+    what = (row.get("service") if row["change"] != "co-locate"
+            else f"{row.get('address_a')} ↔ {row.get('address_b')}")
+    return title(CHANGE_TITLES, row["change"], lang).format(what=what)
+
+
+def savings_frame(rows: list[Mapping], lang: str) -> pd.DataFrame:
+    columns = ["change", "what", "vpc", "gib", "usd_saved", "bytes", "service", "address_a",
+               "address_b"]
+    frame = pd.DataFrame([{**{k: row.get(k) for k in columns if k in row},
+                           "what": change_text(row, lang), "gib": round(row["bytes"] / GIB, 3)}
+                          for row in rows], columns=columns)
+    return frame.astype({"bytes": "Int64"})
+
+
+def unknown_sources(rows: list[Mapping]) -> list[dict]:
+    """Where the unclassifiable bytes were stored (cost rows grouped by "log")."""
+    return sorted((dict(row) for row in rows if row["class"] == "unknown" and row["bytes"]),
+                  key=lambda row: -row["bytes"])
+
+
+def unknown_lines(rows: list[Mapping], lang: str) -> list[str]:
+    return [say("unknown-row", lang, account=row["log_account"], region=row["log_region"],
+                vpc=row.get("vpc_id") or say("no-vpc", lang), size=size_text(row["bytes"]))
+            for row in unknown_sources(rows)]
+
+
+def show_columns(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The frame with its column headers in the page's language."""
+    return frame.rename(columns={k: title(COLUMNS, k, lang) for k in COLUMNS if k in frame})
+
+
+def driver_drill(filters, group: str, row: Mapping) -> dict[str, str] | None:
+    """Search filters for a driver's records (None for AWS services: Search has no filter)."""
+    changes = {}
+    if group in ("pair", "src"):
+        changes["src"] = parse_network(str(row["srcaddr"]))
+    if group in ("pair", "dst"):
+        changes["dst"] = parse_network(str(row["dstaddr"]))
+    if group == "interface":
+        changes["interface_ids"] = (str(row["interface_id"]),)
+    if group == "vpc" and row.get("vpc_id"):
+        changes["vpc_ids"] = (str(row["vpc_id"]),)
+    if group == "account":
+        changes["accounts"] = (str(row["log_account"]),)
+    if not changes:
+        return None
+    return to_params(filters.with_(**changes))
+
+
+def savings_drill(filters, row: Mapping) -> dict[str, str] | None:
+    if row["change"] == "co-locate":
+        return to_params(filters.with_(src=parse_network(str(row["address_a"])),
+                                       dst=parse_network(str(row["address_b"]))))
+    if row.get("vpc"):
+        return to_params(filters.with_(vpc_ids=(str(row["vpc"]),)))
+    return None
+
+
+def trend_drill(filters, bucket: int, point: Mapping) -> dict[str, str]:
+    start = int(point["bucket_start"])
+    return to_params(filters.with_(start=max(filters.start, start),
+                                   end=min(filters.end, start + bucket)))
+
+
+def picked_rows(frame: pd.DataFrame, selection_state) -> Mapping | None:
+    from lib.traffic import picked_row
+
+    row = picked_row(selection_state)
+    if row is None or row >= len(frame):
+        return None
+    return frame.iloc[row].to_dict()

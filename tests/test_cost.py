@@ -205,3 +205,31 @@ def test_bad_prices_are_named(raw, words, monkeypatch, store, capsys):
         cost.prices_from(load_settings())
     code, _, err = run_cli(capsys, "--kind", "cost", "--data", str(store), *RANGE)
     assert code == cli.EXIT_USAGE and "prices" in err
+
+
+# --- the page's frames and charts ----------------------------------------------------------
+
+def test_frames_and_charts(store):
+    import altair as alt
+
+    from lib import charts
+
+    duck = DuckDBEngine(str(store))
+    rows = duck.run(cost.cost_query(FILTERS, ALL_ACCOUNTS)).rows()
+    frame = cost.classes_frame(rows, "en")
+    assert list(frame["class"]) == [r["class"] for r in rows]  # dearest first, all classes
+    chart = charts.cost_classes(frame)
+    assert isinstance(chart, alt.Chart) and chart.to_dict()["encoding"]["x"]["field"] == "usd"
+    trend_rows = duck.run(cost.cost_query(FILTERS, ALL_ACCOUNTS, group="time",
+                                          bucket=3600)).rows()
+    trend = cost.trend_frame(trend_rows, "Asia/Tokyo", "ja")
+    assert set(trend["class"]) == {"nat-gateway", "cross-az", "internet-egress", "inter-region",
+                                   "transit-gateway"}  # charged classes only
+    assert trend["when"].iloc[0].endswith("JST")
+    spec = charts.cost_trend(trend, "JST", "1 hour").to_dict()
+    assert spec["params"][0]["select"]["fields"] == ["bucket_start"]
+    assert cost.trend_drill(FILTERS, 3600, {"bucket_start": int(WINDOW["start"]) + 3600}) == {
+        "start": str(int(WINDOW["start"]) + 3600), "end": str(int(WINDOW["start"]) + 7200)}
+    logs = duck.run(cost.cost_query(FILTERS, ALL_ACCOUNTS, group="log")).rows()
+    assert cost.unknown_lines(logs, "en") == [
+        f"account {ACCOUNT_A}, region us-east-1, VPC not in the format: 0.00 GiB"]
