@@ -247,8 +247,9 @@ def price_case(prices: Prices, key_of: exp.Expression, region: exp.Expression) -
 
 
 def peer_address() -> exp.Expression:
-    """The other side of a record: the destination of an egress record, else the source."""
-    return sql("CASE WHEN r.flow_direction = 'ingress' THEN r.srcaddr ELSE r.dstaddr END")
+    """The other side of a record: the destination of an egress record, else the source.
+    Computed once per record (records step), so the joins on it are plain equi-joins."""
+    return sql("CASE WHEN flow_direction = 'ingress' THEN srcaddr ELSE dstaddr END")
 
 
 # --- the steps (one CTE each) --------------------------------------------------------------
@@ -275,7 +276,7 @@ def owner_regions_step() -> exp.Select:
 
 def peers_step() -> exp.Select:
     """Every record with what is known of its peer: public, and if an interface, its VPC/AZ."""
-    peer = peer_address()
+    peer = c("peer", "r")
     same_vpc = exp.and_(c("address", "o").eq(peer.copy()),
                         c("log_region", "o").eq(c("log_region", "r")),
                         c("vpc_id", "o").eq(c("vpc_id", "r")))
@@ -370,7 +371,8 @@ def with_steps(select: exp.Select, records: exp.Select) -> exp.Select:
 
 def records_step(select: exp.Select) -> exp.Select:
     """The records the query may read (its filters and account scope are on `select`)."""
-    return select.select(*[col(name) for name in BASE_COLUMNS]).where(is_flow())
+    return (select.select(*[col(name) for name in BASE_COLUMNS], peer_address().as_("peer"))
+            .where(is_flow()))
 
 
 def usd(total: exp.Expression) -> exp.Expression:
@@ -511,6 +513,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "per-month": {"en": "{usd} a month at this rate", "ja": "このペースで月 {usd}"},
     "trend": {"en": "Charges over time", "ja": "料金の推移"},
     "drivers": {"en": "Top cost drivers per class", "ja": "種類ごとの主なコスト要因"},
+    "drivers-by": {"en": "Group by", "ja": "集計の単位"},
     "drivers-help": {"en": "Select a row to open Search on its records.",
                      "ja": "行を選ぶと、その記録を検索ページで開きます。"},
     "no-drill": {"en": "Search has no filter for AWS services: this table opens nothing.",
@@ -593,7 +596,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "gib": {"en": "GiB", "ja": "GiB"}, "change": {"en": "change", "ja": "変更"},
     "vpc": {"en": "VPC", "ja": "VPC"}, "usd_saved": {"en": "USD saved a month",
                                                      "ja": "月あたりの節約額（USD）"}}
-DRIVER_KEYS = {group: f"cost_drivers_{group}" for group in DRIVER_GROUPS}
+DRIVERS_KEY = "cost_drivers"  # the drivers table's selection
+DRIVER_GROUP_KEY = "cost_driver_group"  # which grouping it shows
 SAVINGS_KEY = "cost_savings"
 TREND_KEY = "cost_trend"
 MIN_TREND_BUCKET = 3600

@@ -68,21 +68,21 @@ if trend is not None:
 
 st.subheader(cost.say("drivers", lang))
 st.caption(cost.say("drivers-help", lang))
-tabs = st.tabs([cost.title(cost.DRIVER_GROUPS, group, lang) for group in cost.DRIVER_GROUPS])
-for tab, group in zip(tabs, cost.DRIVER_GROUPS, strict=True):
-    with tab:
-        result = gui.run(cost.cost_query(filters, scope, group=group, top=top, prices=prices))
-        if result is None:
-            continue
-        frame = cost.drivers_frame(result.rows(), group, lang)
-        if group == "service":
-            st.caption(cost.say("no-drill", lang))
-        picked = st.dataframe(cost.show_columns(frame, lang), hide_index=True,
-                              on_select="rerun", selection_mode="single-row",
-                              key=cost.DRIVER_KEYS[group], width="stretch")
-        row = cost.picked_rows(frame, picked)
-        if row is not None and (drill := cost.driver_drill(filters, group, row)) is not None:
-            gui.drill_down(drill)
+# One grouping at a time: each is a query over every record of the range.
+group = st.segmented_control(cost.say("drivers-by", lang), list(cost.DRIVER_GROUPS),
+                             default="pair", key=cost.DRIVER_GROUP_KEY,
+                             format_func=lambda g: cost.title(cost.DRIVER_GROUPS, g, lang)
+                             ) or "pair"
+result = gui.run(cost.cost_query(filters, scope, group=group, top=top, prices=prices))
+if result is not None:
+    frame = cost.drivers_frame(result.rows(), group, lang)
+    if group == "service":
+        st.caption(cost.say("no-drill", lang))
+    picked = st.dataframe(cost.show_columns(frame, lang), hide_index=True, on_select="rerun",
+                          selection_mode="single-row", key=cost.DRIVERS_KEY, width="stretch")
+    row = cost.picked_rows(frame, picked)
+    if row is not None and (drill := cost.driver_drill(filters, group, row)) is not None:
+        gui.drill_down(drill)
 
 st.subheader(cost.say("savings", lang))
 st.caption(cost.say("savings-help", lang))

@@ -42,9 +42,9 @@ def tables(at) -> dict:
     order (month to date, the period, the prices); savings None when there are none."""
     keyed = {f.key: f.value for f in at.dataframe if f.key}
     plain = [f.value for f in at.dataframe if not f.key]
-    assert len(plain) == 3 and set(keyed) >= set(cost.DRIVER_KEYS.values()), keyed.keys()
+    assert len(plain) == 3 and cost.DRIVERS_KEY in keyed, keyed.keys()
     found = dict(zip(("month", "period", "prices"), plain, strict=True))
-    found.update({group: keyed[key] for group, key in cost.DRIVER_KEYS.items()})
+    found["drivers"] = keyed[cost.DRIVERS_KEY]
     found["savings"] = keyed.get(cost.SAVINGS_KEY)
     return found
 
@@ -67,7 +67,7 @@ def test_every_class_on_the_page_is_what_the_rules_say(monkeypatch, store):
     savings = found["savings"]
     assert {(r["change"], r["service"]): int(r["bytes"]) for _, r in savings.iterrows()
             if r["change"] != "co-locate"} == SAVINGS_A
-    pairs = found["pair"]
+    pairs = found["drivers"]  # by pair unless another grouping is chosen
     nat = pairs[pairs["class"] == "nat-gateway"].iloc[0]
     assert (nat["srcaddr"], nat["dstaddr"], int(nat["bytes"])) == ("52.216.1.1", "10.0.1.10",
                                                                    7_000_000)
@@ -85,7 +85,8 @@ def test_a_scoped_user_sees_only_their_accounts_costs(monkeypatch, store, tmp_pa
     assert not at.exception and not errors(at), errors(at)
     found = tables(at)
     assert class_bytes(found["period"]) == EXPECTED_B
-    assert set(found["account"]["log_account"]) == {ACCOUNT_B}
+    accounts = cost_page(monkeypatch, store, **{cost.DRIVER_GROUP_KEY: "account"})
+    assert set(tables(accounts)["drivers"]["log_account"]) == {ACCOUNT_B}
     assert found["savings"] is None
     assert any("No savings found" in i.value for i in at.info)
 
@@ -108,9 +109,9 @@ def test_japanese(monkeypatch, store):
 def test_a_selected_driver_opens_search_on_its_records(monkeypatch, store):
     at = app(monkeypatch, store, **WINDOW, account=[ACCOUNT_A]).run()
     at.switch_page(PAGE).run()
-    pairs = tables(at)["pair"]
+    pairs = tables(at)["drivers"]
     row = int(pairs.index[pairs["class"] == "cross-az"][0])
-    at.session_state[cost.DRIVER_KEYS["pair"]] = {"selection": {"rows": [row], "columns": []}}
+    at.session_state[cost.DRIVERS_KEY] = {"selection": {"rows": [row], "columns": []}}
     at.run()
     assert not at.exception
     assert at.title[0].value == "Search"
@@ -181,3 +182,17 @@ def test_the_page_on_athena_shows_the_same_charges(athena_page):
     found = tables(at)
     assert class_bytes(found["period"]) == EXPECTED_A
     assert any("athena" in c.value for c in at.caption)
+
+
+def test_drivers_by_interface_open_search_on_the_interface(monkeypatch, store):
+    at = app(monkeypatch, store, **WINDOW, account=[ACCOUNT_A],
+             **{cost.DRIVER_GROUP_KEY: "interface"}).run()
+    at.switch_page(PAGE).run()
+    drivers = tables(at)["drivers"]
+    assert "interface_id" in drivers.columns
+    nat = drivers[drivers["class"] == "nat-gateway"].iloc[0]
+    assert int(nat["bytes"]) == 400_000 + 7_000_000  # app1's traffic to S3 through the NAT
+    row = int(drivers.index[drivers["class"] == "nat-gateway"][0])
+    at.session_state[cost.DRIVERS_KEY] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert at.session_state[gui.PENDING_FILTERS]["eni"] == nat["interface_id"]
