@@ -115,7 +115,7 @@ def cost_classes(frame: pd.DataFrame, title: str = "") -> alt.Chart:
     """Estimated dollars per charge class, dearest first (exact bytes in the tooltip)."""
     return (alt.Chart(frame, title=title, height=alt.Step(BAND))
             .mark_bar()
-            .encode(x=alt.X("usd:Q", title="USD", axis=alt.Axis(format="$,.2f")),
+            .encode(x=alt.X("usd:Q", title="USD", axis=alt.Axis(format="$,.3~g")),
                     y=alt.Y("charge:N", sort=list(frame["charge"]), title=None,
                             axis=alt.Axis(labelLimit=320)),
                     color=alt.Color("class:N", legend=None,
@@ -133,7 +133,7 @@ def cost_trend(frame: pd.DataFrame, zone_name: str, bucket_text: str) -> alt.Cha
             .mark_bar(cursor="pointer")
             .encode(x=alt.X("time:T", title=f"Time ({zone_name})", scale=alt.Scale(type="utc"),
                             axis=alt.Axis(format="%b %d %H:%M", labelOverlap=True)),
-                    y=alt.Y("usd:Q", title="USD", stack="zero", axis=alt.Axis(format="$,.2f")),
+                    y=alt.Y("usd:Q", title="USD", stack="zero", axis=alt.Axis(format="$,.3~g")),
                     color=alt.Color("class:N", title="Charge",
                                     scale=alt.Scale(domain=list(COST_COLORS),
                                                     range=list(COST_COLORS.values()))),
