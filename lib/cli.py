@@ -59,7 +59,8 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eni", action="append", default=[], help="interface ID (repeatable)")
     p.add_argument("--vpc", action="append", default=[], help="VPC ID (repeatable)")
     p.add_argument("--subnet", action="append", default=[], help="subnet ID (repeatable)")
-    p.add_argument("--kind", default="search", help="search | top-talkers | timeline | ...")
+    p.add_argument("--kind", default="search",
+                   help="search | top-talkers | timeline | ... | cost | cost-savings")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
     p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
                    "pair | src | dst | interface | service | vpc | account | time (default class)")

@@ -554,7 +554,9 @@ TEXTS: dict[str, dict[str, str]] = {
               "transit gateway is recognised only when the other VPC's interface is in the "
               "logs.\n"
               "- NAT gateway traffic also pays internet egress (at the NAT gateway's own "
-              "records) and cross-AZ transfer when the NAT gateway is in another AZ.",
+              "records) and cross-AZ transfer when the NAT gateway is in another AZ.\n"
+              "- Only the records of the accounts you may see are read: a transfer whose "
+              "other side is in another account is classified from your side alone.",
         "ja": "- 公開価格によるフローログからの**見積もり**で、**請求書ではありません**。割引、"
               "Savings Plans、クレジット、無料枠、段階料金は反映していません。\n"
               "- フローログに記録された通信だけが対象です。フローログのないインターフェイス、"
@@ -566,7 +568,9 @@ TEXTS: dict[str, dict[str, str]] = {
               "わからないインターフェイスへの転送は free、Transit Gateway は相手 VPC の"
               "インターフェイスがログにある場合だけ判定できます。\n"
               "- NAT ゲートウェイ経由の通信には、NAT ゲートウェイ自身の記録でインターネット"
-              "送信料金が、別の AZ にある場合は AZ 間転送料金もかかります。"},
+              "送信料金が、別の AZ にある場合は AZ 間転送料金もかかります。\n"
+              "- 閲覧を許可されたアカウントの記録だけを読みます。相手側が別のアカウントに"
+              "ある転送は、こちら側の記録だけで分類します。"},
 }
 CLASS_TITLES: dict[str, dict[str, str]] = {
     "internet-egress": {"en": "Internet egress", "ja": "インターネットへの送信"},
