@@ -95,3 +95,22 @@ def test_cli_demo_cost_cases(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert code == cli.EXIT_OK and summary["records"] > 400
     assert summary["cost_cases"]["bytes"]["nat-gateway"] > 0
+
+
+def test_the_columnar_cache_gives_the_same_charges(demos, tmp_path):
+    from lib import columnar
+    from lib.engines.duckdb_engine import DuckDBEngine
+    from lib.filters import parse_filters
+    from lib.query import ALL_ACCOUNTS
+
+    summary = demos[1]
+    cache = tmp_path / "columnar"
+    columnar.build(summary.out_dir, cache, workers=1)
+    raw, cached = DuckDBEngine(summary.out_dir), DuckDBEngine(summary.out_dir,
+                                                              columnar_dir=str(cache))
+    filters = parse_filters({"start": str(summary.start), "end": str(summary.end)})
+    queries = [cost.cost_query(filters, ALL_ACCOUNTS), cost.savings_query(filters, ALL_ACCOUNTS),
+               cost.cost_query(filters, ALL_ACCOUNTS, group="time", bucket=3600)]
+    for query in queries:
+        assert cached.route(query) == "columnar"  # records, never a rollup
+        assert cached.run(query).rows() == raw.run(query).rows()
