@@ -127,11 +127,13 @@ def _cost_query_from(args, filters):
     from lib.query import ALL_ACCOUNTS, QueryError
 
     try:
-        prices = cost.prices_from(_settings_for(args))
+        settings = _settings_for(args)
+        prices = cost.prices_from(settings)
     except ValueError as error:
         raise QueryError(str(error)) from None
     return cost.CostQuery(args.kind, filters, scope=ALL_ACCOUNTS, cost_group=args.group or "class",
-                          top=args.top, bucket=args.bucket, prices=prices)
+                          top=args.top, bucket=args.bucket, prices=prices,
+                          single_scan=cost.single_scan_for(settings))
 
 
 @command

@@ -176,6 +176,7 @@ class CostQuery(Query):
 
     cost_group: str = "class"
     prices: Prices = field(default=DEFAULT)
+    single_scan: bool = False  # read `flows` once (window functions): for Athena
 
     def __post_init__(self):
         super().__post_init__()
@@ -188,19 +189,27 @@ class CostQuery(Query):
 
 
 def cost_query(filters, scope, group: str = "class", top: int = 10, prices: Prices = DEFAULT,
-               bucket: int = 86400) -> CostQuery:
+               bucket: int = 86400, single_scan: bool = False) -> CostQuery:
     return CostQuery("cost", filters, scope=scope, cost_group=group, top=top, prices=prices,
-                     bucket=bucket)
+                     bucket=bucket, single_scan=single_scan)
 
 
-def savings_query(filters, scope, top: int = 10, prices: Prices = DEFAULT) -> CostQuery:
-    return CostQuery("cost-savings", filters, scope=scope, top=top, prices=prices)
+def savings_query(filters, scope, top: int = 10, prices: Prices = DEFAULT,
+                  single_scan: bool = False) -> CostQuery:
+    return CostQuery("cost-savings", filters, scope=scope, top=top, prices=prices,
+                     single_scan=single_scan)
 
 
-def _options(query: Query) -> tuple[str, Prices]:
+def single_scan_for(settings) -> bool:
+    """Athena bills every read of the table and Trino keeps no CTE result: read it once."""
+    return getattr(settings, "engine", "duckdb") == "athena"
+
+
+def _options(query: Query) -> tuple[str, Prices, bool]:
     """A plain Query of a cost kind (the engines' generic tests) groups by class at the
-    default prices."""
-    return getattr(query, "cost_group", "class"), getattr(query, "prices", DEFAULT)
+    default prices, with joins."""
+    return (getattr(query, "cost_group", "class"), getattr(query, "prices", DEFAULT),
+            getattr(query, "single_scan", False))
 
 
 # --- SQL pieces ----------------------------------------------------------------------------
@@ -318,22 +327,110 @@ def senders_step() -> exp.Select:
             .group_by(*FIVE_TUPLE))
 
 
-CLASS_CASE = """CASE
-  WHEN p.flow_direction IS NULL THEN 'unknown'
-  WHEN p.action <> 'ACCEPT' THEN 'free'
-  WHEN p.flow_direction = 'egress' THEN CASE
-    WHEN p.traffic_path = 7 THEN 'gateway-endpoint'
-    WHEN p.traffic_path = 5 THEN 'inter-region'
-    WHEN p.peer_public AND p.traffic_path = 1 THEN 'nat-gateway'
-    WHEN p.peer_public AND p.pkt_dst_aws_service IS NULL AND p.traffic_path IN (2, 8)
+def own_address() -> exp.Expression:
+    """The interface's own side of a record (egress: source, ingress: destination), when it
+    can be the interface's own address: never a public IPv4 address (a NAT gateway's records
+    carry the internet peer on its side)."""
+    side = sql("CASE WHEN flow_direction = 'egress' THEN srcaddr "
+               "WHEN flow_direction = 'ingress' THEN dstaddr END")
+    ownable = exp.or_(is_private(side.copy()), sql(
+        "STRPOS(CASE WHEN flow_direction = 'egress' THEN srcaddr "
+        "WHEN flow_direction = 'ingress' THEN dstaddr END, ':') > 0"))
+    return exp.Case().when(ownable, side)
+
+
+# single_scan: the steps read `flows` once (Athena bills every read of the table; Trino
+# does not keep a CTE's result): each record appears twice, once under its own address and once under its
+# peer's, and window functions over an address carry what its own records say (AZ, VPC) to
+# the records that have it as their peer.
+
+def sides_step() -> exp.Select:
+    """Each record under its own address ('own') and under its peer's ('peer')."""
+    sides = exp.values([("own",), ("peer",)], alias="sides", columns=["side"])
+    key = exp.Case().when(col("side").eq(lit("own")), own_address()).else_(col("peer"))
+    return (exp.select(*[col(name) for name in BASE_COLUMNS], "peer", "side", key.as_("address"))
+            .from_(exp.Table(this=exp.to_identifier("records")))
+            .join(sides, join_type="cross"))
+
+
+def own_value(column: str) -> exp.Expression:
+    return exp.Case().when(col("side").eq(lit("own")), col(column))
+
+
+def seen_peers_step() -> exp.Select:
+    """Every record once, with what is known of its peer: public, and if an interface (its
+    address is some record's own), its VPC and AZ (the same VPC's first: private ranges
+    overlap between VPCs; else the region's one holder)."""
+    region = ["address", "log_region"]
+    same_vpc = ["address", "log_region", "vpc_id"]
+    known = {
+        "vpc_az": window(exp.func("MIN", own_value("az_id")), same_vpc),
+        "vpc_holders": window(exp.func("COUNT", own_value("vpc_id")), same_vpc),
+        "min_az": window(exp.func("MIN", own_value("az_id")), region),
+        "max_az": window(exp.func("MAX", own_value("az_id")), region),
+        "min_vpc": window(exp.func("MIN", own_value("vpc_id")), region),
+        "max_vpc": window(exp.func("MAX", own_value("vpc_id")), region),
+        "holders": window(exp.func("COUNT", own_value("address")), region)}
+    seen = (exp.select(exp.Star(), *[w.as_(name) for name, w in known.items()])
+            .from_(exp.Table(this=exp.to_identifier("sides"))))
+    unique = sql("COALESCE(min_vpc, '') = COALESCE(max_vpc, '') AND min_az = max_az")
+    peer_az = exp.Case().when(sql("vpc_holders > 0"), col("vpc_az")).when(
+        unique.copy(), col("min_az"))
+    peer_vpc = exp.Case().when(sql("vpc_holders > 0"), col("vpc_id")).when(
+        unique.copy(), col("min_vpc"))
+    public = exp.and_(sql("holders = 0"), col("peer").is_(exp.null()).not_(),
+                      exp.Not(this=is_private(col("peer"))))
+    return (exp.select(*[col(name) for name in BASE_COLUMNS], "peer", peer_az.as_("peer_az"),
+                       peer_vpc.as_("peer_vpc"), public.as_("peer_public"))
+            .from_(alias(seen, "seen")).where(col("side").eq(lit("peer"))))
+
+
+def links_step() -> exp.Select:
+    """Each record with its flow's other records at hand: whether a NAT gateway processed
+    the flow it answers (the same interface's egress to a public peer through the VPC), and
+    which interfaces logged the sending of its 5-tuple (egress, or no direction known)."""
+    local = sql("CASE WHEN flow_direction = 'ingress' THEN dstaddr ELSE srcaddr END")
+    local_port = sql("CASE WHEN flow_direction = 'ingress' THEN dstport ELSE srcport END")
+    remote_port = sql("CASE WHEN flow_direction = 'ingress' THEN srcport ELSE dstport END")
+    conversation = [col("interface_id"), col("protocol"), local, col("peer"), local_port,
+                    remote_port]
+    nat = sql("CASE WHEN flow_direction = 'egress' AND action = 'ACCEPT' AND traffic_path = 1 "
+              "AND peer_public THEN 1 ELSE 0 END")
+    sender = sql("CASE WHEN flow_direction = 'egress' OR flow_direction IS NULL "
+                 "THEN interface_id END")
+    five = [col(k) for k in FIVE_TUPLE]
+    return (exp.select(exp.Star(),
+                       exp.Window(this=exp.func("MAX", nat), partition_by=conversation
+                                  ).as_("nat_flow"),
+                       exp.Window(this=exp.func("MIN", sender), partition_by=five
+                                  ).as_("first_interface"),
+                       exp.Window(this=exp.func("MAX", sender.copy()), partition_by=[
+                           c.copy() for c in five]).as_("last_interface"))
+            .from_(exp.Table(this=exp.to_identifier("seen_peers"))))
+
+
+# The rules, over the columns of a record and its peer ({p}: their table's prefix), the flag
+# of a flow a NAT gateway processed ({nat}) and the interfaces that logged its sending.
+CLASS_RULES = """CASE
+  WHEN {p}flow_direction IS NULL THEN 'unknown'
+  WHEN {p}action <> 'ACCEPT' THEN 'free'
+  WHEN {p}flow_direction = 'egress' THEN CASE
+    WHEN {p}traffic_path = 7 THEN 'gateway-endpoint'
+    WHEN {p}traffic_path = 5 THEN 'inter-region'
+    WHEN {p}peer_public AND {p}traffic_path = 1 THEN 'nat-gateway'
+    WHEN {p}peer_public AND {p}pkt_dst_aws_service IS NULL AND {p}traffic_path IN (2, 8)
       THEN 'internet-egress'
-    WHEN p.traffic_path = 1 AND p.peer_vpc <> p.vpc_id THEN 'transit-gateway'
-    WHEN p.peer_az <> p.az_id THEN 'cross-az'
+    WHEN {p}traffic_path = 1 AND {p}peer_vpc <> {p}vpc_id THEN 'transit-gateway'
+    WHEN {p}peer_az <> {p}az_id THEN 'cross-az'
     ELSE 'free' END
-  WHEN n.interface_id IS NOT NULL THEN 'nat-gateway'
-  WHEN s.first_interface <> p.interface_id OR s.last_interface <> p.interface_id THEN NULL
-  WHEN p.peer_az <> p.az_id THEN 'cross-az'
+  WHEN {nat} THEN 'nat-gateway'
+  WHEN {first} <> {p}interface_id OR {last} <> {p}interface_id THEN NULL
+  WHEN {p}peer_az <> {p}az_id THEN 'cross-az'
   ELSE 'free' END"""
+CLASS_CASE = CLASS_RULES.format(p="p.", nat="n.interface_id IS NOT NULL",
+                                first="s.first_interface", last="s.last_interface")
+LINKED_CLASS_CASE = CLASS_RULES.format(p="", nat="nat_flow = 1", first="first_interface",
+                                       last="last_interface")
 
 
 def classified_step() -> exp.Select:
@@ -354,16 +451,33 @@ def classified_step() -> exp.Select:
             .join(_aliased("senders", "s"), on=sent, join_type="left"))
 
 
+def linked_classified_step() -> exp.Select:
+    """classified_step for single_scan: the links step holds the flow's other records."""
+    service = sql("CASE WHEN flow_direction = 'egress' THEN pkt_dst_aws_service "
+                  "ELSE COALESCE(pkt_src_aws_service, pkt_dst_aws_service) END")
+    return (exp.select(*[col(name) for name in BASE_COLUMNS], service.as_("service"),
+                       sql(LINKED_CLASS_CASE).as_("class"))
+            .from_(exp.Table(this=exp.to_identifier("links"))))
+
+
 def _aliased(name: str, short: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(name), alias=exp.TableAlias(
         this=exp.to_identifier(short)))
 
 
-def with_steps(select: exp.Select, records: exp.Select) -> exp.Select:
+def with_steps(select: exp.Select, records: exp.Select, single_scan: bool = False
+               ) -> exp.Select:
+    """The classification's CTEs. Joins (fastest on DuckDB, which keeps a CTE's result) or,
+    with single_scan, window functions over one read of `flows` (Athena: Trino evaluates
+    each reference to a CTE anew, so the joins would read, and bill, the table 7 times)."""
     steps = (("records", records), ("owners", owners_step()),
              ("owner_regions", owner_regions_step()), ("peers", peers_step()),
              ("nat_flows", nat_flows_step()), ("senders", senders_step()),
              ("classified", classified_step()))
+    if single_scan:
+        steps = (("records", records), ("sides", sides_step()),
+                 ("seen_peers", seen_peers_step()), ("links", links_step()),
+                 ("classified", linked_classified_step()))
     for name, step in steps:
         select = select.with_(name, as_=step)
     return select
@@ -381,7 +495,7 @@ def usd(total: exp.Expression) -> exp.Expression:
 
 def build_cost(query: Query, select: exp.Select) -> exp.Select:
     """Bytes and estimated dollars per class (and per the group's keys)."""
-    group, prices = _options(query)
+    group, prices, single_scan = _options(query)
     keys = COST_GROUPS[group]
     key_columns = [(_bucket(query) if k == "bucket_start" else col(k)).as_(k) for k in keys]
     per_region = (cte_select(*key_columns, "class", "log_region",
@@ -404,7 +518,7 @@ def build_cost(query: Query, select: exp.Select) -> exp.Select:
         ranked = exp.select(exp.Star(), rank.as_("place")).from_(alias(totals, "totals"))
         inner = (exp.select("class", *keys, "bytes", "usd").from_(alias(ranked, "ranked"))
                  .where(col("place") <= lit(query.top)))
-    inner = with_steps(inner, records_step(select))
+    inner = with_steps(inner, records_step(select), single_scan)
     return (exp.select("class", *keys, "bytes", "usd").from_(alias(inner, "cost"))
             .order_by(*[o.copy() for o in order]))
 
@@ -417,7 +531,7 @@ def _bucket(query: Query) -> exp.Expression:
 def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
     """What-ifs: NAT traffic to AWS services through endpoints, cross-AZ pairs co-located.
     Dollars per month: the range's saving scaled to 730 hours."""
-    _, prices = _options(query)
+    _, prices, single_scan = _options(query)
     per_month = number(MONTH_S / (query.filters.end - query.filters.start))
     nat = prices_saved_case(prices)
     endpoint = (cte_select(sql("CASE WHEN service IN ('S3', 'DYNAMODB') THEN 'gateway-endpoint' "
@@ -453,7 +567,8 @@ def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
                  .limit(lit(query.top)))
     union = exp.union(exp.select("*").from_(alias(endpoints, "endpoints")),
                       exp.select("*").from_(alias(top_pairs, "top_pairs")), distinct=False)
-    inner = with_steps(exp.select("*").from_(alias(union, "changes")), records_step(select))
+    inner = with_steps(exp.select("*").from_(alias(union, "changes")), records_step(select),
+                       single_scan)
     columns = ("change", "vpc", "service", "address_a", "address_b", "bytes", "usd_saved")
     return (exp.select(*columns).from_(alias(inner, "savings"))
             .order_by(ordered("usd_saved", desc=True), ordered("bytes", desc=True),

@@ -20,6 +20,7 @@ except ValueError as error:
     st.error(str(error))
     st.stop()
 bucket = cost.trend_bucket(filters.end - filters.start)
+once = cost.single_scan_for(gui.settings())  # Athena: read the table once per query
 # A bar of the trend was clicked in the previous run: open Search on it first.
 if (point := traffic.picked(st.session_state.get(cost.TREND_KEY))) is not None:
     gui.drill_down(cost.trend_drill(filters, bucket, point))
@@ -43,19 +44,20 @@ def charges(title: str, result, seconds: int) -> None:
 now = timeutil.now()
 month_filters = cost.month_to_date(filters, now)
 st.subheader(cost.say("month", lang, month=timeutil.format_local(month_filters.start, "UTC")[:7]))
-month = gui.run(cost.cost_query(month_filters, scope, prices=prices))
+month = gui.run(cost.cost_query(month_filters, scope, prices=prices, single_scan=once))
 if month is not None:
     charges("", month, month_filters.end - month_filters.start)
 
 st.subheader(cost.say("period", lang))
-period = gui.run(cost.cost_query(filters, scope, prices=prices))
+period = gui.run(cost.cost_query(filters, scope, prices=prices, single_scan=once))
 if period is None:
     st.stop()
 charges("", period, filters.end - filters.start)
 gui.show_result_notes(period)
 
 st.subheader(cost.say("trend", lang))
-trend = gui.run(cost.cost_query(filters, scope, group="time", prices=prices, bucket=bucket))
+trend = gui.run(cost.cost_query(filters, scope, group="time", prices=prices, bucket=bucket,
+                                single_scan=once))
 if trend is not None:
     frame = cost.trend_frame(trend.rows(), zone, lang)
     if frame.empty:
@@ -73,7 +75,8 @@ group = st.segmented_control(cost.say("drivers-by", lang), list(cost.DRIVER_GROU
                              default="pair", key=cost.DRIVER_GROUP_KEY,
                              format_func=lambda g: cost.title(cost.DRIVER_GROUPS, g, lang)
                              ) or "pair"
-result = gui.run(cost.cost_query(filters, scope, group=group, top=top, prices=prices))
+result = gui.run(cost.cost_query(filters, scope, group=group, top=top, prices=prices,
+                                 single_scan=once))
 if result is not None:
     frame = cost.drivers_frame(result.rows(), group, lang)
     if group == "service":
@@ -86,7 +89,7 @@ if result is not None:
 
 st.subheader(cost.say("savings", lang))
 st.caption(cost.say("savings-help", lang))
-savings = gui.run(cost.savings_query(filters, scope, top=top, prices=prices))
+savings = gui.run(cost.savings_query(filters, scope, top=top, prices=prices, single_scan=once))
 if savings is not None:
     frame = cost.savings_frame(savings.rows(), lang)
     if frame.empty:
@@ -101,7 +104,8 @@ if savings is not None:
 
 unknown = cost.per_class(period.rows())["unknown"]["bytes"]
 if unknown:
-    where = gui.run(cost.cost_query(filters, scope, group="log", top=50, prices=prices))
+    where = gui.run(cost.cost_query(filters, scope, group="log", top=50, prices=prices,
+                                    single_scan=once))
     lines = cost.unknown_lines(where.rows(), lang) if where is not None else []
     st.warning(cost.say("unknown", lang, size=cost.size_text(unknown)) + "\n\n"
                + "\n".join(f"- {line}" for line in lines))

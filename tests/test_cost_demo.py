@@ -114,3 +114,18 @@ def test_the_columnar_cache_gives_the_same_charges(demos, tmp_path):
     for query in queries:
         assert cached.route(query) == "columnar"  # records, never a rollup
         assert cached.run(query).rows() == raw.run(query).rows()
+
+
+def test_the_single_scan_form_agrees_on_the_demo(demos):
+    from lib.engines.duckdb_engine import DuckDBEngine
+    from lib.filters import parse_filters
+    from lib.query import ALL_ACCOUNTS
+
+    summary = demos[1]
+    engine = DuckDBEngine(summary.out_dir)
+    filters = parse_filters({"start": str(summary.start), "end": str(summary.end)})
+    for make in (lambda once: cost.cost_query(filters, ALL_ACCOUNTS, single_scan=once),
+                 lambda once: cost.cost_query(filters, ALL_ACCOUNTS, group="pair", top=5,
+                                              single_scan=once),
+                 lambda once: cost.savings_query(filters, ALL_ACCOUNTS, single_scan=once)):
+        assert engine.run(make(True)).rows() == engine.run(make(False)).rows()
