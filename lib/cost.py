@@ -207,9 +207,9 @@ def single_scan_for(settings) -> bool:
 
 def _options(query: Query) -> tuple[str, Prices, bool]:
     """A plain Query of a cost kind (the engines' generic tests) groups by class at the
-    default prices, with joins."""
+    default prices, in the form that suits every engine (one read of the table)."""
     return (getattr(query, "cost_group", "class"), getattr(query, "prices", DEFAULT),
-            getattr(query, "single_scan", False))
+            getattr(query, "single_scan", True))
 
 
 # --- SQL pieces ----------------------------------------------------------------------------
@@ -474,13 +474,29 @@ def with_steps(select: exp.Select, records: exp.Select, single_scan: bool = Fals
              ("owner_regions", owner_regions_step()), ("peers", peers_step()),
              ("nat_flows", nat_flows_step()), ("senders", senders_step()),
              ("classified", classified_step()))
-    if single_scan:
-        steps = (("records", records), ("sides", sides_step()),
-                 ("seen_peers", seen_peers_step()), ("links", links_step()),
-                 ("classified", linked_classified_step()))
+    if single_scan:  # a chain, each step read once: nested subqueries, no named CTE
+        return inlined(select, (("records", records), ("sides", sides_step()),
+                                ("seen_peers", seen_peers_step()), ("links", links_step()),
+                                ("classified", linked_classified_step())))
     for name, step in steps:
         select = select.with_(name, as_=step)
     return select
+
+
+def inlined(select: exp.Select, steps) -> exp.Select:
+    """The select with each read of a step replaced by the step itself (in order: a step may
+    read the ones before it), so the statement names no table but `flows`."""
+    bodies: dict[str, exp.Expression] = {}
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in bodies:
+            return exp.Subquery(this=bodies[node.name].copy(), alias=exp.TableAlias(
+                this=exp.to_identifier(node.alias_or_name)))
+        return node
+
+    for name, step in steps:
+        bodies[name] = step.transform(swap)
+    return select.transform(swap)
 
 
 def records_step(select: exp.Select) -> exp.Select:
@@ -529,60 +545,57 @@ def _bucket(query: Query) -> exp.Expression:
 
 
 def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
-    """What-ifs: NAT traffic to AWS services through endpoints, cross-AZ pairs co-located.
-    Dollars per month: the range's saving scaled to 730 hours."""
+    """What-ifs: NAT traffic to AWS services through endpoints, cross-AZ pairs co-located
+    (the `top` largest pairs). Dollars per month: the range's saving scaled to 730 hours.
+    One pass over the classified records (each change is a group of its own)."""
     _, prices, single_scan = _options(query)
     per_month = number(MONTH_S / (query.filters.end - query.filters.start))
-    nat = prices_saved_case(prices)
-    endpoint = (cte_select(sql("CASE WHEN service IN ('S3', 'DYNAMODB') THEN 'gateway-endpoint' "
-                               "ELSE 'interface-endpoint' END").as_("change"),
-                           col("vpc_id").as_("vpc"), "service",
-                           exp.cast(exp.null(), "VARCHAR").as_("address_a"),
-                           exp.cast(exp.null(), "VARCHAR").as_("address_b"), "bytes",
-                           "log_region", source="classified",
-                           where=exp.and_(sql("class = 'nat-gateway' AND service IS NOT NULL"),
-                                          exp.Not(this=col("service").isin(
-                                              *[lit(s) for s in NO_ENDPOINT_SERVICES])))))
-    endpoints = (exp.select("change", "vpc", "service", "address_a", "address_b",
-                            bigint(sql("SUM(bytes)")).as_("bytes"),
-                            usd(exp.Mul(this=exp.func("SUM", exp.Mul(
-                                this=exp.cast(col("bytes"), "DOUBLE"), expression=nat)),
-                                expression=per_month)).as_("usd_saved"))
-                 .from_(alias(endpoint, "endpoint"))
-                 .group_by("change", "vpc", "service", "address_a", "address_b"))
-    cross = region_price(prices, "cross-az", col("log_region"))
-    pairs = (cte_select(lit("co-locate").as_("change"), sql("MIN(vpc_id)").as_("vpc"),
-                        exp.cast(exp.null(), "VARCHAR").as_("service"),
-                        sql("LEAST(srcaddr, dstaddr)").as_("address_a"),
-                        sql("GREATEST(srcaddr, dstaddr)").as_("address_b"),
-                        bigint(sql("SUM(bytes)")).as_("bytes"),
-                        usd(exp.Mul(this=exp.func("SUM", exp.Mul(
-                            this=exp.cast(col("bytes"), "DOUBLE"), expression=cross)),
-                            expression=per_month.copy())).as_("usd_saved"),
-                        source="classified", where=sql("class = 'cross-az'"))
-             .group_by(sql("LEAST(srcaddr, dstaddr)"), sql("GREATEST(srcaddr, dstaddr)")))
-    top_pairs = (exp.select("*").from_(alias(pairs, "pairs"))
-                 .order_by(ordered("usd_saved", desc=True), ordered("bytes", desc=True),
-                           ordered("address_a"), ordered("address_b"))
-                 .limit(lit(query.top)))
-    union = exp.union(exp.select("*").from_(alias(endpoints, "endpoints")),
-                      exp.select("*").from_(alias(top_pairs, "top_pairs")), distinct=False)
-    inner = with_steps(exp.select("*").from_(alias(union, "changes")), records_step(select),
-                       single_scan)
+    change = sql("CASE WHEN class = 'cross-az' THEN 'co-locate' "
+                 "WHEN service IN ('S3', 'DYNAMODB') THEN 'gateway-endpoint' "
+                 "ELSE 'interface-endpoint' END")
+    pair = "CASE WHEN class = 'cross-az' THEN {}(srcaddr, dstaddr) END"
+    endpoint_traffic = exp.and_(sql("class = 'nat-gateway' AND service IS NOT NULL"),
+                                exp.Not(this=col("service").isin(
+                                    *[lit(s) for s in NO_ENDPOINT_SERVICES])))
+    candidates = cte_select(
+        change.as_("change"), "vpc_id",
+        # a pair is kept apart by its addresses only (its VPC: the first one's)
+        sql("CASE WHEN class = 'cross-az' THEN NULL ELSE vpc_id END").as_("vpc_key"),
+        sql("CASE WHEN class = 'cross-az' THEN NULL ELSE service END").as_("service"),
+        sql(pair.format("LEAST")).as_("address_a"), sql(pair.format("GREATEST")).as_("address_b"),
+        "bytes", "log_region", source="classified",
+        where=exp.or_(sql("class = 'cross-az'"), endpoint_traffic))
+    saved = exp.Mul(this=exp.cast(col("bytes"), "DOUBLE"), expression=prices_saved_case(prices))
+    keys = ("change", "vpc_key", "service", "address_a", "address_b")
+    changes = (exp.select("change", sql("MIN(vpc_id)").as_("vpc"), "service", "address_a",
+                          "address_b", bigint(sql("SUM(bytes)")).as_("bytes"),
+                          usd(exp.Mul(this=exp.func("SUM", saved), expression=per_month)
+                              ).as_("usd_saved"))
+               .from_(alias(candidates, "candidates")).group_by(*keys))
+    rank = window(exp.RowNumber(), ["change"],
+                  [ordered("usd_saved", desc=True), ordered("bytes", desc=True),
+                   ordered("vpc"), ordered("service"), ordered("address_a"), ordered("address_b")])
+    ranked = exp.select(exp.Star(), rank.as_("place")).from_(alias(changes, "changes"))
     columns = ("change", "vpc", "service", "address_a", "address_b", "bytes", "usd_saved")
+    kept = (exp.select(*columns).from_(alias(ranked, "ranked"))
+            .where(exp.or_(col("change").neq(lit("co-locate")), col("place") <= lit(query.top))))
+    inner = with_steps(kept, records_step(select), single_scan)
     return (exp.select(*columns).from_(alias(inner, "savings"))
             .order_by(ordered("usd_saved", desc=True), ordered("bytes", desc=True),
                       *[ordered(k) for k in columns[:5]]))
 
 
 def prices_saved_case(prices: Prices) -> exp.Expression:
-    """$/GiB a change saves on NAT traffic: all of NAT processing with a gateway endpoint,
-    NAT processing less the interface endpoint's with one (never below zero)."""
+    """$/GiB a change saves: all of NAT processing with a gateway endpoint, NAT processing
+    less the interface endpoint's with one (never below zero), the cross-AZ price for a
+    pair put in one AZ."""
     nat = region_price(prices, "nat-gateway", col("log_region"))
     interface = region_price(prices, "interface-endpoint", col("log_region"))
     cheaper = exp.func("GREATEST", exp.Sub(this=nat.copy(), expression=interface),
                        number(0.0))
-    return exp.Case().when(col("change").eq(lit("gateway-endpoint")), nat).else_(cheaper)
+    cross = region_price(prices, "cross-az", col("log_region"))
+    return (exp.Case().when(col("change").eq(lit("gateway-endpoint")), nat)
+            .when(col("change").eq(lit("co-locate")), cross).else_(cheaper))
 
 
 # --- shaping results for the page --------------------------------------------------------------
