@@ -618,10 +618,6 @@ def per_class(rows: list[Mapping]) -> dict[str, dict]:
                    "usd": float(found.get(name, {}).get("usd") or 0.0)} for name in CLASSES}
 
 
-def gib(value: int) -> float:
-    return value / GIB
-
-
 # --- the page: words (English, Japanese), frames, drill-down ---------------------------------
 
 TEXTS: dict[str, dict[str, str]] = {
