@@ -101,3 +101,44 @@ def check_timeline(frame: pd.DataFrame, zone_name: str, window=None, lang: str =
                              alt.Tooltip("action:N", title="Action"),
                              alt.Tooltip("records:Q", title="Records", format=EXACT),
                              alt.Tooltip("bytes:Q", title="Bytes", format=EXACT)]))
+
+
+# --- the Cost page (frames from lib/cost.py) ---------------------------------------------------
+
+COST_COLORS = {"internet-egress": "#d1495b", "nat-gateway": "#edae49", "cross-az": "#00798c",
+               "inter-region": "#30638e", "transit-gateway": "#8e6c8a",
+               "gateway-endpoint": "#4c9f70", "free": "#b0b0b0", "unknown": "#666666"}
+DOLLARS = "$,.2f"
+
+
+def cost_classes(frame: pd.DataFrame, title: str = "") -> alt.Chart:
+    """Estimated dollars per charge class, dearest first (exact bytes in the tooltip)."""
+    return (alt.Chart(frame, title=title, height=alt.Step(BAND))
+            .mark_bar()
+            .encode(x=alt.X("usd:Q", title="USD", axis=alt.Axis(format="$,.3~g")),
+                    y=alt.Y("charge:N", sort=list(frame["charge"]), title=None,
+                            axis=alt.Axis(labelLimit=320)),
+                    color=alt.Color("class:N", legend=None,
+                                    scale=alt.Scale(domain=list(COST_COLORS),
+                                                    range=list(COST_COLORS.values()))),
+                    tooltip=[alt.Tooltip("charge:N", title="Charge"),
+                             alt.Tooltip("usd:Q", title="USD", format=DOLLARS),
+                             alt.Tooltip("gib:Q", title="GiB", format=",.3f"),
+                             alt.Tooltip("bytes:Q", title="Bytes", format=EXACT)]))
+
+
+def cost_trend(frame: pd.DataFrame, zone_name: str, bucket_text: str) -> alt.Chart:
+    """Estimated dollars per time bucket, stacked by class; a click picks the bucket."""
+    return (alt.Chart(frame, title=f"USD per {bucket_text}")
+            .mark_bar(cursor="pointer")
+            .encode(x=alt.X("time:T", title=f"Time ({zone_name})", scale=alt.Scale(type="utc"),
+                            axis=alt.Axis(format="%b %d %H:%M", labelOverlap=True)),
+                    y=alt.Y("usd:Q", title="USD", stack="zero", axis=alt.Axis(format="$,.3~g")),
+                    color=alt.Color("class:N", title="Charge",
+                                    scale=alt.Scale(domain=list(COST_COLORS),
+                                                    range=list(COST_COLORS.values()))),
+                    tooltip=[alt.Tooltip("when:N", title="From"),
+                             alt.Tooltip("charge:N", title="Charge"),
+                             alt.Tooltip("usd:Q", title="USD", format=DOLLARS),
+                             alt.Tooltip("bytes:Q", title="Bytes", format=EXACT)])
+            .add_params(_pick(["bucket_start"])))

@@ -59,12 +59,16 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eni", action="append", default=[], help="interface ID (repeatable)")
     p.add_argument("--vpc", action="append", default=[], help="VPC ID (repeatable)")
     p.add_argument("--subnet", action="append", default=[], help="subnet ID (repeatable)")
-    p.add_argument("--kind", default="search", help="search | top-talkers | timeline | ...")
+    p.add_argument("--kind", default="search",
+                   help="search | top-talkers | timeline | ... | cost | cost-savings")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
-    p.add_argument("--group", default="pair", help="top-talkers: src | dst | pair")
+    p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
+                   "pair | src | dst | interface | service | vpc | account | time (default class)")
     p.add_argument("--by", default="bytes", help="top-talkers: bytes | packets | flows")
-    p.add_argument("--top", type=int, default=10, help="top-talkers: how many")
-    p.add_argument("--bucket", type=int, default=300, help="timeline: seconds per bucket")
+    p.add_argument("--top", type=int, default=10,
+                   help="top-talkers: how many; cost: per class; cost-savings: cross-AZ pairs")
+    p.add_argument("--bucket", type=int, default=300,
+                   help="timeline, cost --group time: seconds per bucket")
 
 
 def _raw_filters(args) -> dict:
@@ -101,16 +105,40 @@ def _query_from(args):
     from lib.query import ALL_ACCOUNTS, Query, QueryError
 
     try:
-        filters = parse_filters(_raw_filters(args))
+        settings = _settings_for(args)
+    except ValueError as error:  # a setting that cannot be read (e.g. prices)
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    try:
+        filters = parse_filters(_raw_filters(args), settings.max_range_days)
+        if args.kind in COST_KINDS:
+            return _cost_query_from(args, filters, settings)
         # The command line is for local use by whoever may read the store: every account.
-        return Query(args.kind, filters, scope=ALL_ACCOUNTS, group=args.group, measure=args.by,
-                     top=args.top, bucket=args.bucket, limit=args.limit)
+        return Query(args.kind, filters, scope=ALL_ACCOUNTS, group=args.group or "pair",
+                     measure=args.by, top=args.top, bucket=args.bucket, limit=args.limit)
     except InvalidFilters as invalid:
         for key, message in invalid.errors.items():
             print(f"error: --{key.replace('_', '-')}: {message}", file=sys.stderr)
     except QueryError as error:
         print(f"error: {error}", file=sys.stderr)
     return None
+
+
+COST_KINDS = ("cost", "cost-savings")
+
+
+def _cost_query_from(args, filters, settings):
+    """A cost query at the configured prices (issue 16; the same query as the Cost page)."""
+    from lib import cost
+    from lib.query import ALL_ACCOUNTS, QueryError
+
+    try:
+        prices = cost.prices_from(settings)
+    except ValueError as error:
+        raise QueryError(str(error)) from None
+    return cost.CostQuery(args.kind, filters, scope=ALL_ACCOUNTS, cost_group=args.group or "class",
+                          top=args.top, bucket=args.bucket, prices=prices,
+                          single_scan=cost.single_scan_for(settings))
 
 
 @command
@@ -262,6 +290,9 @@ def _add_demo(sub) -> None:
     p.add_argument("--days", type=float, default=7, help="days of data before --end (default 7)")
     p.add_argument("--seed", type=int, default=1, help="same seed and end: same files")
     p.add_argument("--end", help="UTC end, epoch seconds or ISO 8601 (default: now, 5-min slot)")
+    p.add_argument("--cost-cases", action="store_true",
+                   help="add traffic of every charge class for the Cost page (two more flow "
+                        "logs, after the --records lines; DIR/cost_cases.json)")
     p.set_defaults(run=_run_demo)
 
 
@@ -271,7 +302,8 @@ def _run_demo(args) -> int:
     try:
         end = None if args.end is None else parse_time(args.end)
         summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
-                           end=end, progress=text_progress(sys.stderr))
+                           end=end, progress=text_progress(sys.stderr),
+                           cost_cases=args.cost_cases)
     except ValueError as error:  # checked before anything is written
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

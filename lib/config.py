@@ -93,6 +93,10 @@ class Settings:
     alb_region: str = ""  # empty: the signer ARN's region, else AWS_REGION
     alb_signer_arn: str = ""  # the load balancer's ARN; tokens signed by another are refused
     alb_logout_url: str = ""  # the identity provider's sign-out page, linked in the sidebar
+    # Cost page: dollars per GiB per region and charge class, and the day they were taken
+    # (a TOML table [prices] / [prices.<region>], or JSON in FLOWSCOPE_PRICES); checked by
+    # lib.cost.parse_prices. Kept as nested (key, value) pairs: Settings must stay hashable.
+    prices: tuple = ()
 
     @property
     def demo_dir(self) -> Path:
@@ -109,6 +113,33 @@ def _coerce(value: str, default):
     return value
 
 
+def _frozen(value):
+    """A TOML table (or JSON object) as sorted (key, value) pairs, all the way down."""
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in value.items()))
+    return value
+
+
+def _table(value, name: str) -> tuple:
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError as error:
+            raise ValueError(f"{name}: not a JSON object ({error})") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{name}: expected a table")
+    return _frozen(value)
+
+
+def _setting(value, name: str, default):
+    """Tables (tuple defaults) are read as tables; every other setting is a scalar."""
+    if isinstance(default, tuple):
+        return _table(value, name)
+    return _coerce(str(value), default)
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     config_path = Path(env.get("FLOWSCOPE_CONFIG", "flowscope.toml"))
@@ -117,8 +148,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     for f in fields(Settings):
         default = f.default
         if f.name in from_file:
-            values[f.name] = _coerce(str(from_file[f.name]), default)
+            values[f.name] = _setting(from_file[f.name], f.name, default)
         env_value = env.get(f"FLOWSCOPE_{f.name.upper()}")
         if env_value is not None and env_value != "":
-            values[f.name] = _coerce(env_value, default)
+            values[f.name] = _setting(env_value, f.name, default)
     return Settings(**values)

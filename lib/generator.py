@@ -138,6 +138,8 @@ class GenerateSummary:
     flow_logs: list[dict]  # id, account, region, version, interval, fields
     record_counts: dict[str, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    # with cost_cases=True: the cost demo's VPCs, interfaces and bytes per charge class
+    cost_cases: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -969,13 +971,15 @@ def _write_objects(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot: 
 # --- main entry -----------------------------------------------------------------------
 
 def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
-             end: int | str | None = None, progress: Progress | None = None
-             ) -> GenerateSummary:
+             end: int | str | None = None, progress: Progress | None = None,
+             cost_cases: bool = False) -> GenerateSummary:
     """Write demo flow logs under ``out_dir/AWSLogs/...`` and ``out_dir/scenarios.json``.
 
     ``records`` record lines (exactly) covering ``[end - days*86400, end)``; ``end`` is a
     UTC epoch (or ISO 8601 text), default now rounded down to 5 minutes. Existing files
     are not removed. ``progress(done_fraction, message)`` is called periodically.
+    ``cost_cases`` adds the cost demo's traffic (two more flow logs, written after the
+    ``records``; see add_cost_traffic) and ``out_dir/cost_cases.json``.
     """
     t_wall = time.monotonic()
     report = progress or (lambda done, message: None)
@@ -1041,12 +1045,20 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     order = np.lexsort((r["start"], slot, fl))
     r = {k: v[order] for k, v in r.items()}
     fl, slot = fl[order], slot[order]
+    costs = {}
+    if cost_cases:
+        r, fl, slot, costs = add_cost_traffic(topo, r, fl, slot, seed, begin, end)
+        n = len(r["eni"])
     report(0.1, "writing objects")
     out_dir = os.fspath(out_dir)
     n_obj, written = _write_objects(topo, r, fl, slot, out_dir, seed, report)
     with open(os.path.join(out_dir, "scenarios.json"), "w", encoding="utf-8") as f:
         json.dump(scenarios, f, indent=2)
         f.write("\n")
+    if cost_cases:
+        with open(os.path.join(out_dir, "cost_cases.json"), "w", encoding="utf-8") as f:
+            json.dump(costs, f, indent=2)
+            f.write("\n")
     counts = {"ACCEPT": int((r["action"] == ACCEPT).sum()),
               "REJECT": int((r["action"] == REJECT).sum()),
               "NODATA": int((r["status"] == NODATA).sum()),
@@ -1062,4 +1074,197 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
         flow_logs=[{k: f[k] for k in ("id", "account", "region", "version", "interval",
                                       "format", "fields", "vpc_cidr")}
                    for f in topo.flow_logs],
-        record_counts=counts, elapsed_s=round(time.monotonic() - t_wall, 3))
+        record_counts=counts, elapsed_s=round(time.monotonic() - t_wall, 3), cost_cases=costs)
+
+
+# --- cost demo (issue 16): traffic of every charge class ------------------------------------
+# Drawn from its own random stream and written by two flow logs of their own (a v5 one for
+# VPC "cost-a", a v8 one for VPC "cost-b", account 0, us-east-1), after everything else: the
+# other objects, scenarios and addresses are the same with or without it. Each conversation
+# leg names the class issue 16's rules give it (None: counted at its sender), so the summary
+# carries the exact bytes per class the Cost page must show for these two VPCs.
+
+COST_SEED_OFFSET = 16_016  # the cost traffic's random stream: seed + this
+COST_REGION = "us-east-1"
+_COST_S3, _COST_DDB, _COST_EC2 = "52.219.", "3.218.", "54.239."
+
+
+def _cost_address(topo: _Topo, rng, prefix: str, svc: str) -> int:
+    while True:
+        text = f"{prefix}{rng.integers(0, 256)}.{rng.integers(1, 255)}"
+        if text not in topo.addr.seen:
+            return topo.addr.add(text, svc=svc)
+
+
+def _cost_vpc(topo: _Topo, rng, fmt: str, used_octets: set[int]) -> int:
+    """A new flow log and VPC (its plan row is the v5 flow log's: account 0, us-east-1)."""
+    octet = next(o for o in range(250, 0, -1) if o not in used_octets)
+    used_octets.add(octet)
+    fields = FORMATS[fmt]
+    version = max(schema.BY_NAME[f].version for f in fields)
+    v = len(topo.flow_logs)
+    topo.flow_logs.append({"id": _hexid(rng, "fl"), "account": topo.accounts[0],
+                           "region": COST_REGION, "version": version, "interval": 60,
+                           "format": fmt, "fields": list(fields),
+                           "vpc_cidr": f"10.{octet}.0.0/16"})
+    subnets = [_hexid(rng, "subnet") for _ in range(6)]
+    hosts = [list(rng.permutation(np.arange(4, 255))) for _ in range(6)]
+    topo._pools.append((_hexid(rng, "vpc"), subnets, [0, 1, 2, 16, 32, 48], hosts, 0, False,
+                        octet))
+    topo.fl_interval = np.append(topo.fl_interval, 60)
+    return v
+
+
+def _refresh_tables(topo: _Topo) -> None:
+    """The frozen arrays again, with the interfaces and addresses added after finish()."""
+    e = topo.enis
+    for name in ("id", "vpc", "subnet", "instance", "az", "account"):
+        setattr(topo, f"eni_{name}", np.array(e[name], dtype=object))
+    topo.eni_fl, topo.eni_v4 = np.array(e["fl"]), np.array(e["v4"])
+    (topo.addr_text, topo.addr_v6, topo.addr_svc, topo.addr_internal) = topo.addr.arrays()
+
+
+class _CostLegs:
+    """Records of the cost conversations and the bytes per class they add up to."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.classes: dict[str, int] = {}
+        self.savings: dict[str, int] = {}
+
+    def add(self, charge: str | None, **row) -> None:
+        self.rows.append(row)
+        if charge is not None:
+            self.classes[charge] = self.classes.get(charge, 0) + int(row["bytes"])
+
+
+def _cost_conversation(legs: _CostLegs, t: int, up: int, down: int, client: int, server: int,
+                       c_addr: int, s_addr: int, sport: int, dport: int,
+                       out: tuple[int, str | None], back: tuple[int, str | None],
+                       at_server: tuple[str | None, str | None] | None = None) -> None:
+    """A request (up bytes) and its response (down bytes) at the client's interface, and at
+    the server's when it has one. out/back: (traffic-path, class) of the client's records;
+    at_server: the classes of the server's (ingress request, egress response)."""
+    common = {"proto": 6, "start": t, "end": t + 20}
+    legs.add(out[1], eni=client, src=c_addr, dst=s_addr, sport=sport, dport=dport,
+             bytes=up, packets=max(1, up // 1200), dirn=EGRESS, path=out[0], flags=3, **common)
+    legs.add(back[1], eni=client, src=s_addr, dst=c_addr, sport=dport, dport=sport,
+             bytes=down, packets=max(1, down // 1200), dirn=INGRESS, path=0, flags=19,
+             **common)
+    if at_server is not None:
+        legs.add(at_server[0], eni=server, src=c_addr, dst=s_addr, sport=sport, dport=dport,
+                 bytes=up, packets=max(1, up // 1200), dirn=INGRESS, path=0, flags=3, **common)
+        legs.add(at_server[1], eni=server, src=s_addr, dst=c_addr, sport=dport, dport=sport,
+                 bytes=down, packets=max(1, down // 1200), dirn=EGRESS, path=1, flags=19,
+                 **common)
+
+
+def _through_nat(legs: _CostLegs, rng, t: int, up: int, down: int, client: int, nat: int,
+                 c_addr: int, remote: int, nat_addr: int, cross_az: bool,
+                 saving: str | None = None) -> None:
+    """client -> NAT gateway -> remote: the client's records (nat-gateway both ways) and the
+    NAT gateway's (in from the client: counted at the client; out to the remote: internet
+    egress unless an AWS service; the answer in: free; out to the client: cross-AZ or free)."""
+    sport, nat_port = int(rng.integers(32768, 61000)), int(rng.integers(1024, 65536))
+    _cost_conversation(legs, t, up, down, client, -1, c_addr, remote, sport, 443,
+                       (1, "nat-gateway"), (0, "nat-gateway"))
+    if saving is not None:  # the client's bytes, which an endpoint would carry instead
+        legs.savings[saving] = legs.savings.get(saving, 0) + up + down
+    service = saving is not None
+    common = {"proto": 6, "start": t, "end": t + 20, "eni": nat}
+    legs.add(None, src=c_addr, dst=remote, sport=sport, dport=443, bytes=up,
+             packets=max(1, up // 1200), dirn=INGRESS, path=0, flags=3, **common)
+    legs.add("free" if service else "internet-egress", src=nat_addr, dst=remote,
+             sport=nat_port, dport=443, bytes=up, packets=max(1, up // 1200), dirn=EGRESS,
+             path=8, flags=3, **common)
+    legs.add("free", src=remote, dst=nat_addr, sport=443, dport=nat_port, bytes=down,
+             packets=max(1, down // 1200), dirn=INGRESS, path=0, flags=19, **common)
+    legs.add("cross-az" if cross_az else "free", src=remote, dst=c_addr, sport=443,
+             dport=sport, bytes=down, packets=max(1, down // 1200), dirn=EGRESS, path=1,
+             flags=19, **common)
+
+
+def _cost_traffic(topo: _Topo, seed: int, begin: int, end: int
+                  ) -> tuple[dict[str, np.ndarray], dict]:
+    """Hourly conversations of every charge class, and what the Cost page must show."""
+    rng = np.random.default_rng(seed + COST_SEED_OFFSET)
+    used = {int(f["vpc_cidr"].split(".")[1]) for f in topo.flow_logs}
+    va, vb = _cost_vpc(topo, rng, "v5", used), _cost_vpc(topo, rng, "v8", used)
+    ai = 0
+    eni = {name: topo._add_eni(rng, topo.enis, v, role, s, ai, win=False, v6=False)
+           for name, (v, role, s) in {
+               "nat": (va, NAT, 0), "app_a": (va, APP, 3), "app_b": (va, WORKER, 4),
+               "app_c": (va, WORKER, 3), "db_b": (va, DB, 4), "svc_b": (vb, APP, 3)}.items()}
+    for i in eni.values():
+        topo.enis["account"][i] = topo.accounts[ai]  # never "unknown": the costs are theirs
+    own = {name: topo.enis["v4"][i] for name, i in eni.items()}
+    web = topo.addr.public_v4(rng, 3)
+    s3, ddb = _cost_address(topo, rng, _COST_S3, "S3"), _cost_address(topo, rng, _COST_DDB,
+                                                                      "DYNAMODB")
+    s3_gw, ec2 = _cost_address(topo, rng, _COST_S3, "S3"), _cost_address(topo, rng, _COST_EC2,
+                                                                         "EC2")
+    peer_region = topo.addr.add(f"10.{min(used) - 1 if min(used) > 1 else 254}.16.9",
+                                internal=True)
+    _refresh_tables(topo)
+    legs = _CostLegs()
+    gib = 1 << 30
+    for hour in range(begin - begin % 3600 + 3600, end - 3600, 3600):
+        # inside one 60 s aggregation window: start + 20 s ends before the window does
+        t = hour + 60 * int(rng.integers(0, 40)) + int(rng.integers(0, 30))
+
+        def size(scale: float) -> int:
+            return int(rng.integers(int(scale * .5), int(scale * 1.5)))
+
+        port = int(rng.integers(32768, 61000))
+        _cost_conversation(legs, t, size(2e6), size(4e8), eni["app_a"], -1, own["app_a"],
+                           int(web[0]), port, 443, (8, "internet-egress"), (0, "free"))
+        _through_nat(legs, rng, t, size(1e6), size(2e8), eni["app_b"], eni["nat"],
+                     own["app_b"], int(web[1]), own["nat"], cross_az=True)
+        _through_nat(legs, rng, t, size(5e6), size(gib), eni["app_c"], eni["nat"],
+                     own["app_c"], s3, own["nat"], cross_az=False, saving="gateway-endpoint")
+        _through_nat(legs, rng, t, size(2e6), size(3e8), eni["app_a"], eni["nat"],
+                     own["app_a"], ddb, own["nat"], cross_az=False, saving="gateway-endpoint")
+        _through_nat(legs, rng, t, size(1e6), size(5e7), eni["app_b"], eni["nat"],
+                     own["app_b"], ec2, own["nat"], cross_az=True, saving="interface-endpoint")
+        _cost_conversation(legs, t, size(1e7), size(6e8), eni["app_c"], -1, own["app_c"], s3_gw,
+                           int(rng.integers(32768, 61000)), 443, (7, "gateway-endpoint"),
+                           (0, "free"))
+        _cost_conversation(legs, t, size(5e7), size(8e8), eni["app_a"], eni["db_b"],
+                           own["app_a"], own["db_b"], int(rng.integers(32768, 61000)), 5432,
+                           (1, "cross-az"), (0, None), at_server=(None, "cross-az"))
+        _cost_conversation(legs, t, size(2e7), size(3e8), eni["app_a"], eni["app_c"],
+                           own["app_a"], own["app_c"], int(rng.integers(32768, 61000)), 8080,
+                           (1, "free"), (0, None), at_server=(None, "free"))
+        _cost_conversation(legs, t, size(3e8), size(1e7), eni["app_b"], -1, own["app_b"],
+                           peer_region, int(rng.integers(32768, 61000)), 443,
+                           (5, "inter-region"), (0, "free"))
+        _cost_conversation(legs, t, size(1e8), size(2e8), eni["app_c"], eni["svc_b"],
+                           own["app_c"], own["svc_b"], int(rng.integers(32768, 61000)), 8443,
+                           (1, "transit-gateway"), (0, None),
+                           at_server=(None, "transit-gateway"))
+    records = {k: np.array([row.get(k, default) for row in legs.rows], dtype=_DTYPES[k])
+               for k, default in _COLS.items()}
+    vpcs = [topo._pools[v][0] for v in (va, vb)]
+    cases = {"vpcs": vpcs, "region": COST_REGION, "account": topo.accounts[ai],
+             "flow_logs": [topo.flow_logs[v]["id"] for v in (va, vb)],
+             "interfaces": {name: topo.eni_id[i] for name, i in eni.items()},
+             "addresses": {name: topo.addr_text[a] for name, a in own.items()},
+             "bytes": dict(sorted(legs.classes.items())),
+             "savings": dict(sorted(legs.savings.items()))}
+    return records, cases
+
+
+def add_cost_traffic(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot: np.ndarray,
+                     seed: int, begin: int, end: int):
+    """The records, flow logs and slots with the cost traffic after them (same order keys)."""
+    extra, cases = _cost_traffic(topo, seed, begin, end)
+    rng = np.random.default_rng(seed + COST_SEED_OFFSET + 1)
+    extra_fl = topo.eni_fl[extra["eni"]]
+    interval = topo.fl_interval[extra_fl]
+    window_end = extra["start"] // interval * interval + interval
+    extra_slot = -(-(window_end + SLOT) // SLOT) * SLOT
+    extra_slot += SLOT * ((window_end % SLOT == 0) & (rng.random(len(extra_fl)) < .5))
+    merged = {k: np.concatenate([r[k], extra[k]]) for k in r}
+    fl, slot = np.concatenate([fl, extra_fl]), np.concatenate([slot, extra_slot])
+    order = np.lexsort((merged["start"], slot, fl))
+    return {k: v[order] for k, v in merged.items()}, fl[order], slot[order], cases

@@ -199,7 +199,7 @@ def current_filters() -> Filters | None:
     """The validated sidebar filters, or None after showing each error beside its field."""
     leave_unless_signed_in()
     try:
-        return parse_filters(raw_filters())
+        return parse_filters(raw_filters(), settings().max_range_days)
     except InvalidFilters as invalid:
         slots = st.session_state.get("_error_slots", {})
         for key, message in invalid.errors.items():

@@ -490,3 +490,21 @@ def build(query: Query, target: Target) -> exp.Select:
 
 def render(query: Query, target: Target, pretty: bool = False) -> str:
     return build(query, target).sql(dialect=target.dialect, identify=True, pretty=pretty)
+
+
+# --- cost kinds (issue 16): the charge classes and the savings what-ifs live in lib/cost.py;
+# imported when built, since lib.cost builds on this module.
+
+def build_cost(query: Query, select: exp.Select) -> exp.Select:
+    from lib import cost
+
+    return cost.build_cost(query, select)
+
+
+def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
+    from lib import cost
+
+    return cost.build_cost_savings(query, select)
+
+
+KIND_BUILDERS.update({"cost": build_cost, "cost-savings": build_cost_savings})

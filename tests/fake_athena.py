@@ -436,6 +436,9 @@ def build_store(root: Path) -> Path:
                flow_direction="ingress", tcp_flags=18, eni="eni-0a1b2c3d4e5f60003", **v5),
         record("10.1.2.3", "10.1.4.5", 33000, 5432, start=T0 + 500, flow_direction="egress",
                tcp_flags=3, action="REJECT", eni="eni-0a1b2c3d4e5f60004", **v5),
+        # through a NAT gateway to S3 (path 1): a charge the cost kinds find
+        record("10.1.2.3", "52.216.1.1", 33001, 443, start=T0 + 510, flow_direction="egress",
+               traffic_path=1, pkt_dst_aws_service="S3", eni="eni-0a1b2c3d4e5f60004", **v5),
     ], region="eu-west-1", flow_log="fl-0fedcba9876543210", fmt=V5_FORMAT)
     for day in range(2):
         write_object(root, [
