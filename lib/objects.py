@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, replace
 
 from lib.config import Settings
-from lib.parser import FlowLogReadError, read_lines
+from lib.parser import MAX_LINE_BYTES, FlowLogReadError, read_lines
 from lib.query import Scope
 from lib.records import Row, rows_of
 from lib.schema import BY_COLUMN
@@ -89,9 +89,10 @@ def _aws_field(column: str) -> str:
 class ObjectStore:
     """The layout of one store, seen through one user's account scope."""
 
-    def __init__(self, backend, scope: Scope):
+    def __init__(self, backend, scope: Scope, max_line: int = MAX_LINE_BYTES):
         self._backend = backend
         self._scope = scope
+        self._max_line = max_line
 
     @property
     def location(self) -> str:
@@ -197,7 +198,7 @@ class ObjectStore:
             opened.append(self._backend.open(obj.path))
             return opened[-1]
 
-        lines = read_lines(open_binary, obj.path, self._backend.errors)
+        lines = read_lines(open_binary, obj.path, self._backend.errors, self._max_line)
         with contextlib.closing(lines):
             rows = rows_of(lines, fmt, file=obj.name)
             try:
@@ -269,7 +270,7 @@ def accounts_and_regions(store: ObjectStore, region_limit: int = REGION_LISTING_
 def open_store(settings: Settings, scope: Scope) -> ObjectStore:
     """The configured store (S3 when ``s3_location`` is set, else the data directory) seen
     through ``scope``. Nothing is connected until something is listed or read."""
-    return ObjectStore(_backend(settings), scope)
+    return ObjectStore(_backend(settings), scope, settings.line_max_bytes)
 
 
 @functools.lru_cache(maxsize=8)

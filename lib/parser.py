@@ -132,8 +132,8 @@ class _LineReader:
 
     def read(self, number: int, line: str) -> ParsedLine | None:
         if isinstance(line, LongLine):
-            return self._error(number, line, f"a line longer than {MAX_LINE_BYTES:,} bytes "
-                                             "(cut here; not a flow log record)")
+            return self._error(number, line, "a line longer than the line cap (setting "
+                                             "line_max_bytes; cut here): not a flow log record")
         tokens = _tokens(line)
         if _is_skipped(tokens):
             return None

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from lib import schema
@@ -167,13 +168,31 @@ def parse_body(body: bytes, header: tuple[str, ...], typed: bool = False,
     are skipped and counted. A value that is not a number where one belongs raises
     pa.ArrowInvalid when ``typed``: the caller then reads the text."""
     try:
-        return _parse(body, header, typed)
-    except pa.ArrowInvalid:
+        table, malformed = _parse(body, header, typed)
+    except pa.ArrowInvalid:  # a line longer than the reader's blocks
         short, long_lines = _without_long_lines(body, limits.max_line)
         if not long_lines:
             raise
-    table, malformed = _parse(short, header, typed)
-    return table, malformed + long_lines
+        table, malformed = _parse(short, header, typed)
+        malformed += long_lines
+    return _without_long_rows(table, malformed, limits.max_line)
+
+
+def _without_long_rows(table: pa.Table, malformed: int, max_line: int) -> tuple[pa.Table, int]:
+    """Rows whose line was longer than the cap, left out and counted malformed. The check
+    is vectorised and exits early: only text values can make a line long."""
+    texts = [c for c in table.columns if pa.types.is_string(c.type)]
+    longest = max((pc.max(pc.binary_length(c)).as_py() or 0 for c in texts), default=0)
+    if longest * table.num_columns + table.num_columns <= max_line:
+        return table, malformed
+    lengths = [pc.fill_null(pc.binary_length(c if c in texts else pc.cast(c, pa.string())), 1)
+               for c in table.columns]
+    total = lengths[0]
+    for length in lengths[1:]:
+        total = pc.add(total, pc.add(length, 1))
+    keep = pc.less_equal(total, max_line)
+    kept = table.filter(keep)
+    return kept, malformed + table.num_rows - kept.num_rows
 
 
 def _parse(body: bytes, header: tuple[str, ...], typed: bool) -> tuple[pa.Table, int]:
