@@ -29,7 +29,7 @@ from lib.columnar import ColumnarCache, View
 from lib.engines import EngineError, Result
 from lib.query import Query, Target, render
 from lib.store import layout
-from lib.store.backends import is_s3, open_backend
+from lib.store.backends import StoreError, is_s3, open_backend
 from lib.store.columns import RECORD_COLUMNS, Group, source_sql
 from lib.store.layout import StoredObject
 from lib.store.reading import Headers, Limits, ObjectCache, ReadReport, read_objects
@@ -156,6 +156,12 @@ class DuckDBEngine:
 
     # --- running -------------------------------------------------------------------------
     def run(self, query: Query) -> Result:
+        try:
+            return self._answer(query)
+        except StoreError as error:  # S3 cannot be listed or read: say why
+            raise EngineError(str(error)) from error
+
+    def _answer(self, query: Query) -> Result:
         began = time.perf_counter()
         view = self._view(query)
         if view is None:

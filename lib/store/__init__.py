@@ -18,7 +18,12 @@ __all__ = ["EARLY_SLACK_S", "OBJECT_NAME", "StoredObject", "accounts_and_regions
 
 
 def accounts_and_regions(location: str, settings=None) -> list[tuple[str, str]]:
-    """(account, region) folders of the store at ``location`` (a directory or s3://)."""
+    """(account, region) folders of the store at ``location`` (a directory or s3://);
+    S3 is read with the settings' credentials (default: the loaded settings)."""
     from lib.store import layout
+    from lib.store.backends import StoreError
 
-    return layout.accounts_and_regions(open_backend(location, settings))
+    try:
+        return layout.accounts_and_regions(open_backend(location, settings))
+    except StoreError:  # a bucket that cannot be listed offers no choices (they can be typed)
+        return []
