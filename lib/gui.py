@@ -279,10 +279,10 @@ def prepare_data() -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _columnar_build(root: str, cache_dir: str, _config: Settings):
+def _columnar_build(root: str, cache_dir: str):
     from lib.columnar import BackgroundBuild
 
-    return BackgroundBuild(root, cache_dir, _config)  # the settings: S3 credentials
+    return BackgroundBuild(root, cache_dir)
 
 
 def refresh_columnar_cache(config: Settings) -> None:
@@ -294,7 +294,7 @@ def refresh_columnar_cache(config: Settings) -> None:
     from lib.engines import data_dir
 
     root = data_dir(config)
-    job = _columnar_build(root, str(cache_dir_for(config, root)), config)
+    job = _columnar_build(root, str(cache_dir_for(config, root)))
     if job.refresh(every_s=60, throttle_s=0.01):
         job.wait(PROGRESS_AFTER_S)  # a build with nothing to convert ends here: nothing to draw
     if job.running and job.done > 0:  # converting (not just checking for new objects)
