@@ -175,6 +175,8 @@ def parse_body(body: bytes, header: tuple[str, ...], typed: bool = False,
             raise
         table, malformed = _parse(short, header, typed)
         malformed += long_lines
+    if len(body) <= limits.max_line:  # no line can be longer (most objects): no check
+        return table, malformed
     return _without_long_rows(table, malformed, limits.max_line)
 
 
@@ -229,7 +231,7 @@ class ReadReport:
     unreadable: list[str] = field(default_factory=list)  # "path: reason"
 
 
-Loaded = tuple[tuple[str, ...], pa.Table, int]  # header, text columns with keys, malformed
+Loaded = tuple[tuple[str, ...], pa.Table, int]  # header, text columns, malformed lines
 
 
 class ObjectCache:
@@ -265,14 +267,15 @@ def load_object(backend, obj: StoredObject, headers: Headers, limits: Limits) ->
     if header is None:
         raise FlowLogReadError(obj.path, NO_HEADER)
     table, malformed = parse_body(body_of(data), header, False, limits)
-    return header, with_keys(table), malformed
+    return header, table, malformed
 
 
 def read_objects(backend, objects: list[StoredObject], headers: Headers, cache: ObjectCache,
                  report: ReadReport, limits: Limits = Limits()
                  ) -> dict[tuple[str, str, tuple[str, ...]], pa.Table]:
-    """Records of the objects as text columns (plus address keys), one table per
-    (account, region, header); unreadable objects are named in the report."""
+    """Records of the objects as text columns (plus address keys, computed per group:
+    per object they would cost more than the parsing), one table per (account, region,
+    header); unreadable objects are named in the report."""
 
     def load(obj: StoredObject):
         key = (obj.path, obj.size)
@@ -300,4 +303,4 @@ def read_objects(backend, objects: list[StoredObject], headers: Headers, cache: 
         header, table, malformed = item
         report.malformed_lines += malformed
         parts.setdefault((obj.account, obj.region, header), []).append(table)
-    return {group: pa.concat_tables(tables) for group, tables in sorted(parts.items())}
+    return {group: with_keys(pa.concat_tables(tables)) for group, tables in sorted(parts.items())}
