@@ -190,3 +190,19 @@ def test_a_bucket_that_cannot_be_listed_is_a_clear_engine_error(endpoint):
     with pytest.raises(EngineError, match="the bucket does not exist"):
         engine.run(Query("search", parse_filters({"start": "0", "end": "3600"}),
                          scope=ALL_ACCOUNTS))
+
+
+def test_objects_newer_than_the_cache_are_read_raw_within_the_bound(tmp_path):
+    write_object(tmp_path, [record("10.0.0.1", "10.0.0.2", 1, 443, start=END - 3000)])
+    cache = tmp_path / "cache"
+    columnar.build(str(tmp_path), cache)
+    for n in range(3):  # delivered after the build: not in the cache yet
+        write_object(tmp_path, [record(f"10.0.9.{n}", "10.0.0.2", 1, 443, start=END - 2000)],
+                     flow_log=f"fl-00000000000000a{n}", delivered=END - 1200 + 300 * n)
+    settings = Settings(data_dir=str(tmp_path), raw_read_max_objects=2)
+    engine = DuckDBEngine(str(tmp_path), columnar_dir=str(cache), settings=settings)
+    result = engine.run(Query("search", parse_filters(
+        {"start": str(END - 3600), "end": str(END)}), scope=ALL_ACCOUNTS))
+    assert result.objects == 2  # the two newest of the three
+    assert {r["srcaddr"] for r in result.records()} == {"10.0.0.1", "10.0.9.1", "10.0.9.2"}
+    assert any("1 object(s)" in s and "raw_read_max_objects" in s for s in result.skipped)
