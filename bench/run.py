@@ -162,7 +162,7 @@ def bench_decompression(root: Path, runs: int, workers: int, records: int) -> di
 
 def _engine(root: Path, cache: Path, side: str):
     from lib.engines.duckdb_engine import DuckDBEngine
-    from lib.rawread import ObjectCache
+    from lib.store.reading import ObjectCache
 
     if side == "cache":
         return DuckDBEngine(str(root), columnar_dir=str(cache))

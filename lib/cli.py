@@ -42,9 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 # (each command below: @command def _add_x(sub): p = sub.add_parser(...); p.set_defaults(run=_run_x))
 
 
+DATA_HELP = ("a directory in the S3 layout, or s3://BUCKET/PREFIX (the folder holding AWSLogs/; "
+             "read with the athena_* credentials and s3_endpoint_url); default: configured or demo")
+
+
 def _add_filter_options(p: argparse.ArgumentParser) -> None:
     """The Search filters, as options; same names as the URL parameters (with dashes)."""
-    p.add_argument("--data", help="directory in the S3 layout (default: configured or demo)")
+    p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--engine", choices=["duckdb", "athena"], help="default: configured")
     p.add_argument("--start", help="ISO 8601 (UTC if no zone) or epoch seconds; default: end - 24h")
     p.add_argument("--end", help="exclusive; default: now")
@@ -368,7 +372,7 @@ def _run_add_user(args) -> int:
 def _add_check(sub) -> None:
     p = sub.add_parser("check", help="did traffic from --src to --dst get through? "
                                      "(prints the verdict as JSON)")
-    p.add_argument("--data", help="directory in the S3 layout (default: configured or demo)")
+    p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--engine", choices=["duckdb", "athena"], help="default: configured")
     p.add_argument("--src", help="source IP or CIDR (required)")
     p.add_argument("--dst", help="destination IP or CIDR (required)")
@@ -423,7 +427,7 @@ def _run_check(args) -> int:
 def _add_cache(sub) -> None:
     p = sub.add_parser("cache", help="build or inspect the local columnar cache of a data folder")
     p.add_argument("action", choices=["build", "status"])
-    p.add_argument("--data", help="directory in the S3 layout (default: configured or demo)")
+    p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--workers", type=int, default=None, help="build: threads (default: cores)")
     p.add_argument("--throttle", type=float, default=0.0, metavar="S",
                    help="build: pause S seconds between folders (leave the machine to others)")
@@ -443,13 +447,15 @@ def _run_cache(args) -> int:
         settings = replace(settings, data_dir=args.data)
     root = data_dir(settings)
     cache_dir = columnar.cache_dir_for(settings, root)
-    if args.action == "status":
-        print(json.dumps(columnar.status(root, cache_dir), indent=1))
-        return EXIT_OK
+    from lib.store.backends import StoreError
+
     try:
+        if args.action == "status":
+            print(json.dumps(columnar.status(root, cache_dir, settings), indent=1))
+            return EXIT_OK
         report = columnar.build(root, cache_dir, progress=text_progress(sys.stderr),
-                                workers=args.workers, throttle_s=args.throttle)
-    except OSError as error:
+                                workers=args.workers, throttle_s=args.throttle, settings=settings)
+    except (OSError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     for note in report.skipped:

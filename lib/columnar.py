@@ -44,35 +44,36 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 import uuid
-import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from lib import schema
-from lib.iputil import address_key
-from lib.store import (
-    ACCOUNT_DIR,
-    EARLY_SLACK_S,
-    OBJECT_NAME,
-    REGION_DIR,
-    StoredObject,
-    list_day,
-    parse_stamp,
+from lib.parser import FlowLogReadError
+from lib.store import layout
+from lib.store.backends import is_s3, open_backend
+from lib.store.columns import (
+    KEY_COLUMNS,
+    RECORD_COLUMNS,
+    complete,
+    typed_records,
+    typed_table,
+    with_keys,
 )
+from lib.store.layout import Folder, StoredObject, day_start, delivered_within
+from lib.store.reading import NO_HEADER, Headers, Limits, body_of, parse_body, read_object
+
+__all__ = ["RECORD_COLUMNS", "Folder", "build", "status", "ColumnarCache", "BackgroundBuild"]
 
 Progress = Callable[[float, str], None]
 
@@ -84,85 +85,23 @@ GRACE_S = 600  # dropped files outlive the manifest that named them this long
 HOT_S = 3600  # a day folder is listed by every build until this long after its day ends
 SETTLED_S = 2  # a folder mtime newer than this may still change within the same clock tick
 COMPRESSION = "zstd"
-KEY_COLUMNS = ("src_key", "dst_key")
-RECORD_COLUMNS = ((schema.LOG_ACCOUNT, schema.LOG_REGION) + tuple(f.column for f in schema.FIELDS)
-                  + KEY_COLUMNS)
-NO_HEADER = "no header line naming the fields"
+
+
+def location_of(data_dir: str) -> str:
+    """What names a store in a manifest: its real path, or its s3:// location."""
+    return data_dir.rstrip("/") if is_s3(data_dir) else os.path.realpath(data_dir)
 
 
 def cache_dir_for(settings, data_dir: str) -> Path:
-    """The cache of one data directory, under the configured cache directory."""
-    key = hashlib.sha1(os.path.realpath(data_dir).encode()).hexdigest()[:16]
+    """The cache of one data directory (or bucket), under the configured cache directory."""
+    key = hashlib.sha1(location_of(data_dir).encode()).hexdigest()[:16]
     return settings.demo_dir.parent / "columnar" / key
 
 
-# --- folders of the raw store ------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Folder:
-    account: str
-    region: str
-    day: tuple[str, str, str]
-
-    @property
-    def rel(self) -> str:
-        return "/".join((self.account, self.region, *self.day))
-
-    def path(self, root: str | Path) -> Path:
-        return Path(root) / "AWSLogs" / self.account / "vpcflowlogs" / self.region / Path(*self.day)
-
-
-def _subdirs(path: Path, pattern: re.Pattern | None = None) -> list[str]:
-    try:
-        return sorted(e.name for e in os.scandir(path)
-                      if e.is_dir() and (pattern is None or pattern.fullmatch(e.name)))
-    except FileNotFoundError:
-        return []
-
-
-def account_regions(root: str | Path, accounts=None, regions=None) -> Iterator[tuple[str, str]]:
-    base = Path(root) / "AWSLogs"
-    for account in _subdirs(base, ACCOUNT_DIR):
-        if accounts is not None and account not in accounts:
-            continue
-        for region in _subdirs(base / account / "vpcflowlogs", REGION_DIR):
-            if not regions or region in regions:
-                yield account, region
-
-
-def all_folders(root: str | Path) -> list[Folder]:
-    """Every day folder of the store (the build reads them all)."""
-    digits = re.compile(r"\d+")
-    found = []
-    for account, region in account_regions(root):
-        base = Path(root) / "AWSLogs" / account / "vpcflowlogs" / region
-        for year in _subdirs(base, digits):
-            for month in _subdirs(base / year, digits):
-                found.extend(Folder(account, region, (year, month, day))
-                             for day in _subdirs(base / year / month, digits))
-    return found
-
-
-def days_between(first: int, last: int) -> list[tuple[str, str, str]]:
-    day, end_day = datetime.fromtimestamp(first, UTC).date(), datetime.fromtimestamp(last, UTC).date()
-    out = []
-    while day <= end_day:
-        out.append((f"{day.year:04d}", f"{day.month:02d}", f"{day.day:02d}"))
-        day += timedelta(days=1)
-    return out
-
-
-def _day_start(day: tuple[str, str, str]) -> int:
-    return int(datetime(int(day[0]), int(day[1]), int(day[2]), tzinfo=UTC).timestamp())
-
-
-def delivered_at(name: str) -> int | None:
-    match = OBJECT_NAME.match(name)
-    return parse_stamp(match["stamp"]) if match else None
-
-
-def _is_raw_object(obj: StoredObject) -> bool:
-    return not obj.path.endswith(".parquet")  # the raw path leaves Parquet copies alone
+def _live(folder: Folder, now: float) -> bool:
+    """Objects still being written (copied in place, or delivered late) may still arrive in
+    the folders of days that ended less than HOT_S ago: those are always listed."""
+    return now < day_start(folder.day) + 86400 + HOT_S
 
 
 # --- manifest ----------------------------------------------------------------------------
@@ -174,7 +113,7 @@ def _layout() -> list:
 
 
 def empty_manifest(data_dir: str) -> dict:
-    return {"format": _layout(), "data_dir": os.path.realpath(data_dir), "folders": {},
+    return {"format": _layout(), "data_dir": location_of(data_dir), "folders": {},
             "garbage": [], "updated": None}
 
 
@@ -204,164 +143,6 @@ def folder_files(entry: dict) -> list[str]:
     if entry.get("objects_file"):
         files.append(entry["objects_file"])
     return files
-
-
-# --- reading raw objects ---------------------------------------------------------------
-
-class ObjectError(Exception):
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def decompress(path: str) -> bytes:
-    """An object's text (gzip told by its magic bytes, as the raw path does)."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if not data:
-        raise ObjectError("empty object (0 bytes)")
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return zlib.decompress(data, 31)  # one gzip member: what AWS writes
-    except zlib.error:
-        import gzip
-
-        try:  # several members (concatenated copies): the slower reader handles them
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ObjectError(f"corrupt or truncated gzip data ({error})") from None
-
-
-class Headers:
-    """Field names per flow log (fixed when a flow log is created), as the raw path reads
-    them: one header per (account, flow log), from its first readable object."""
-
-    def __init__(self):
-        self._known: dict[tuple, tuple[str, ...] | None] = {}
-        self._lock = threading.Lock()
-
-    def of(self, obj: StoredObject) -> tuple[str, ...] | None:
-        from lib.parser import FlowLogReadError, read_header
-
-        key = (obj.path, None) if obj.flow_log_id is None else (obj.account, obj.flow_log_id)
-        with self._lock:
-            if key in self._known:
-                return self._known[key]
-        try:
-            header = read_header(obj.path)
-        except FlowLogReadError as error:
-            raise ObjectError(error.reason) from None
-        with self._lock:
-            self._known[key] = header
-        return header
-
-
-def _body(data: bytes) -> bytes:
-    """The lines after the header, ending with a newline (objects are concatenated)."""
-    body = data.split(b"\n", 1)[1] if b"\n" in data else b""
-    return body if not body or body.endswith(b"\n") else body + b"\n"
-
-
-# 1 MB blocks: with one thread per folder, pyarrow parses them 2.3x faster than 16 MB ones
-# (measured on the benchmark's data: the larger blocks fall out of the CPU's caches).
-CSV_BLOCK_BYTES = 1 << 20
-
-
-def parse_text(body: bytes, header: tuple[str, ...], typed: bool = True) -> tuple[pa.Table, int]:
-    """The columns named by the header, as lib.rawread reads them: numbers typed by the
-    schema (``typed``) or every column as text; malformed lines (a wrong number of fields)
-    are skipped and counted. A value that is not a number where one belongs raises
-    pa.ArrowInvalid when ``typed``: the caller then reads the text (see Builder._read)."""
-    malformed = 0
-
-    def skip(_row) -> str:
-        nonlocal malformed
-        malformed += 1
-        return "skip"
-
-    types = {n: ARROW_TYPES[schema.field_for(n).type] if typed else pa.string() for n in header}
-    table = pcsv.read_csv(
-        pa.py_buffer(body),
-        read_options=pcsv.ReadOptions(column_names=list(header), use_threads=False,
-                                      block_size=CSV_BLOCK_BYTES),
-        parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False, invalid_row_handler=skip),
-        convert_options=pcsv.ConvertOptions(column_types=types, null_values=["-"],
-                                            strings_can_be_null=True))
-    return table, malformed
-
-
-# Address keys are computed once per distinct address (a store has few compared with its
-# records); the memo is bounded so a store full of scanners cannot grow it without limit.
-_KEY_MEMO: dict[str, str | None] = {}
-_MEMO_MAX = 2_000_000
-_IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
-
-
-def _key(address: str) -> str | None:
-    key = _KEY_MEMO.get(address)
-    if key is None and address not in _KEY_MEMO:
-        if _IPV4.fullmatch(address):  # the common case, 20x faster than ipaddress
-            key = "00000000000000000000ffff" + bytes(map(int, address.split("."))).hex()
-        else:
-            key = address_key(address)
-        if len(_KEY_MEMO) >= _MEMO_MAX:
-            _KEY_MEMO.clear()
-        _KEY_MEMO[address] = key
-    return key
-
-
-def address_keys(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if len(column) == 0:
-        return pa.array([], pa.string())
-    encoded = pc.dictionary_encode(column)
-    keys = pa.array([_key(a) for a in encoded.dictionary.to_pylist()], pa.string())
-    return pc.take(keys, encoded.indices)
-
-
-ARROW_TYPES = {"int": pa.int32(), "bigint": pa.int64(), "string": pa.string()}
-
-
-def typed_table(account: str, region: str, texts: list[tuple[tuple[str, ...], pa.Table]]
-                ) -> pa.Table:
-    """Text columns -> the record columns the texts have (the rest are added as nulls by
-    ``complete``), typed by the schema; rows without a start (no query can match them) left
-    out. Raises pa.ArrowInvalid on a value that is not a number where one belongs: the
-    caller then types with DuckDB, as the raw path does."""
-    present = [f for f in schema.FIELDS if any(f.name in t.column_names for _, t in texts)]
-    parts = []
-    for _, text in texts:
-        rows = text.num_rows
-        columns = {schema.LOG_ACCOUNT: pa.repeat(pa.scalar(account, pa.string()), rows),
-                   schema.LOG_REGION: pa.repeat(pa.scalar(region, pa.string()), rows)}
-        for f in present:
-            kind = ARROW_TYPES[f.type]
-            if f.name in text.column_names:
-                column = text.column(f.name)
-                columns[f.column] = column if column.type == kind else pc.cast(column, kind)
-            else:
-                columns[f.column] = pa.nulls(rows, kind)
-        parts.append(pa.table(columns))
-    if not parts or "start" not in parts[0].column_names:
-        return complete(pa.table({schema.LOG_ACCOUNT: pa.array([], pa.string())})).drop(
-            list(KEY_COLUMNS))
-    table = pa.concat_tables(parts)
-    return table.filter(pc.is_valid(table.column("start")))
-
-
-def complete(table: pa.Table) -> pa.Table:
-    """Every record column, in order; the ones a table lacks are typed nulls."""
-    rows = table.num_rows
-    columns = {}
-    for name in RECORD_COLUMNS:
-        if name in table.column_names:
-            columns[name] = table.column(name)
-        else:
-            field_ = schema.BY_COLUMN.get(name)
-            columns[name] = pa.nulls(rows, ARROW_TYPES[field_.type] if field_ else pa.string())
-    return pa.table(columns)
 
 
 def sort_records(table: pa.Table) -> pa.Table:
@@ -411,22 +192,40 @@ class FolderResult:
     malformed: int
 
 
-def _parse_all(bodies: dict[tuple[str, ...], list[bytes]], typed: bool
-               ) -> tuple[list[tuple[tuple[str, ...], pa.Table]], int]:
+Texts = list[tuple[tuple[str, ...], pa.Table]]
+
+
+def _parse_all(bodies: dict[tuple[str, ...], list[bytes]], typed: bool, limits: Limits
+               ) -> tuple[Texts, int]:
     texts, malformed = [], 0
     for header, parts in bodies.items():
-        text, bad_lines = parse_text(b"".join(parts), header, typed)
+        text, bad_lines = parse_body(b"".join(parts), header, typed, limits)
         texts.append((header, text))
         malformed += bad_lines
     return texts, malformed
+
+
+def _typed_folder(folder: Folder, bodies: dict[tuple[str, ...], list[bytes]], limits: Limits
+                  ) -> tuple[pa.Table, int]:
+    """The bodies' records typed as the raw path types them."""
+    try:
+        texts, malformed = _parse_all(bodies, True, limits)
+        return typed_table(folder.account, folder.region, texts), malformed
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # A stray value: DuckDB's TRY_CAST nulls it, exactly as queries on raw text do.
+        texts, malformed = _parse_all(bodies, False, limits)
+        return typed_records(folder.account, folder.region, texts), malformed
 
 
 class Builder:
     """One build of one cache directory; see ``build``."""
 
     def __init__(self, data_dir: str, cache_dir: Path, progress: Progress | None, workers: int,
-                 commit_every_s: float, throttle_s: float):
+                 commit_every_s: float, throttle_s: float, settings=None):
         self.data_dir, self.cache_dir = data_dir, Path(cache_dir)
+        self.backend = open_backend(data_dir, settings)
+        self.s3 = is_s3(data_dir)
+        self.limits = Limits.of(settings)
         self.progress = progress or (lambda done, message: None)
         self.workers = max(1, workers)
         self.commit_every_s, self.throttle_s = commit_every_s, throttle_s
@@ -455,7 +254,7 @@ class Builder:
     def plan(self, manifest: dict, now: float) -> tuple[list[FolderWork], list[str]]:
         """Folders to convert, and folders whose files must go (deleted from the store)."""
         works, present = [], set()
-        for folder in all_folders(self.data_dir):
+        for folder in layout.all_folders(self.backend):
             present.add(folder.rel)
             work = self._folder_work(folder, manifest["folders"].get(folder.rel), now)
             if work is not None:
@@ -464,19 +263,17 @@ class Builder:
         return works, gone
 
     def _folder_work(self, folder: Folder, entry: dict | None, now: float) -> FolderWork | None:
-        try:
-            mtime_ns = os.stat(folder.path(self.data_dir)).st_mtime_ns
-        except FileNotFoundError:
-            return None
-        settled = mtime_ns if now - mtime_ns / 1e9 > SETTLED_S else None
-        # Objects still being written (copied in place) change their size, not the folder's
-        # time: the folders of days that may still receive objects are always listed.
-        live = now < _day_start(folder.day) + 86400 + HOT_S
+        if self.s3:  # no folder times: a converted folder is listed again only while live
+            mtime_ns = settled = 0
+        else:
+            mtime_ns = self.backend.stamp(folder.parts)
+            if mtime_ns is None:
+                return None
+            settled = mtime_ns if now - mtime_ns / 1e9 > SETTLED_S else None
         if (entry is not None and entry.get("mtime_ns") == mtime_ns and not entry.get("bad")
-                and not live):
+                and not _live(folder, now)):
             return None  # unchanged since it was converted
-        objects = [o for o in list_day(self.data_dir, folder.account, folder.region, folder.day)
-                   if _is_raw_object(o)]
+        objects = [o for o in layout.list_day(self.backend, folder) if o.is_raw]
         done = load_objects(self.cache_dir, entry)
         bad = entry.get("bad", {}) if entry else {}
         listed = {o.name: o for o in objects}
@@ -536,49 +333,60 @@ class Builder:
         new_entry = {"mtime_ns": work.mtime_ns, "objects_file": objects_rel, "objects": len(done),
                      "records": sum(s["rows"] for s in segments), "bad": all_bad,
                      "segments": segments, "rollups": parts}
-        skipped = [f"{work.folder.path(self.data_dir) / name}: {reason}"
+        skipped = [f"{self.backend.path(work.folder.parts, name)}: {reason}"
                    for name, (_, reason) in bad.items()]
         return FolderResult(work, new_entry, dropped, skipped, len(converted), table.num_rows,
                             malformed)
 
     def _read(self, work: FolderWork) -> tuple[pa.Table, dict, dict, int]:
         """The new objects' records, typed and keyed and sorted; converted and bad objects."""
-        from lib.engines.duckdb_engine import typed_records
-
         bodies: dict[tuple[str, ...], list[bytes]] = defaultdict(list)
-        converted, bad = {}, {}
+        converted, bad, names = {}, {}, {}
         for obj in work.objects:
             try:
-                data = decompress(obj.path)
-                header = self.headers.of(obj)
+                data = read_object(self.backend, obj, self.limits)
             except FileNotFoundError:
                 continue  # deleted while we worked: the next build sees the folder changed
-            except (ObjectError, OSError) as error:
-                bad[obj.name] = [obj.size, getattr(error, "reason", str(error))]
+            except FlowLogReadError as error:
+                bad[obj.name] = [obj.size, error.reason]
                 continue
+            header = self.headers.of(obj, data)
             if header is None:
                 bad[obj.name] = [obj.size, NO_HEADER]
                 continue
-            bodies[header].append(_body(data))
+            bodies[header].append(body_of(data))
+            names.setdefault(header, []).append(obj)
             converted[obj.name] = obj.size
-        folder = work.folder
         try:
-            texts, malformed = _parse_all(bodies, typed=True)
-            table = typed_table(folder.account, folder.region, texts)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            # A stray value: DuckDB's TRY_CAST nulls it, exactly as queries on raw text do.
-            texts, malformed = _parse_all(bodies, typed=False)
-            table = typed_records(folder.account, folder.region, texts)
-        for key, address in (("src_key", "srcaddr"), ("dst_key", "dstaddr")):
-            if address in table.column_names:
-                table = table.append_column(key, address_keys(table.column(address)))
-        return complete(sort_records(table)), converted, bad, malformed
+            table, malformed = _typed_folder(work.folder, bodies, self.limits)
+        except (pa.ArrowException, ValueError):
+            table, malformed = self._one_by_one(work.folder, bodies, names, converted, bad)
+        return complete(sort_records(with_keys(table))), converted, bad, malformed
+
+    def _one_by_one(self, folder: Folder, bodies: dict, names: dict, converted: dict, bad: dict
+                    ) -> tuple[pa.Table, int]:
+        """A folder whose text could not be read together: each object alone, the ones
+        that fail marked bad (skipped until they change, never retried forever)."""
+        tables, malformed = [], 0
+        for header, parts in bodies.items():
+            for obj, body in zip(names[header], parts, strict=True):
+                try:
+                    table, lines = _typed_folder(folder, {header: [body]}, self.limits)
+                except (pa.ArrowException, ValueError) as error:
+                    del converted[obj.name]
+                    bad[obj.name] = [obj.size, f"cannot be parsed: {error}"[:300]]
+                    continue
+                tables.append(table)
+                malformed += lines
+        if not tables:
+            return typed_table(folder.account, folder.region, []), malformed
+        return pa.concat_tables([complete(t).drop(list(KEY_COLUMNS)) for t in tables]), malformed
 
     # --- the whole build ----------------------------------------------------------------
     def run(self, report: BuildReport) -> None:
         now = time.time()
         manifest = read_manifest(self.cache_dir)
-        if manifest is None or manifest.get("data_dir") != os.path.realpath(self.data_dir):
+        if manifest is None or manifest.get("data_dir") != location_of(self.data_dir):
             manifest = empty_manifest(self.data_dir)
         collect_garbage(self.cache_dir, manifest, now)
         self.progress(0.0, "listing the store")
@@ -671,11 +479,12 @@ def build_lock(cache_dir: Path, wait_for_it: bool):
 
 def build(data_dir: str, cache_dir: str | Path, progress: Progress | None = None,
           workers: int | None = None, commit_every_s: float = 1.0, throttle_s: float = 0.0,
-          wait_for_lock: bool = True) -> BuildReport:
+          wait_for_lock: bool = True, settings=None) -> BuildReport:
     """Convert the store's new and changed objects into the cache (see the module notes).
 
     ``workers`` threads convert folders side by side (default: one per core);
     ``throttle_s`` pauses between folders, to leave the machine to interactive queries.
+    ``data_dir`` may be ``s3://bucket/prefix``, read with the ``settings``' credentials.
     """
     began = time.perf_counter()
     report = BuildReport()
@@ -685,7 +494,7 @@ def build(data_dir: str, cache_dir: str | Path, progress: Progress | None = None
             report.busy = True
             return report
         builder = Builder(str(data_dir), cache_dir, progress, workers or os.cpu_count() or 2,
-                          commit_every_s, throttle_s)
+                          commit_every_s, throttle_s, settings)
         builder.run(report)
     report.elapsed_s = round(time.perf_counter() - began, 3)
     return report
@@ -693,19 +502,19 @@ def build(data_dir: str, cache_dir: str | Path, progress: Progress | None = None
 
 # --- status ----------------------------------------------------------------------------
 
-def status(data_dir: str, cache_dir: str | Path) -> dict:
+def status(data_dir: str, cache_dir: str | Path, settings=None) -> dict:
     """What the cache holds, what is still to convert, and what was skipped."""
     cache_dir = Path(cache_dir)
     manifest = read_manifest(cache_dir)
-    if manifest is None or manifest.get("data_dir") != os.path.realpath(data_dir):
+    if manifest is None or manifest.get("data_dir") != location_of(data_dir):
         manifest = empty_manifest(data_dir)
-    builder = Builder(str(data_dir), cache_dir, None, 1, 1.0, 0.0)
+    builder = Builder(str(data_dir), cache_dir, None, 1, 1.0, 0.0, settings)
     works, gone = builder.plan(manifest, time.time())
     folders = manifest["folders"].values()
     size = sum(f.stat().st_size for f in cache_dir.rglob("*") if f.is_file()) \
         if cache_dir.exists() else 0
     return {
-        "cache_dir": str(cache_dir), "data_dir": os.path.realpath(data_dir),
+        "cache_dir": str(cache_dir), "data_dir": location_of(data_dir),
         "built": manifest["updated"] is not None,
         "updated_utc": (datetime.fromtimestamp(manifest["updated"], UTC).isoformat(timespec="seconds")
                         if manifest["updated"] else None),
@@ -716,15 +525,10 @@ def status(data_dir: str, cache_dir: str | Path) -> dict:
         "bytes": size,
         "pending_objects": sum(len(w.objects) for w in works),
         "pending_folders": len([w for w in works if w.objects]) + len(gone),
-        "skipped": [f"{Folder(*_split_rel(rel)).path(data_dir) / name}: {reason}"
+        "skipped": [f"{builder.backend.path(Folder.from_rel(rel).parts, name)}: {reason}"
                     for rel, entry in manifest["folders"].items()
                     for name, (_, reason) in entry.get("bad", {}).items()],
     }
-
-
-def _split_rel(rel: str) -> tuple[str, str, tuple[str, str, str]]:
-    account, region, year, month, day = rel.split("/")
-    return account, region, (year, month, day)
 
 
 # --- reading: what a query reads from the cache, and what still raw ----------------------
@@ -745,9 +549,11 @@ class ColumnarCache:
     """The engine's side of the cache: the current manifest (re-read when it changes) and the
     files and raw objects a query's range needs."""
 
-    def __init__(self, cache_dir: str | Path, data_dir: str):
+    def __init__(self, cache_dir: str | Path, data_dir: str, backend=None):
         self.cache_dir = Path(cache_dir)
         self.data_dir = data_dir
+        self.backend = backend or open_backend(data_dir)
+        self.s3 = is_s3(data_dir)
         self._manifest: dict | None = None
         self._folders: dict[str, _Indexed] = {}
         self._stamp: tuple | None = None
@@ -763,7 +569,7 @@ class ColumnarCache:
         with self._lock:
             if stamp != self._stamp:
                 manifest = read_manifest(self.cache_dir)
-                if manifest is not None and manifest["data_dir"] != os.path.realpath(self.data_dir):
+                if manifest is not None and manifest["data_dir"] != location_of(self.data_dir):
                     manifest = None
                 self._manifest, self._stamp = manifest, stamp
                 self._folders = {rel: _Indexed.of(entry, str(self.cache_dir))
@@ -785,41 +591,39 @@ class ColumnarCache:
         manifest = self.manifest()
         if manifest is None:
             return None
-        first, last = start - EARLY_SLACK_S, end + late_margin_s
-        wanted = set(accounts) if accounts is not None else None
         folders = self._folders
         view = View([], defaultdict(list), [], [], 0, manifest["updated"] or 0.0)
-        days = days_between(first, last)
-        for account, region in account_regions(self.data_dir, wanted, regions):
-            for day in days:
-                folder = Folder(account, region, day)
-                if not self._add_folder(view, folder, folders.get(folder.rel), first, last):
-                    return None
+        first, last, chosen = layout.range_folders(self.backend, start, end, accounts, regions,
+                                                   late_margin_s)
+        now = time.time()
+        for folder in chosen:
+            if not self._add_folder(view, folder, folders.get(folder.rel), first, last, now):
+                return None
         view.rollups = dict(view.rollups)
         return view
 
     def _add_folder(self, view: View, folder: Folder, indexed: _Indexed | None, first: int,
-                    last: int) -> bool:
-        path = os.path.join(self.data_dir, "AWSLogs", folder.account, "vpcflowlogs",
-                            folder.region, *folder.day)
-        try:
-            mtime_ns = os.stat(path).st_mtime_ns
-        except FileNotFoundError:
-            return indexed is None  # a converted folder was deleted: the cache is stale
+                    last: int, now: float) -> bool:
+        if self.s3:  # no folder times: a converted folder is listed only while it is live
+            mtime_ns = 0 if indexed is None or not _live(folder, now) else None
+        else:
+            mtime_ns = self.backend.stamp(folder.parts)
+            if mtime_ns is None:
+                return indexed is None  # a converted folder was deleted: the cache is stale
         entry = indexed.entry if indexed is not None else None
         if indexed is not None:
             view.records += indexed.records
             view.malformed_lines += indexed.malformed
             for name, files in indexed.rollups.items():
                 view.rollups[name] += files
-            view.skipped += [f"{path}/{name}: {reason}" for name, (_, reason) in entry["bad"].items()
-                             if _delivered_within(name, first, last)]
+            view.skipped += [f"{self.backend.path(folder.parts, name)}: {reason}"
+                             for name, (_, reason) in entry["bad"].items()
+                             if delivered_within(name, first, last)]
             if entry.get("mtime_ns") == mtime_ns:
                 return True
         done = self._done(entry) if entry is not None else {}
         bad = entry["bad"] if entry is not None else {}
-        listed = [o for o in list_day(self.data_dir, folder.account, folder.region, folder.day,
-                                      first, last) if _is_raw_object(o)]
+        listed = [o for o in layout.list_day(self.backend, folder, first, last) if o.is_raw]
         names = set()
         for obj in listed:
             names.add(obj.name)
@@ -828,7 +632,7 @@ class ColumnarCache:
                     return False  # converted, then changed
             elif obj.name not in bad or bad[obj.name][0] != obj.size:
                 view.remainder.append(obj)
-        return all(n in names for n in done if _delivered_within(n, first, last))
+        return all(n in names for n in done if delivered_within(n, first, last))
 
 
 @dataclass
@@ -848,18 +652,13 @@ class _Indexed:
                    sum(s.get("malformed", 0) for s in entry["segments"]))
 
 
-def _delivered_within(name: str, first: int, last: int) -> bool:
-    delivered = delivered_at(name)
-    return delivered is None or first <= delivered <= last
-
-
 # --- building in the background (the app) --------------------------------------------------
 
 class BackgroundBuild:
     """Builds of one cache in a background thread, at most one at a time, with progress."""
 
-    def __init__(self, data_dir: str, cache_dir: str | Path):
-        self.data_dir, self.cache_dir = data_dir, Path(cache_dir)
+    def __init__(self, data_dir: str, cache_dir: str | Path, settings=None):
+        self.data_dir, self.cache_dir, self.settings = data_dir, Path(cache_dir), settings
         self.done, self.message = 0.0, ""
         self.report: BuildReport | None = None
         self.error: str | None = None
@@ -896,7 +695,7 @@ class BackgroundBuild:
         try:
             prune_stale(self.cache_dir.parent)
             self.report = build(self.data_dir, self.cache_dir, progress=self._progress,
-                                throttle_s=throttle_s, wait_for_lock=False)
+                                throttle_s=throttle_s, wait_for_lock=False, settings=self.settings)
         except Exception as error:  # noqa: BLE001 - a failed build leaves the raw path working
             self.error = f"{type(error).__name__}: {error}"
         finally:
@@ -907,9 +706,14 @@ def prune_stale(base: Path) -> None:
     """Remove caches of data directories that no longer exist (temporary folders)."""
     import shutil
 
-    for cache_dir in _subdirs(Path(base)):
+    try:
+        names = sorted(e.name for e in os.scandir(base) if e.is_dir(follow_symlinks=False))
+    except FileNotFoundError:
+        return
+    for cache_dir in names:
         manifest = read_manifest(Path(base) / cache_dir)
-        if manifest is not None and not os.path.isdir(manifest["data_dir"]):
+        if manifest is not None and not is_s3(manifest["data_dir"]) \
+                and not os.path.isdir(manifest["data_dir"]):
             with build_lock(Path(base) / cache_dir, wait_for_it=False) as held:
                 if held:
                     shutil.rmtree(Path(base) / cache_dir, ignore_errors=True)

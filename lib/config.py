@@ -42,6 +42,15 @@ class Settings:
     # cache_dir/columnar, built by `python -m lib.cli cache build` or the app in the
     # background) when there is one; objects newer than the copy are read raw.
     columnar_cache: bool = True
+    # Objects read raw at query time beside the cache (not converted yet), and every raw read
+    # from an S3 data_dir: at most this many objects and compressed bytes, newest first.
+    raw_read_max_objects: int = 2000
+    raw_read_max_bytes: int = 1 << 30
+    # One object's text at most, and how much larger than its gzip bytes it may be (a gzip
+    # bomb is refused); a line longer than line_max_bytes is counted malformed.
+    object_max_bytes: int = 512 << 20
+    object_max_ratio: int = 100
+    line_max_bytes: int = 64 << 10
     # Athena
     athena_region: str = "us-east-1"
     athena_profile: str = ""

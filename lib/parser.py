@@ -131,6 +131,9 @@ class _LineReader:
         self.layout = _Layout(self.given) if self.given is not None else None
 
     def read(self, number: int, line: str) -> ParsedLine | None:
+        if isinstance(line, LongLine):
+            return self._error(number, line, "a line longer than the line cap (setting "
+                                             "line_max_bytes; cut here): not a flow log record")
         tokens = _tokens(line)
         if _is_skipped(tokens):
             return None
@@ -204,12 +207,34 @@ def _read_failure(error: BaseException, lines_read: int) -> str:
     return f"cannot be read{where}: {error}"
 
 
+MAX_LINE_BYTES = 64 * 1024  # a flow log line is < 2 KB; a longer one is never buffered whole
+
+
+class LongLine(str):
+    """The start of a line longer than the cap (the rest was read past, never kept)."""
+
+
+def _capped(stream, max_line: int) -> Iterator[bytes | LongLine]:
+    """Lines of at most ``max_line`` bytes; a longer one becomes its LongLine start."""
+    while line := stream.readline(max_line + 1):
+        if len(line) <= max_line or line.endswith(b"\n") and len(line) == max_line + 1:
+            yield line
+            continue
+        while (rest := stream.readline(READ_STEP)) and not rest.endswith(b"\n"):
+            pass  # read past the rest of the line without keeping it
+        yield LongLine(line[:200].decode("utf-8", errors="replace"))
+
+
+READ_STEP = 1 << 20
+
+
 def read_lines(open_binary: Callable[[], BinaryIO], name: PathArg, more_errors: tuple = (),
-               max_line: int = -1) -> Iterator[str]:
+               max_line: int = MAX_LINE_BYTES) -> Iterator[str]:
     """Lines of the buffered binary stream ``open_binary()`` opens (a file, an S3 object):
     gzip is told by its magic bytes (AWS names objects .log.gz, but copies get renamed),
-    bad UTF-8 becomes U+FFFD rather than an error, lines longer than ``max_line`` bytes are
-    cut (-1: never). Failures to open or read, ``more_errors`` too, are FlowLogReadErrors.
+    bad UTF-8 becomes U+FFFD rather than an error, a line longer than ``max_line`` bytes
+    comes out as a LongLine holding its start (the parser reports it malformed). Failures
+    to open or read, ``more_errors`` too, are FlowLogReadErrors.
 
     Lines are split as bytes, not through a text buffer, so that every complete line
     before a gzip corruption comes out before the error.
@@ -218,10 +243,12 @@ def read_lines(open_binary: Callable[[], BinaryIO], name: PathArg, more_errors: 
     try:
         with open_binary() as raw:
             stream = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == GZIP_MAGIC else raw
-            lines = stream if max_line < 0 else iter(lambda: stream.readline(max_line), b"")
-            for line in lines:
-                text = line.decode("utf-8", errors="replace")
-                yield text.removeprefix("\ufeff") if lines_read == 0 else text
+            for line in _capped(stream, max_line):
+                if isinstance(line, LongLine):
+                    yield line
+                else:
+                    text = line.decode("utf-8", errors="replace")
+                    yield text.removeprefix("\ufeff") if lines_read == 0 else text
                 lines_read += 1
     except (OSError, EOFError, zlib.error, *more_errors) as error:
         raise FlowLogReadError(name, _read_failure(error, lines_read)) from error
@@ -238,17 +265,22 @@ def parse_file(path: PathArg, fmt: Sequence[str] | None = None) -> Iterator[Pars
     yield from parse_lines(open_text(path), fmt, file=str(path))
 
 
+def first_header(lines: Iterable[str]) -> tuple[str, ...] | None:
+    """The header of text (its first content line), or None if it has none."""
+    for line in lines:
+        tokens = _tokens(line)
+        if not _is_skipped(tokens):
+            return tuple(tokens) if looks_like_header(tokens) else None
+    return None
+
+
 def read_header(path: PathArg) -> tuple[str, ...] | None:
     """The header of a file (its first content line), or None if it has none.
 
     Reads only up to that line. Raises FlowLogReadError if the file cannot be read.
     """
     with contextlib.closing(open_text(path)) as lines:
-        for line in lines:
-            tokens = _tokens(line)
-            if not _is_skipped(tokens):
-                return tuple(tokens) if looks_like_header(tokens) else None
-    return None
+        return first_header(lines)
 
 
 # --- formats ------------------------------------------------------------------------------

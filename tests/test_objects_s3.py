@@ -18,6 +18,7 @@ from lib import objects
 from lib.config import Settings
 from lib.query import Scope
 from lib.schema import DEFAULT_FORMAT
+from lib.store.backends import LocalBackend
 
 BUCKET = "central-flow-logs"
 BIG_BUCKET = "big-flow-logs"  # the 100 MB object, apart from the tree other tests compare
@@ -259,7 +260,7 @@ def test_the_records_page_browses_s3(endpoint, bucket, monkeypatch, tmp_path):
 
 def test_the_filter_choices_are_the_buckets_account_and_region_folders(endpoint, bucket):
     root, _ = bucket
-    on_disk = objects.accounts_and_regions(objects.ObjectStore(objects.LocalBackend(root),
+    on_disk = objects.accounts_and_regions(objects.ObjectStore(LocalBackend(root),
                                                                EVERY_ACCOUNT))
     accounts, regions = objects.accounts_and_regions(s3_store(endpoint))
     assert (accounts, regions) == on_disk

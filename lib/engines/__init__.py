@@ -64,7 +64,7 @@ def _make_engine(settings):
 
         columnar = str(cache_dir_for(settings, data_dir(settings)))
     return DuckDBEngine(data_dir(settings), late_margin_s=settings.late_margin_s,
-                        columnar_dir=columnar)
+                        columnar_dir=columnar, settings=settings)
 
 
 @dataclass(frozen=True)
@@ -168,5 +168,6 @@ def exp_table(name: str):
 
 
 def data_dir(settings) -> str:
-    """The embedded engine's directory: the configured one, else the demo data folder."""
+    """The embedded engine's store: the configured directory or s3://bucket/prefix, else
+    the demo data folder."""
     return settings.data_dir or str(settings.demo_dir)
