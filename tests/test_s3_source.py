@@ -188,7 +188,7 @@ def test_a_bucket_that_cannot_be_listed_is_a_clear_engine_error(endpoint):
     settings = Settings(data_dir="s3://no-such-bucket/x", s3_endpoint_url=endpoint)
     engine = DuckDBEngine(settings.data_dir, settings=settings)
     with pytest.raises(EngineError, match="the bucket does not exist"):
-        engine.run(Query("search", parse_filters({"start": "0", "end": "3600"}),
+        engine.run(Query("search", parse_filters({"start": str(END - 3600), "end": str(END)}),
                          scope=ALL_ACCOUNTS))
 
 
