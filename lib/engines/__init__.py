@@ -9,38 +9,11 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-import pyarrow as pa
-
-from lib import schema
-
-
-class EngineError(RuntimeError):
-    """A query that ran and failed; the message is written for the person who asked."""
-
-
-@dataclass
-class Result:
-    table: pa.Table
-    sql: str
-    engine: str
-    elapsed_s: float
-    cache_hit: bool = False
-    scanned_bytes: int | None = None
-    skipped: list[str] = field(default_factory=list)  # what was left out, in plain words
-    objects: int | None = None  # stored objects read (embedded engine)
-    cost_usd: float | None = None  # Athena: what the scan cost at athena_price_per_tb
-    query_id: str | None = None  # Athena: the execution ID (find it in the console)
-    reused_result: bool = False  # Athena answered from its own result reuse
-
-    def rows(self) -> list[dict]:
-        return self.table.to_pylist()
-
-    def records(self) -> list[dict]:
-        """Rows keyed by AWS field names (``account-id``); other columns keep their names."""
-        names = {f.column: f.name for f in schema.FIELDS}
-        return [{names.get(k, k): v for k, v in row.items()} for row in self.rows()]
+# The engines' shared types live in lib.engines.base, which the engine modules import: this
+# package imports them back (to make an engine), so they must not import this package.
+from lib.engines.base import EngineError, Progress, Result  # noqa: F401 - public names
 
 
 def get_engine(settings):
@@ -65,26 +38,6 @@ def _make_engine(settings):
         columnar = str(cache_dir_for(settings, data_dir(settings)))
     return DuckDBEngine(data_dir(settings), late_margin_s=settings.late_margin_s,
                         columnar_dir=columnar, settings=settings)
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A running query's state, for a progress line (engines that report it: Athena)."""
-
-    state: str  # QUEUED | RUNNING | SUCCEEDED | FAILED | CANCELLED
-    elapsed_s: float
-    scanned_bytes: int | None = None
-    cost_usd: float | None = None
-    query_id: str | None = None
-
-    def describe(self) -> str:
-        """One line for a page or a terminal: 'Athena: running · 3.1 s · 120.0 MB scanned'."""
-        parts = [f"Athena: {self.state.lower()}", f"{self.elapsed_s:.1f} s"]
-        if self.scanned_bytes:
-            parts.append(f"{self.scanned_bytes / 1e6:,.1f} MB scanned")
-            if self.cost_usd is not None:
-                parts.append(f"${self.cost_usd:,.4f}")
-        return " · ".join(parts)
 
 
 _CACHES: dict = {}

@@ -28,7 +28,7 @@ from itertools import groupby
 import pyarrow as pa
 from sqlglot import exp
 
-from lib.engines import EngineError, Progress, Result
+from lib.engines.base import EngineError, Progress, Result
 from lib.query import Query, QueryError, Target, col, lit, render
 from lib.store import EARLY_SLACK_S
 

@@ -26,7 +26,7 @@ import duckdb
 from sqlglot import exp
 
 from lib.columnar import ColumnarCache, View
-from lib.engines import EngineError, Result
+from lib.engines.base import EngineError, Result
 from lib.query import Query, Target, render
 from lib.store import layout
 from lib.store.backends import StoreError, is_s3, open_backend
