@@ -23,6 +23,8 @@ Parquet maps by name. Every value placed in the statement is validated first.
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 from lib import schema
@@ -115,3 +117,125 @@ def create_table_sql(location: str, accounts, regions, since: date, layout: str 
     return (f"CREATE EXTERNAL TABLE IF NOT EXISTS {name} (\n{body}\n)\n"
             f"PARTITIONED BY ({partitions})\n{storage}\n"
             f"LOCATION '{location}/AWSLogs/'\nTBLPROPERTIES (\n{properties}\n)")
+
+
+# --- several field orders: one table per order, one view over them -------------------------
+# An Athena text table maps fields by position, and one folder often holds flow logs of
+# several formats (one flow log per VPC, created years apart; a flow log's format never
+# changes). So each distinct field order gets its own table, and a view unites them by
+# column name, each table limited to the folders, and within a mixed folder to the flow
+# logs (by "$path", whose file name carries the flow log ID), that use its order.
+
+FLOW_LOG_ID = re.compile(r"fl-[0-9a-z]{1,40}")
+Folder = tuple[str, str]  # (account, region)
+# The file name's fields after the flow log ID: delivery slot, hash, extension.
+_NAME_TAIL = r"_[0-9]{8}T[0-9]{4}Z_[0-9a-z]+\.log(\.gz)?$"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One table's share of one folder: every object (no IDs named), the flow logs named
+    (``only``), or every flow log but those named (``except_``)."""
+
+    folder: Folder
+    only: tuple[str, ...] = ()
+    except_: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderTable:
+    name: str
+    fields: tuple[str, ...]  # the files' field order
+    readers: tuple[Reader, ...]
+
+
+def plan_tables(sightings: dict[Folder, dict[str, tuple[str, ...]]], table: str
+                ) -> list[OrderTable]:
+    """Tables for the field orders seen: ``sightings`` maps each (account, region) folder
+    to {flow log ID: its field order}. One order in all: one table named ``table``.
+    Otherwise ``table_1``, ``table_2``… (most used order first). In a folder with several
+    orders, the order of most flow logs reads every object but the others' (so a flow log
+    added later in the same format is read too); the others read their own flow logs."""
+    readers: dict[tuple[str, ...], list[Reader]] = defaultdict(list)
+    uses: Counter[tuple[str, ...]] = Counter()
+    for folder, flow_logs in sorted(sightings.items()):
+        by_order: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for flow_log, fields in sorted(flow_logs.items()):
+            if not FLOW_LOG_ID.fullmatch(flow_log):
+                raise ValueError(f"{flow_log!r} is not a flow log ID (fl-…)")
+            by_order[tuple(fields)].append(flow_log)
+        ranked = sorted(by_order.items(), key=lambda item: (-len(item[1]), item[0]))
+        for fields, ids in ranked:
+            uses[fields] += len(ids)
+        main, others = ranked[0], ranked[1:]
+        readers[main[0]].append(Reader(folder, except_=tuple(
+            sorted(i for _, ids in others for i in ids))))
+        for fields, ids in others:
+            readers[fields].append(Reader(folder, only=tuple(ids)))
+    orders = sorted(readers, key=lambda fields: (-uses[fields], fields))
+    if len(orders) == 1:
+        return [OrderTable(table, orders[0], tuple(readers[orders[0]]))]
+    return [OrderTable(f"{table}_{n}", fields, tuple(readers[fields]))
+            for n, fields in enumerate(orders, start=1)]
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _path_test(ids: tuple[str, ...]) -> str:
+    pattern = "_vpcflowlogs_[a-z0-9-]+_(" + "|".join(ids) + ")" + _NAME_TAIL
+    return f'regexp_like("$path", {_quoted(pattern)})'
+
+
+def reader_predicate(readers: tuple[Reader, ...]) -> str:
+    """The WHERE that limits a table to its folders (partition columns: Athena reads only
+    those) and, in mixed folders, to its flow logs."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for r in readers:
+        groups[(r.folder[1], r.only, r.except_)].append(r.folder[0])
+    terms = []
+    for (region, only, except_), accounts in sorted(groups.items()):
+        term = (f"log_region = {_quoted(region)} AND log_account IN "
+                f"({', '.join(_quoted(a) for a in sorted(accounts))})")
+        if only:
+            term += f" AND {_path_test(only)}"
+        elif except_:
+            term += f" AND NOT {_path_test(except_)}"
+        terms.append(f"({term})")
+    return "\n   OR ".join(terms)
+
+
+def create_statements(location: str, sightings: dict[Folder, dict[str, tuple[str, ...]]],
+                      since: date, database: str = "default", table: str = "vpc_flow_logs"
+                      ) -> list[str]:
+    """The text-layout statements for the field orders seen: CREATE EXTERNAL TABLE per
+    order and, with more than one, CREATE OR REPLACE VIEW ``table`` uniting them."""
+    if not sightings:
+        raise ValueError("no flow log objects found: nothing to declare")
+    accounts = sorted({a for a, _ in sightings})
+    regions = sorted({r for _, r in sightings})
+    tables = plan_tables(sightings, check_name("table", table))
+    statements = [create_table_sql(location, accounts, regions, since, "text", database,
+                                   t.name, t.fields) for t in tables]
+    if len(tables) > 1:
+        statements.append(union_view_sql(tables, database, table))
+    return statements
+
+
+def union_view_sql(tables: list[OrderTable], database: str, view: str) -> str:
+    """A view with every column of every table (NULL where a table has none), each table
+    read only where its order is the files' order."""
+    names = {t.name: [c for c, _ in columns("text", t.fields)] for t in tables}
+    types = {c: athena_type for t in tables for c, athena_type in columns("text", t.fields)}
+    every = list(dict.fromkeys(c for t in tables for c in names[t.name]))
+    partitions = ["log_account", "log_region", "log_day"]
+    selects = []
+    for t in tables:
+        present = set(names[t.name])
+        values = [f'"{c}"' if c in present else f'CAST(NULL AS {types[c]}) AS "{c}"'
+                  for c in every] + [f'"{p}"' for p in partitions]
+        selects.append(f"SELECT {', '.join(values)}\nFROM \"{database}\".\"{t.name}\"\n"
+                       f"WHERE {reader_predicate(t.readers)}")
+    return (f'CREATE OR REPLACE VIEW "{check_name("database", database)}".'
+            f'"{check_name("table", view)}" AS\n' + "\nUNION ALL\n".join(selects))

@@ -143,14 +143,27 @@ def cidr_predicate(column: str, network: IPNetwork, dialect: str) -> exp.Express
     if network.num_addresses == 1 and network.version == 4:
         return col(column).eq(lit(str(network.network_address)))  # exact text, any dialect
     if dialect == "athena":
-        ip_type = exp.DataType.build("IPADDRESS", dialect="trino")
-        return exp.Anonymous(this="contains", expressions=[
-            lit(str(network)), exp.TryCast(this=col(column), to=ip_type)])
+        return athena_address_range(column, network)
     low, high = network_bounds(network)
     key_column = {"srcaddr": "src_key", "dstaddr": "dst_key"}.get(column)
     if key_column is None:
         raise QueryError(f"no address key for {column}")
     return col(key_column).between(lit(low), lit(high))
+
+
+def athena_address_range(column: str, network: IPNetwork) -> exp.Expression:
+    """Athena: the address between the network's first and last address, as IPADDRESS values.
+
+    Not ``contains(cidr, address)``: Trino before release 427 throws "IP address version
+    should be the same" when an IPv4 network meets an IPv6 address, so on a dual-stack
+    table every CIDR filter would fail. IPADDRESS values of both versions compare (IPv4 as
+    IPv4-mapped IPv6), a range of one version never holds an address of the other, and
+    TRY_CAST makes '-' and other non-addresses NULL (no match)."""
+    ip_type = exp.DataType.build("IPADDRESS", dialect="trino")
+    return exp.Between(
+        this=exp.TryCast(this=col(column), to=ip_type),
+        low=exp.Cast(this=lit(str(network.network_address)), to=ip_type.copy()),
+        high=exp.Cast(this=lit(str(network.broadcast_address)), to=ip_type.copy()))
 
 
 def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:

@@ -117,7 +117,8 @@ def test_cli_sql_for_athena_needs_no_network(capsys, monkeypatch):
     terms = where_terms(sql)
     assert "\"log_day\" BETWEEN '2026/09/21' AND '2026/09/21'" in terms
     assert f"\"log_account\" IN ('{ACCOUNT_B}')" in terms
-    assert "CONTAINS('10.0.0.0/8', TRY_CAST(\"dstaddr\" AS IPADDRESS))" in terms
+    assert ("TRY_CAST(\"dstaddr\" AS IPADDRESS) BETWEEN CAST('10.0.0.0' AS IPADDRESS) AND "
+            "CAST('10.255.255.255' AS IPADDRESS)") in terms
 
 
 def test_cli_sql_with_invalid_options_prints_no_sql(capsys):
