@@ -150,3 +150,10 @@ def test_partition_terms_in_a_subquery_prune_and_other_terms_do_not(fake):
     _, everything = fake.execute(f"SELECT count(*) FROM {TABLE} WHERE action = 'ACCEPT' OR "
                                  f"log_account = '{ACCOUNT_B}'")
     assert everything == sum(p.stat().st_size for p in fake.store_root.rglob("*.log.gz"))
+
+
+@pytest.mark.parametrize("layout", ["text", "parquet"])
+def test_the_ddls_types_read_a_5_gb_flow_in_both_layouts(fake, layout):
+    table = fake.settings(athena_layout=layout).athena_table
+    rows, _ = fake.execute(f'SELECT max(bytes) AS most FROM "{fake.database}"."{table}"')
+    assert rows.to_pylist()[0]["most"] == 5_000_000_000  # NULL through an int column

@@ -36,6 +36,7 @@ LAYOUTS = ("text", "parquet")
 DAY_COLUMN = "log_day"  # text layout: 'yyyy/MM/dd', the day folder of the S3 key
 HIVE_DAY_COLUMNS = ("year", "month", "day")  # parquet layout: year=yyyy/month=MM/day=dd
 POLL_INTERVAL_S = 0.5
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 THROTTLE_CODES = ("ThrottlingException", "TooManyRequestsException")
 ACCESS_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
                 "UnrecognizedClientException", "InvalidSignatureException",
@@ -192,12 +193,19 @@ class AthenaEngine:
                            on_start_query_execution=watch.started)
             table = _to_arrow(cursor.as_pandas(), cursor.description)
         except _Stop as stop:
-            self._cancel(watch.query_id)
+            self._cancel(watch)
             raise EngineError(str(stop)) from None
         except Exception as error:
-            raise EngineError(_message(error, watch)) from error
+            # Polling failed (throttled past every retry, a lost connection…) or the result
+            # could not be read: a query we stop waiting for must stop running, or the
+            # user's next try pays for the same scan twice.
+            stopped = self._cancel(watch)
+            message = _message(error, watch)
+            if stopped:
+                message += " The query was stopped in Athena, so it costs nothing more."
+            raise EngineError(message) from error
         except BaseException:  # the caller gave up (e.g. a Streamlit rerun): stop paying
-            self._cancel(watch.query_id)
+            self._cancel(watch)
             raise
         finally:
             cursor.close()
@@ -209,12 +217,15 @@ class AthenaEngine:
                       query_id=watch.query_id,
                       reused_result=bool(execution and execution.reused_previous_result))
 
-    def _cancel(self, query_id: str | None) -> None:
-        """Best effort: a failure to cancel must not hide why we cancelled."""
-        if query_id is None:
-            return
+    def _cancel(self, watch: _Watch) -> bool:
+        """Stop the query unless it is known to have ended; whether a stop was sent. Best
+        effort: a failure to cancel must not hide why we cancelled."""
+        if watch.query_id is None or watch.ended:
+            return False
         with contextlib.suppress(Exception):  # the original error is the one to report
-            self.connection().client.stop_query_execution(QueryExecutionId=query_id)
+            self.connection().client.stop_query_execution(QueryExecutionId=watch.query_id)
+            return True
+        return False
 
 
 class _Watch:
@@ -230,6 +241,11 @@ class _Watch:
     def started(self, query_id: str) -> None:
         self.query_id = query_id
 
+    @property
+    def ended(self) -> bool:
+        """Athena said the query is over (nothing left to stop)."""
+        return self.last is not None and self.last.state in FINAL_STATES
+
     def poll(self, execution) -> None:
         self.last = execution
         elapsed = time.monotonic() - self.began
@@ -239,7 +255,7 @@ class _Watch:
                 state=execution.state or "QUEUED", elapsed_s=elapsed, scanned_bytes=scanned,
                 cost_usd=scan_cost(scanned, self.settings.athena_price_per_tb),
                 query_id=self.query_id))
-        if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+        if execution.state in FINAL_STATES:
             return
         limit = self.settings.athena_bytes_scanned_limit
         if limit and scanned and scanned > limit:
