@@ -182,6 +182,8 @@ def _add_ddl(sub) -> None:
                         "AWS's order)")
     p.add_argument("--database", help="default: the athena_database setting")
     p.add_argument("--table", help="default: the athena_table setting")
+    p.add_argument("--s3-endpoint-url", help="another S3 endpoint for listing the bucket "
+                   "(default: the s3_endpoint_url setting)")
     p.set_defaults(run=_run_ddl)
 
 
@@ -197,16 +199,46 @@ def _run_ddl(args) -> int:
     except ValueError:
         print(f"error: --since: {args.since!r} is not a date YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
+    layout = args.format or settings.athena_layout
+    database = args.database or settings.athena_database
+    table = args.table or settings.athena_table
     try:
-        print(create_table_sql(
-            args.location, args.accounts, args.regions, since,
-            layout=args.format or settings.athena_layout,
-            database=args.database or settings.athena_database,
-            table=args.table or settings.athena_table, fields=args.fields) + ";")
+        if args.accounts or args.regions or args.fields:
+            statements = [create_table_sql(args.location, args.accounts, args.regions, since,
+                                           layout=layout, database=database, table=table,
+                                           fields=args.fields)]
+        else:
+            statements = _discovered_ddl(args, settings, since, layout, database, table)
+            if statements is None:
+                return EXIT_FAILED
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    print(";\n\n".join(statements) + ";")
     return EXIT_OK
+
+
+def _discovered_ddl(args, settings, since, layout: str, database: str, table: str):
+    """List the bucket, read a header per flow log, one table per field order (None: the
+    bucket could not be read, said on stderr)."""
+    from dataclasses import replace
+
+    from lib import objects
+    from lib.athena_ddl import discovered_statements, normalise_location, survey_bucket
+    from lib.query import ALL_ACCOUNTS
+
+    location = normalise_location(args.location)
+    config = replace(settings, s3_location=location,
+                     s3_endpoint_url=args.s3_endpoint_url or settings.s3_endpoint_url)
+    try:
+        survey = survey_bucket(objects.ObjectStore(objects.S3Backend(config), ALL_ACCOUNTS))
+    except objects.StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    for sighting in survey.sightings:
+        print(f"-- {sighting.flow_log} in {sighting.folder[0]}/{sighting.folder[1]}: "
+              f"{' '.join(sighting.fields)}", file=sys.stderr)
+    return discovered_statements(survey, location, since, layout, database, table)
 
 
 def _format_option(text: str) -> tuple[str, ...]:

@@ -264,6 +264,8 @@ def prepare_data() -> None:
     """With no configured data directory, make demo data on first start (progress shown)."""
     config = settings()
     if config.engine != "duckdb" or config.data_dir:
+        for warning in _athena_layout_warnings(config):
+            st.warning(warning)
         refresh_columnar_cache(config)
         return
     from lib.demo import demo_info, ensure_demo_data
@@ -276,6 +278,15 @@ def prepare_data() -> None:
         ensure_demo_data(config)
     st.session_state.setdefault("default_end", demo_info(config.demo_dir)["end"])
     refresh_columnar_cache(config)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def _athena_layout_warnings(config: Settings) -> list[str]:
+    """Flow logs the Athena table would read with the wrong field order (sampled from the
+    bucket, checked once an hour per configuration)."""
+    from lib.athena_ddl import layout_warnings
+
+    return layout_warnings(config)
 
 
 @st.cache_resource(show_spinner=False)

@@ -356,6 +356,7 @@ class FakeAthena:
                 raise AthenaFailure(f"Table '{key[0]}.{key[1]}' already exists (not a view)")
             self.views[key] = tree.expression.sql(dialect="athena")
             self._scans(tree.expression, [], {})  # every table it names must exist
+            self._catalog_view(key, self.views[key])
             return pa.table({})
         if kind != "TABLE":
             raise AthenaFailure(f"NOT_SUPPORTED: CREATE {kind}")
@@ -366,7 +367,41 @@ class FakeAthena:
                 return pa.table({})
             raise AthenaFailure(f"Table '{key[0]}.{key[1]}' already exists")
         self.tables[key] = _table_def(key, schema_node, tree.args.get("properties"))
+        self._catalog_table(self.tables[key])
         return pa.table({})
+
+    # --- the Glue catalog, as Athena's DDL leaves it ----------------------------------------
+    def _glue(self):
+        from moto.glue.models import glue_backends
+
+        backend = glue_backends[MOTO_ACCOUNT][self.region]
+        return backend
+
+    def _catalog(self, database: str, name: str, table_input: dict) -> None:
+        backend = self._glue()
+        if database not in backend.databases:
+            backend.create_database(database, {"Name": database})
+        with contextlib.suppress(Exception):
+            backend.delete_table(database, name)
+        backend.create_table(database, name, table_input)
+
+    def _catalog_table(self, table_def: TableDef) -> None:
+        athena = {v: k for k, v in DUCK_TYPES.items() if k in ("int", "bigint", "string")}
+        self._catalog(table_def.database, table_def.name, {
+            "Name": table_def.name, "TableType": "EXTERNAL_TABLE",
+            "Parameters": dict(table_def.properties),
+            "PartitionKeys": [{"Name": n, "Type": athena.get(t, "string")}
+                              for n, t in table_def.partitions],
+            "StorageDescriptor": {"Location": table_def.location, "Columns": [
+                {"Name": n, "Type": athena.get(t, "string")} for n, t in table_def.columns]}})
+
+    def _catalog_view(self, key: tuple[str, str], sql: str) -> None:
+        import base64
+
+        encoded = base64.b64encode(json.dumps({"originalSql": sql}).encode()).decode()
+        self._catalog(key[0], key[1], {
+            "Name": key[1], "TableType": "VIRTUAL_VIEW", "Parameters": {"presto_view": "true"},
+            "ViewOriginalText": f"/* Presto View: {encoded} */"})
 
     # --- INSERT INTO … SELECT: Parquet objects under the table's partitions -----------------
     def _insert(self, tree: exp.Insert) -> tuple[pa.Table, str, int]:
