@@ -235,6 +235,54 @@ def run(query: Query) -> Result | None:
     return result
 
 
+def run_all(queries: dict) -> dict:
+    """Independent queries at once (the Traffic page's), audited, with one progress line;
+    {key: Result, or None where it failed (the failure is shown)}. A rerun while they run
+    stops them all."""
+    from lib import traffic
+
+    leave_unless_signed_in()
+    user = auth.signed_in_user()
+    if user is None:
+        st.warning("Sign in first: open Flowscope's start page.")
+        return dict.fromkeys(queries)
+    config, page, run = settings(), auth.current_page(), engine().run
+    refresh = bool(st.session_state.get(REFRESH_KEY))
+    states: dict = {}
+
+    def run_one(key, query, cancelled):
+        def progress(state):
+            states[key] = state
+            if cancelled.is_set():
+                raise traffic.Superseded
+
+        return audit.run_audited(config, user.name, page, query, functools.partial(
+            run, refresh=refresh, progress=progress))
+
+    line = st.empty()
+    try:
+        outcomes = traffic.run_concurrently(
+            run_one, queries, tick=lambda: line.caption(traffic.progress_line(states)))
+    finally:
+        line.empty()
+    results = {}
+    for key, outcome in outcomes.items():
+        results[key] = None
+        if isinstance(outcome, audit.AuditError):
+            st.error(f"{outcome}. Results are withheld until the audit trail works again.")
+        elif isinstance(outcome, EngineError | QueryError):
+            st.error(str(outcome))
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            results[key] = outcome
+    hidden = sorted({a for q in queries.values() for a in auth.out_of_scope(q)})
+    if hidden:
+        st.warning(f"You may not see account(s) {', '.join(hidden)}: nothing from them is "
+                   "shown.")
+    return results
+
+
 def query_caption(result: Result) -> str:
     rows = result.table.num_rows
     parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{result.elapsed_s:.2f} s",

@@ -40,9 +40,12 @@ measure = left.segmented_control("Measure", MEASURES, default="bytes", key="traf
                                  format_func=traffic.MEASURE_TITLES.get) or "bytes"
 top = right.select_slider("How many", [5, 10, 20, 50], value=10, key="traffic_top")
 
+# The view's independent queries run at once (with Athena: one scan for every section).
+found = traffic.sections(gui.run_all(traffic.view_queries(
+    filters, scope, measure, top, bundled=gui.engine().name == "athena")))
+
 st.subheader("Summary")
-current = gui.run(traffic.summary_query(filters, scope))
-previous = gui.run(traffic.summary_query(traffic.previous_period(filters), scope))
+current, previous = found["summary"], found["previous"]
 if current is not None and previous is not None:
     metrics = traffic.summary_metrics(current.rows()[0], previous.rows()[0])
     for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
@@ -53,11 +56,9 @@ if current is not None and previous is not None:
     gui.show_result_notes(current)
 
 st.subheader("Top talkers")
-talkers = {group: gui.run(traffic.talkers_query(filters, scope, group, measure, top))
-           for group in traffic.GROUP_TITLES}
+talkers = {group: found[section] for group, section in traffic.TALKER_SECTIONS.items()}
 rejected = traffic.rejected_only(filters)
-rejected_sources = (None if rejected is None else
-                    gui.run(traffic.talkers_query(rejected, scope, "src", measure, top)))
+rejected_sources = None if rejected is None else found["rejected-src"]
 # Labels for the addresses shown only: the query reads just their records.
 shown = traffic.addresses_in(*[result.rows() for result in (*talkers.values(), rejected_sources)
                                if result is not None])
@@ -79,7 +80,7 @@ if labels_result is not None:
 
 st.subheader("Traffic over time")
 timeline = traffic.timeline_query(filters, scope)
-result = gui.run(timeline)
+result = found["timeline"]
 if result is not None:
     frame = traffic.timeline_frame(result.rows(), filters, timeline.bucket, zone)
     figure = charts.stacked_timeline(frame, measure, traffic.zone_name(filters, zone),
@@ -102,14 +103,14 @@ with sources:
         notes(rejected_sources)
 with ports:
     st.markdown("**Top rejected destination ports**")
-    result = gui.run(traffic.rejected_ports_query(filters, scope, measure, top))
+    result = found["rejected-ports"]
     if result is not None:
         frame = traffic.ports_frame(result.rows())
         clickable(charts.bars(frame, "port", measure, ["dstport", "protocol"]), frame,
                   traffic.REJECTED_PORTS_KEY)
         notes(result)
 
-result = gui.run(traffic.heatmap_query(filters, scope, top))
+result = found["heatmap"]
 if result is not None:
     frame = traffic.heatmap_frame(result.rows(), filters, zone)
     figure = charts.rejection_heatmap(frame, traffic.hour_shift(filters, zone)[1])
@@ -118,7 +119,7 @@ if result is not None:
 
 st.markdown("**Probable port scans**")
 st.caption(traffic.SCAN_RULE + " Select a row to see its records.")
-result = gui.run(traffic.scans_query(filters, scope, top))
+result = found["scans"]
 if result is not None:
     scans = traffic.scans_frame(result.rows(), zone)
     picked = st.dataframe(scans, hide_index=True, on_select="rerun",
