@@ -184,6 +184,8 @@ def _add_ddl(sub) -> None:
     p.add_argument("--table", help="default: the athena_table setting")
     p.add_argument("--s3-endpoint-url", help="another S3 endpoint for listing the bucket "
                    "(default: the s3_endpoint_url setting)")
+    p.add_argument("--rollup-location", help="s3://BUCKET/PREFIX for the Traffic page's "
+                   "rollup table, also printed (default: the athena_rollup_location setting)")
     p.set_defaults(run=_run_ddl)
 
 
@@ -214,7 +216,77 @@ def _run_ddl(args) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    rollup_location = args.rollup_location or settings.athena_rollup_location
+    if rollup_location:
+        from lib.athena_rollups import create_rollup_sql
+
+        try:
+            statements.append(create_rollup_sql(settings, rollup_location, database,
+                                                f"{table}_rollup"))
+        except ValueError as error:
+            print(f"error: --rollup-location: {error}", file=sys.stderr)
+            return EXIT_USAGE
     print(";\n\n".join(statements) + ";")
+    return EXIT_OK
+
+
+@command
+def _add_athena(sub) -> None:
+    p = sub.add_parser("athena", help="Athena upkeep: build the Traffic page's rollups")
+    actions = p.add_subparsers(dest="athena_command", required=True)
+    r = actions.add_parser("rollup", help="(re)build the rollup of closed days with Athena "
+                           "(INSERT INTO … SELECT per day; a rebuilt day replaces the old)")
+    r.add_argument("--since", required=True,
+                   help="YYYY-MM-DD, or Nd for N days before today (UTC)")
+    r.add_argument("--until", help="YYYY-MM-DD or Nd (default: today; open days are skipped)")
+    r.add_argument("--only-missing", action="store_true",
+                   help="skip days already built (the hourly schedule)")
+    r.set_defaults(run=_run_athena_rollup)
+
+
+def _day_option(text: str):
+    from datetime import UTC, date, datetime, timedelta
+
+    if text.endswith("d") and text[:-1].isdigit():
+        return datetime.now(UTC).date() - timedelta(days=int(text[:-1]))
+    return date.fromisoformat(text)
+
+
+def _run_athena_rollup(args) -> int:
+    import time
+    from datetime import UTC, datetime
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lib import athena_rollups
+    from lib.config import load_settings
+    from lib.engines import EngineError
+    from lib.engines.athena import AthenaEngine
+
+    settings = load_settings()
+    try:
+        since = _day_option(args.since)
+        until = _day_option(args.until) if args.until else datetime.now(UTC).date()
+    except ValueError:
+        print("error: --since/--until: a date YYYY-MM-DD or Nd", file=sys.stderr)
+        return EXIT_USAGE
+    if not settings.athena_rollup_location:
+        print("error: set athena_rollup_location (s3://bucket/prefix/ for the rollup)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    days = athena_rollups.closed_days(since, until, int(time.time()), settings.late_margin_s)
+    try:
+        s3 = athena_rollups.s3_client(settings)
+        if args.only_missing:
+            done = set(athena_rollups.list_done_days(
+                s3, athena_rollups.rollup_location(settings)))
+            days = [d for d in days if d not in done]
+        athena_rollups.build_days(settings, AthenaEngine(settings), days, s3=s3)
+    except (EngineError, BotoCoreError, ClientError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if not days:
+        print("nothing to build (days not closed yet, or built already)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -485,8 +485,8 @@ class FakeAthena:
         for key, stored, size, etag in self._stored(table_def.location):
             s3path = f"s3://{_split_s3(table_def.location)[0]}/{key}"
             match = pattern.match(s3path)
-            if match is None or size == 0:
-                continue
+            if match is None or size == 0 or key.rsplit("/", 1)[-1].startswith(("_", ".")):
+                continue  # Hive (and Athena) skip hidden files such as _SUCCESS markers
             local = self._files / _split_s3(table_def.location)[0] / key
             if self._downloaded.get(str(local)) != etag:
                 local.parent.mkdir(parents=True, exist_ok=True)
