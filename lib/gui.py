@@ -9,6 +9,7 @@ same records later; the quick-range picker only fills them in.
 from __future__ import annotations
 
 import functools
+import threading
 
 import streamlit as st
 
@@ -215,8 +216,10 @@ def run(query: Query) -> Result | None:
         return None
     try:
         progress = st.empty()  # the engine's running state (Athena), while it runs
-        run_query = functools.partial(engine().run, refresh=bool(st.session_state.get(
-            REFRESH_KEY)), progress=lambda state: progress.caption(state.describe()))
+        refresh = bool(st.session_state.get(REFRESH_KEY))
+        run_query = _budgeted(functools.partial(
+            engine().run, refresh=refresh, progress=lambda state: progress.caption(
+                state.describe())), user.name, refresh)
         try:
             result = audit.run_audited(settings(), user.name, auth.current_page(), query,
                                        run_query)
@@ -235,6 +238,23 @@ def run(query: Query) -> Result | None:
     return result
 
 
+def _budgeted(run_query, user: str, refresh: bool):
+    """The user's daily Athena scan budget (athena_user_daily_bytes): checked before a
+    query that is not cached, charged with what it scanned. (Safe in worker threads.)"""
+    from lib.engines.athena import BUDGET
+
+    config, cached_engine = settings(), engine()
+
+    def run(query):
+        if refresh or cached_engine.cache.get(cached_engine.cache_key(query)) is None:
+            BUDGET.check(config, user)
+        result = run_query(query)
+        BUDGET.spend(user, result)
+        return result
+
+    return run
+
+
 def run_all(queries: dict) -> dict:
     """Independent queries at once (the Traffic page's), audited, with one progress line;
     {key: Result, or None where it failed (the failure is shown)}. A rerun while they run
@@ -249,6 +269,11 @@ def run_all(queries: dict) -> dict:
     config, page, run = settings(), auth.current_page(), engine().run
     refresh = bool(st.session_state.get(REFRESH_KEY))
     states: dict = {}
+    budgeted = _budgeted(lambda query: run_query(query), user.name, refresh)
+    running = threading.local()  # each worker's own query runner (its own progress)
+
+    def run_query(query):
+        return running.run(query)
 
     def run_one(key, query, cancelled):
         def progress(state):
@@ -256,8 +281,8 @@ def run_all(queries: dict) -> dict:
             if cancelled.is_set():
                 raise traffic.Superseded
 
-        return audit.run_audited(config, user.name, page, query, functools.partial(
-            run, refresh=refresh, progress=progress))
+        running.run = functools.partial(run, refresh=refresh, progress=progress)
+        return audit.run_audited(config, user.name, page, query, budgeted)
 
     line = st.empty()
     try:
@@ -287,12 +312,14 @@ def query_caption(result: Result) -> str:
     rows = result.table.num_rows
     parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{result.elapsed_s:.2f} s",
              result.engine]
-    if result.scanned_bytes is not None:
-        parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
-    if result.cost_usd is not None:
-        parts.append(f"${result.cost_usd:,.4f}")
-    if result.cache_hit:
-        parts.append("from cache")
+    if result.cache_hit:  # what the first run cost is not what this one cost
+        parts.append("from cache: nothing scanned now, $0" if result.engine == "athena"
+                     else "from cache")
+    else:
+        if result.scanned_bytes is not None:
+            parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
+        if result.cost_usd is not None:
+            parts.append(f"${result.cost_usd:,.4f}")
     if result.reused_result:
         parts.append("Athena reused a stored result")
     return " · ".join(parts)

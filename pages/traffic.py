@@ -6,6 +6,7 @@ Click a bar, a time bucket or a heatmap cell (or a scan's row) to open Search on
 import streamlit as st
 
 from lib import charts, gui, traffic
+from lib.engines.athena import view_cost
 from lib.query import MEASURES
 
 
@@ -27,6 +28,7 @@ def clickable(figure, frame, key: str, table=None) -> None:
 
 
 st.title("Traffic")
+view_cost_slot = st.empty()  # what this view's Athena queries scanned and cost
 filters = gui.current_filters()
 if filters is None:
     st.stop()
@@ -41,8 +43,9 @@ measure = left.segmented_control("Measure", MEASURES, default="bytes", key="traf
 top = right.select_slider("How many", [5, 10, 20, 50], value=10, key="traffic_top")
 
 # The view's independent queries run at once (with Athena: one scan for every section).
-found = traffic.sections(gui.run_all(traffic.view_queries(
-    filters, scope, measure, top, bundled=gui.engine().name == "athena")))
+ran = gui.run_all(traffic.view_queries(filters, scope, measure, top,
+                                       bundled=gui.engine().name == "athena"))
+found = traffic.sections(ran)
 
 st.subheader("Summary")
 current, previous = found["summary"], found["previous"]
@@ -65,6 +68,8 @@ shown = traffic.addresses_in(*[result.rows() for result in (*talkers.values(), r
 labels_query = traffic.labels_query(filters, scope, shown)
 labels_result = None if labels_query is None else gui.run(labels_query)
 labels = traffic.address_labels(labels_result.rows() if labels_result else [])
+if cost := view_cost([*ran.values(), labels_result]):  # every query of the view has run
+    view_cost_slot.caption(cost)
 tabs = st.tabs(list(traffic.GROUP_TITLES.values()))
 for tab, group in zip(tabs, traffic.GROUP_TITLES, strict=True):
     with tab:

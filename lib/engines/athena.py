@@ -112,6 +112,69 @@ def scan_cost(scanned_bytes: int | None, price_per_tb: float) -> float | None:
     return billed / TERABYTE * price_per_tb
 
 
+# --- what a page view cost, and each user's daily budget -----------------------------------
+
+def view_cost(results) -> str | None:
+    """One line for a page view's Athena queries: data scanned and dollars, now. A result
+    from Flowscope's cache or Athena's result reuse scanned nothing now."""
+    athena = list({(r.query_id or id(r)): r for r in results
+                   if r is not None and r.engine == "athena"}.values())  # one per query
+    if not athena:
+        return None
+    fresh = [r for r in athena if not r.cache_hit and not r.reused_result]
+    scanned = sum(r.scanned_bytes or 0 for r in fresh)
+    cost = sum(r.cost_usd or 0.0 for r in fresh)
+    line = (f"This view: {len(athena)} Athena quer{'y' if len(athena) == 1 else 'ies'} · "
+            f"{_size(scanned)} scanned · ${cost:,.4f}")
+    cached = len(athena) - len(fresh)
+    if cached:
+        line += (f" · {cached} answered from a cache or a stored result: nothing scanned "
+                 "for them now")
+    return line
+
+
+class ScanBudget:
+    """Bytes each user had Athena scan today (UTC), counted in this process: with
+    ``athena_user_daily_bytes`` set, a user past it gets no new scans until tomorrow (cached
+    results still show)."""
+
+    def __init__(self):
+        self._spent: dict[tuple[str, date], int] = {}
+        self._lock = threading.Lock()
+
+    def spent(self, user: str, today: date | None = None) -> int:
+        with self._lock:
+            return self._spent.get((user, today or _today()), 0)
+
+    def check(self, settings, user: str) -> None:
+        limit = getattr(settings, "athena_user_daily_bytes", 0)
+        if settings.engine != "athena" or not limit:
+            return
+        spent = self.spent(user)
+        if spent >= limit:
+            raise EngineError(
+                f"You have had Athena scan {_size(spent)} today, the daily budget per user "
+                f"(setting athena_user_daily_bytes: {_size(limit)}). Results kept in the "
+                "cache still show; new queries can run again after midnight UTC, or ask an "
+                "administrator to raise the budget.")
+
+    def spend(self, user: str, result) -> None:
+        if result is None or result.engine != "athena" or result.cache_hit:
+            return
+        with self._lock:
+            key = (user, _today())
+            self._spent[key] = self._spent.get(key, 0) + (result.scanned_bytes or 0)
+            for old in [k for k in self._spent if k[1] != key[1]]:
+                del self._spent[old]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+BUDGET = ScanBudget()
+
+
 # --- the network half ----------------------------------------------------------------------
 
 class _Stop(Exception):
