@@ -49,6 +49,8 @@ DAY = 86400
 ROLLUP_COLUMNS = (("log_account", "string"), ("log_region", "string"), ("hour_start", "bigint"),
                   ("srcaddr", "string"), ("dstaddr", "string"), ("action", "string"),
                   ("dstport", "int"), ("protocol", "int"), ("request", "int"),
+                  ("interface_id", "string"), ("flow_direction", "string"),
+                  ("instance_id", "string"), ("vpc_id", "string"),
                   ("bytes", "bigint"), ("packets", "bigint"), ("records", "bigint"),
                   ("first_start", "bigint"), ("last_start", "bigint"))
 COVERAGE_TTL_S = 300
@@ -96,8 +98,11 @@ def rollup_insert_sql(settings, day: date, raw_target: Target) -> str:
             col("dstaddr"), col("action"),
             exp.Case().when(rejected, col("dstport")),
             exp.Case().when(rejected, col("protocol")),
-            exp.Case().when(exp.and_(rejected, is_request()), lit(1)).else_(lit(0))]
-    names = [name for name, _ in ROLLUP_COLUMNS[:9]]
+            exp.Case().when(exp.and_(rejected, is_request()), lit(1)).else_(lit(0)),
+            # The labels' dimensions (each interface's own address, instance, VPC): the
+            # interface that logged a record sees one peer per pair, so few more rows.
+            col("interface_id"), col("flow_direction"), col("instance_id"), col("vpc_id")]
+    names = [name for name, _ in ROLLUP_COLUMNS[:13]]
     select = (exp.select(*[k.copy().as_(n) for k, n in zip(keys, names, strict=True)],
                          exp.cast(exp.func("SUM", col("bytes")), "BIGINT").as_("bytes"),
                          exp.cast(exp.func("SUM", col("packets")), "BIGINT").as_("packets"),
@@ -172,11 +177,52 @@ RAW_ONLY_FILTERS = ("src_ports", "dst_ports", "protocols", "interface_ids", "vpc
 
 
 def usable(query: Query) -> bool:
-    """The rollup answers the traffic kind exactly only for whole hours, buckets of whole
-    hours and filters on its dimensions (time, accounts, regions, addresses, action)."""
+    """The rollup answers the traffic kind (with buckets of whole hours) and the labels
+    kind exactly, for filters on its dimensions (time, accounts, regions, addresses,
+    action); other filters need the records."""
     f = query.filters
-    return (query.kind == "traffic" and query.bucket % HOUR == 0
-            and not any(getattr(f, name) for name in RAW_ONLY_FILTERS))
+    if any(getattr(f, name) for name in RAW_ONLY_FILTERS):
+        return False
+    return (query.kind == "traffic" and query.bucket % HOUR == 0) or query.kind == "labels"
+
+
+LABEL_COLUMNS = ("log_account", "log_region", "start", "interface_id", "srcaddr", "dstaddr",
+                 "flow_direction", "instance_id", "vpc_id", "action", "records")
+
+
+def labels_over_rollups(settings, query: Query, target: Target, cut: Plan) -> str:
+    """The labels kind over rollup rows (whole hours of built days) and records (the rest):
+    its per-conversation COUNT(*) becomes the sum of the rows' record counts."""
+    from dataclasses import replace
+
+    import sqlglot
+
+    from lib.query import build
+
+    parts = []
+    for lo, hi in cut.rollup:
+        first = datetime.fromtimestamp(lo, UTC).date()
+        last = datetime.fromtimestamp(hi - 1, UTC).date()
+        columns = ", ".join('"hour_start" AS "start"' if c == "start" else f'"{c}"'
+                            for c in LABEL_COLUMNS)
+        parts.append(
+            f'SELECT {columns} FROM "{settings.athena_database}".'
+            f'"{rollup_table_name(settings)}" WHERE "day" BETWEEN \'{first}\' AND '
+            f'\'{last}\' AND "hour_start" >= {lo} AND "hour_start" < {hi}')
+    for lo, hi in cut.raw:
+        piece = replace(query, filters=query.filters.with_(start=lo, end=hi))
+        select = (exp.select(*[lit(1).as_("records") if c == "records" else col(c)
+                               for c in LABEL_COLUMNS])
+                  .from_(target.source)
+                  .where(col("start") >= lit(lo), col("start") < lit(hi),
+                         *target.partition_predicates(piece)))
+        parts.append(select.sql(dialect="athena", identify=True))
+    source = sqlglot.parse_one(" UNION ALL ".join(parts), read="athena")
+    tree = build(query, Target("athena", source))
+    for count in list(tree.find_all(exp.Count)):
+        if isinstance(count.this, exp.Star):
+            count.replace(exp.func("SUM", col("records")))
+    return tree.sql(dialect="athena", identify=True)
 
 
 @dataclass(frozen=True)

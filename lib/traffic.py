@@ -129,9 +129,10 @@ def traffic_query(filters: Filters, scope: Scope, measure: str, top: int) -> Que
 def view_queries(filters: Filters, scope: Scope, measure: str, top: int, bundled: bool
                  ) -> dict[str, Query]:
     """The view's independent queries, by section (``traffic``: every section at once)."""
+    if bundled:  # the previous period's summary too from one scan (rollups included)
+        return {"traffic": traffic_query(filters, scope, measure, top),
+                "previous-traffic": traffic_query(previous_period(filters), scope, measure, 1)}
     queries = {"previous": summary_query(previous_period(filters), scope)}
-    if bundled:
-        return {"traffic": traffic_query(filters, scope, measure, top), **queries}
     queries.update({"summary": summary_query(filters, scope),
                     "timeline": timeline_query(filters, scope),
                     "rejected-ports": rejected_ports_query(filters, scope, measure, top),
@@ -151,6 +152,9 @@ def sections(results: Mapping) -> dict:
     if "traffic" in results:
         out.update(split_traffic(bundle) if bundle is not None
                    else dict.fromkeys(SECTION_COLUMNS))
+    if "previous-traffic" in results:
+        previous = out.pop("previous-traffic")
+        out["previous"] = None if previous is None else split_traffic(previous)["summary"]
     return out
 
 

@@ -164,3 +164,32 @@ def test_the_plan_cuts_whole_hours_of_built_days():
     assert plan(T0 + DAY - 3600, T0 + DAY + 600, days) == Plan(
         rollup=[(T0 + DAY - 3600, T0 + DAY)], raw=[(T0 + DAY, T0 + DAY + 600)])
     assert plan(T0, T0 + 3600, frozenset()) == Plan(rollup=[], raw=[(T0, T0 + 3600)])
+
+
+@pytest.mark.parametrize("raw", WINDOWS[:3])
+def test_labels_over_rollups_answer_as_the_records(fake, built, raw):
+    filters = parse_filters(raw)
+    addresses = ("10.0.0.5", "10.0.1.9", "172.16.0.10", "2001:db8::10", "203.0.113.9")
+    query = traffic.labels_query(filters, ALL_ACCOUNTS, addresses)
+    got = AthenaEngine(built, poll_interval=0.01).run(query, refresh=True)
+    assert f'"{fake.table}_rollup"' in got.sql
+    expected = DuckDBEngine(str(fake.store_root)).run(query).rows()
+    assert got.rows() == expected and expected
+
+
+def test_a_whole_traffic_view_over_rollups_is_three_queries(fake, built):
+    athena = AthenaEngine(built, poll_interval=0.01)
+    filters = parse_filters(WINDOWS[0])
+    queries = traffic.view_queries(filters, ALL_ACCOUNTS, "bytes", 10, bundled=True)
+    found = traffic.sections({k: athena.run(q, refresh=True) for k, q in queries.items()})
+    labels = traffic.labels_query(filters, ALL_ACCOUNTS, traffic.addresses_in(
+        *[found[s].rows() for s in ("talkers-src", "talkers-dst", "talkers-pair")]))
+    athena.run(labels, refresh=True)
+    ran = [e for e in fake.executions.values() if not e.sql.startswith(("INSERT", "CREATE"))]
+    current, previous, labelled = ran[-3:]
+    assert "_rollup" in current.sql and "_rollup" in labelled.sql
+    assert "_rollup" not in previous.sql  # its days (before 20 September) are not built
+    duck = DuckDBEngine(str(fake.store_root))
+    separate = traffic.view_queries(filters, ALL_ACCOUNTS, "bytes", 10, bundled=False)
+    for key, query in separate.items():
+        assert found[key].rows() == duck.run(query).rows(), key

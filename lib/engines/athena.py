@@ -212,6 +212,8 @@ class AthenaEngine:
         cut = rollups.plan(query.filters.start, query.filters.end, self.coverage().days())
         if not cut.rollup:
             return self.sql(query)
+        if query.kind == "labels":
+            return rollups.labels_over_rollups(self.settings, query, self.target, cut)
         return rollups.traffic_over_rollups(self.settings, query, self.target, cut)
 
     def coverage(self):
