@@ -283,7 +283,8 @@ class FakeAthena:
         return out
 
     # --- loading a store: the DDL a deployment would run -------------------------------------
-    def load_store(self, root: str | Path, prefix: str = LOGS_PREFIX) -> None:
+    def load_store(self, root: str | Path, prefix: str = LOGS_PREFIX,
+                   parquet: bool = True) -> None:
         """Upload a local store and declare its tables as `lib.cli ddl` would: one text
         table per field order (plus the view uniting them) and the Parquet layout's table
         over a Parquet copy in AWS's delivered schema."""
@@ -293,13 +294,14 @@ class FakeAthena:
         sightings = local_sightings(root)
         statements = create_statements(location, sightings, _since(), self.database,
                                        self.table)
-        parquet_root = Path(tempfile.mkdtemp(prefix="fake-athena-parquet-"))
-        write_parquet_store(root, parquet_root)
-        parquet_location = self.upload_store(parquet_root, prefix + "-parquet")
-        accounts = sorted({a for a, _ in sightings})
-        regions = sorted({r for _, r in sightings})
-        statements.append(create_table_sql(parquet_location, accounts, regions, _since(),
-                                           "parquet", self.database, self.parquet_table))
+        if parquet:
+            parquet_root = Path(tempfile.mkdtemp(prefix="fake-athena-parquet-"))
+            write_parquet_store(root, parquet_root)
+            parquet_location = self.upload_store(parquet_root, prefix + "-parquet")
+            accounts = sorted({a for a, _ in sightings})
+            regions = sorted({r for _, r in sightings})
+            statements.append(create_table_sql(parquet_location, accounts, regions, _since(),
+                                               "parquet", self.database, self.parquet_table))
         for statement in statements:
             self.execute(statement)
 
@@ -329,12 +331,20 @@ class FakeAthena:
 
     def _select(self, tree: exp.Expression) -> tuple[pa.Table, str, int]:
         scans = self._scans(tree, [], {})
-        self._prepare(tree)
-        duck_sql = self._duckdb_sql(tree)
         cursor = self._db.cursor()
         try:
+            # The partitions each table reference may read (Athena reads no other objects):
+            # its view holds those objects only, and their bytes are the data scanned.
+            selected: dict[tuple[str, str], dict[str, StoredFile]] = defaultdict(dict)
+            scanned = 0
+            for table_def, wheres in scans:
+                files = self._selected(cursor, table_def, wheres)
+                scanned += sum(f.size for f in files)
+                selected[(table_def.database, table_def.name)].update(
+                    {f.s3path: f for f in files})
+            self._prepare(tree, {k: list(v.values()) for k, v in selected.items()})
+            duck_sql = self._duckdb_sql(tree)
             table = cursor.sql(duck_sql).to_arrow_table()
-            scanned = sum(self._scanned(cursor, table_def, where) for table_def, where in scans)
         except duckdb.Error as error:
             raise AthenaFailure(_athena_reason(error)) from None
         finally:
@@ -440,11 +450,12 @@ class FakeAthena:
         return pa.table({"rows": [rows.num_rows]}), duck_sql, scanned
 
     # --- tables as DuckDB views over the objects in S3 ---------------------------------------
-    def _prepare(self, tree: exp.Expression) -> None:
-        """(Re)create the DuckDB views of every table and view the statement reads."""
+    def _prepare(self, tree: exp.Expression, files: dict | None = None) -> None:
+        """(Re)create the DuckDB views of every table and view the statement reads (over
+        ``files[table]`` when given: the objects of the partitions it selects)."""
         for key in self._names_read(tree, set()):
             if key in self.tables:
-                self._table_view(self.tables[key])
+                self._table_view(self.tables[key], (files or {}).get(key))
         for key in self._names_read(tree, set()):
             if key in self.views:
                 body = sqlglot.parse_one(self.views[key], read="athena")
@@ -496,8 +507,9 @@ class FakeAthena:
             out.append(StoredFile(s3path, str(local), size, match.groupdict()))
         return out
 
-    def _table_view(self, table_def: TableDef) -> None:
-        files = self.files(table_def)
+    def _table_view(self, table_def: TableDef, files: list[StoredFile] | None = None) -> None:
+        files = self.files(table_def) if files is None else sorted(files,
+                                                                   key=lambda f: f.s3path)
         db = self._db
         name = f'"{table_def.database}"."{table_def.name}"'
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{table_def.database}"')
@@ -600,22 +612,25 @@ class FakeAthena:
                                         f"{key[0]}.{key[1]}' does not exist")
         return out
 
-    def _scanned(self, cursor, table_def: TableDef, wheres: list[exp.Expression]) -> int:
-        """Bytes of the table's objects whose partitions the WHERE clauses may select."""
+    def _selected(self, cursor, table_def: TableDef, wheres: list[exp.Expression]
+                  ) -> list[StoredFile]:
+        """The table's objects whose partitions the WHERE clauses may select."""
         names = set(table_def.partition_names)
         terms = [t for t in (_relaxed(w, names) for w in wheres) if t is not None]
-        predicate = " AND ".join(f"({self._duckdb_sql(t)})" for t in terms) or "TRUE"
         files = self.files(table_def)
-        if not files:
-            return 0
+        if not files or not terms:
+            return files
+        predicate = " AND ".join(f"({self._duckdb_sql(t)})" for t in terms)
         columns = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t in table_def.partitions)
-        rows = ", ".join("(" + ", ".join([str(f.size)] + [_sql_text(f.values[n]) for n in
-                                                          table_def.partition_names]) + ")"
-                         for f in files)
-        names_sql = ", ".join(['"size"'] + [f'"{n}"' for n in table_def.partition_names])
-        return int(cursor.execute(
-            f"SELECT COALESCE(SUM(size), 0) FROM (SELECT size, {columns} FROM (VALUES {rows}) "
-            f"AS v({names_sql})) WHERE {predicate}").fetchone()[0])
+        cursor.execute("CREATE OR REPLACE TEMP TABLE partition_values (n BIGINT, "
+                       + ", ".join(f'"{n}" VARCHAR' for n in table_def.partition_names) + ")")
+        cursor.executemany("INSERT INTO partition_values VALUES (" + ", ".join(
+            "?" * (1 + len(names))) + ")", [[i, *[f.values[n] for n in
+                                                  table_def.partition_names]]
+                                             for i, f in enumerate(files)])
+        chosen = cursor.execute(f"SELECT n FROM (SELECT n, {columns} FROM partition_values) "
+                                f"WHERE {predicate}").fetchall()
+        return [files[n] for (n,) in chosen]
 
     # --- Athena's functions and types ----------------------------------------------------------
     def _functions(self, db) -> None:
