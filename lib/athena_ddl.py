@@ -23,6 +23,8 @@ Parquet maps by name. Every value placed in the statement is validated first.
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 from lib import schema
@@ -52,6 +54,13 @@ def check_name(kind: str, name: str) -> str:
     return name
 
 
+def _ids(kind: str, values) -> list[str]:
+    """Validated IDs, any number (parse_ids caps one filter list; a bucket may hold more
+    accounts than that): each item may itself be a comma-separated list."""
+    values = [values] if isinstance(values, str) else list(values)
+    return sorted({i for v in values for i in parse_ids(kind, v)})
+
+
 def columns(layout: str, fields: tuple[str, ...] | None = None) -> list[tuple[str, str]]:
     """(column, Athena type) for every field, in the files' order first (text layout)."""
     order = [schema.field_for(name) for name in fields or ()]
@@ -72,7 +81,7 @@ def create_table_sql(location: str, accounts, regions, since: date, layout: str 
     if layout not in LAYOUTS:
         raise ValueError(f"format must be one of {', '.join(LAYOUTS)}")
     location = normalise_location(location)
-    accounts, regions = parse_ids("account", accounts), parse_ids("region", regions)
+    accounts, regions = _ids("account", accounts), _ids("region", regions)
     if not accounts or not regions:
         raise ValueError("name at least one account and one region")
     name = f"`{check_name('database', database)}`.`{check_name('table', table)}`"
@@ -115,3 +124,361 @@ def create_table_sql(location: str, accounts, regions, since: date, layout: str 
     return (f"CREATE EXTERNAL TABLE IF NOT EXISTS {name} (\n{body}\n)\n"
             f"PARTITIONED BY ({partitions})\n{storage}\n"
             f"LOCATION '{location}/AWSLogs/'\nTBLPROPERTIES (\n{properties}\n)")
+
+
+# --- several field orders: one table per order, one view over them -------------------------
+# An Athena text table maps fields by position, and one folder often holds flow logs of
+# several formats (one flow log per VPC, created years apart; a flow log's format never
+# changes). So each distinct field order gets its own table, and a view unites them by
+# column name, each table limited to the folders, and within a mixed folder to the flow
+# logs (by "$path", whose file name carries the flow log ID), that use its order.
+
+FLOW_LOG_ID = re.compile(r"fl-[0-9a-z]{1,40}")
+Folder = tuple[str, str]  # (account, region)
+# The file name's fields after the flow log ID: delivery slot, hash, extension.
+_NAME_TAIL = r"_[0-9]{8}T[0-9]{4}Z_[0-9a-z]+\.log(\.gz)?$"
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One table's share of one folder: every object (no IDs named), the flow logs named
+    (``only``), or every flow log but those named (``except_``)."""
+
+    folder: Folder
+    only: tuple[str, ...] = ()
+    except_: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderTable:
+    name: str
+    fields: tuple[str, ...]  # the files' field order
+    readers: tuple[Reader, ...]
+
+
+def plan_tables(sightings: dict[Folder, dict[str, tuple[str, ...]]], table: str
+                ) -> list[OrderTable]:
+    """Tables for the field orders seen: ``sightings`` maps each (account, region) folder
+    to {flow log ID: its field order}. One order in all: one table named ``table``.
+    Otherwise ``table_1``, ``table_2``… (most used order first). In a folder with several
+    orders, the order of most flow logs reads every object but the others' (so a flow log
+    added later in the same format is read too); the others read their own flow logs."""
+    readers: dict[tuple[str, ...], list[Reader]] = defaultdict(list)
+    uses: Counter[tuple[str, ...]] = Counter()
+    for folder, flow_logs in sorted(sightings.items()):
+        by_order: dict[tuple[str, ...], list[str]] = defaultdict(list)
+        for flow_log, fields in sorted(flow_logs.items()):
+            if not FLOW_LOG_ID.fullmatch(flow_log):
+                raise ValueError(f"{flow_log!r} is not a flow log ID (fl-…)")
+            by_order[tuple(fields)].append(flow_log)
+        ranked = sorted(by_order.items(), key=lambda item: (-len(item[1]), item[0]))
+        for fields, ids in ranked:
+            uses[fields] += len(ids)
+        main, others = ranked[0], ranked[1:]
+        readers[main[0]].append(Reader(folder, except_=tuple(
+            sorted(i for _, ids in others for i in ids))))
+        for fields, ids in others:
+            readers[fields].append(Reader(folder, only=tuple(ids)))
+    orders = sorted(readers, key=lambda fields: (-uses[fields], fields))
+    if len(orders) == 1:
+        return [OrderTable(table, orders[0], tuple(readers[orders[0]]))]
+    return [OrderTable(f"{table}_{n}", fields, tuple(readers[fields]))
+            for n, fields in enumerate(orders, start=1)]
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _path_test(ids: tuple[str, ...]) -> str:
+    pattern = "_vpcflowlogs_[a-z0-9-]+_(" + "|".join(ids) + ")" + _NAME_TAIL
+    return f'regexp_like("$path", {_quoted(pattern)})'
+
+
+def reader_predicate(readers: tuple[Reader, ...]) -> str:
+    """The WHERE that limits a table to its folders (partition columns: Athena reads only
+    those) and, in mixed folders, to its flow logs."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for r in readers:
+        groups[(r.folder[1], r.only, r.except_)].append(r.folder[0])
+    terms = []
+    for (region, only, except_), accounts in sorted(groups.items()):
+        term = (f"log_region = {_quoted(region)} AND log_account IN "
+                f"({', '.join(_quoted(a) for a in sorted(accounts))})")
+        if only:
+            term += f" AND {_path_test(only)}"
+        elif except_:
+            term += f" AND NOT {_path_test(except_)}"
+        terms.append(f"({term})")
+    return "\n   OR ".join(terms)
+
+
+def create_statements(location: str, sightings: dict[Folder, dict[str, tuple[str, ...]]],
+                      since: date, database: str = "default", table: str = "vpc_flow_logs"
+                      ) -> list[str]:
+    """The text-layout statements for the field orders seen: CREATE EXTERNAL TABLE per
+    order and, with more than one, CREATE OR REPLACE VIEW ``table`` uniting them."""
+    if not sightings:
+        raise ValueError("no flow log objects found: nothing to declare")
+    accounts = sorted({a for a, _ in sightings})
+    regions = sorted({r for _, r in sightings})
+    tables = plan_tables(sightings, check_name("table", table))
+    statements = [create_table_sql(location, accounts, regions, since, "text", database,
+                                   t.name, t.fields) for t in tables]
+    if len(tables) > 1:
+        statements.append(union_view_sql(tables, database, table))
+    return statements
+
+
+def union_view_sql(tables: list[OrderTable], database: str, view: str) -> str:
+    """A view with every column of every table (NULL where a table has none), each table
+    read only where its order is the files' order."""
+    names = {t.name: [c for c, _ in columns("text", t.fields)] for t in tables}
+    types = {c: athena_type for t in tables for c, athena_type in columns("text", t.fields)}
+    every = list(dict.fromkeys(c for t in tables for c in names[t.name]))
+    partitions = ["log_account", "log_region", "log_day"]
+    selects = []
+    for t in tables:
+        present = set(names[t.name])
+        values = [f'"{c}"' if c in present else f'CAST(NULL AS {types[c]}) AS "{c}"'
+                  for c in every] + [f'"{p}"' for p in partitions]
+        selects.append(f"SELECT {', '.join(values)}\nFROM \"{database}\".\"{t.name}\"\n"
+                       f"WHERE {reader_predicate(t.readers)}")
+    return (f'CREATE OR REPLACE VIEW "{check_name("database", database)}".'
+            f'"{check_name("table", view)}" AS\n' + "\nUNION ALL\n".join(selects))
+
+
+# --- finding the field orders in a bucket ----------------------------------------------------
+
+@dataclass(frozen=True)
+class Sighting:
+    """A flow log's field order, from the header of its newest object sampled."""
+
+    folder: Folder
+    flow_log: str
+    fields: tuple[str, ...]
+    sample: str  # the object read (s3://…)
+
+
+@dataclass
+class BucketSurvey:
+    sightings: list[Sighting]
+    hive_folders: list[Folder]  # Parquet with Hive-compatible prefixes: read by name
+
+    def by_folder(self) -> dict[Folder, dict[str, tuple[str, ...]]]:
+        found: dict[Folder, dict[str, tuple[str, ...]]] = defaultdict(dict)
+        for s in self.sightings:
+            found[s.folder][s.flow_log] = s.fields
+        return dict(found)
+
+    @property
+    def accounts(self) -> list[str]:
+        return sorted({f[0] for f in self.by_folder()} | {f[0] for f in self.hive_folders})
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({f[1] for f in self.by_folder()} | {f[1] for f in self.hive_folders})
+
+
+def survey_bucket(store, newest_days: int = 2, oldest_day: bool = True,
+                  max_folders: int | None = None, object_limit: int = 100_000) -> BucketSurvey:
+    """The field orders in use, folder by folder: in each account/region folder, the newest
+    ``newest_days`` day folders (and the oldest, where flow logs deleted long ago may lie)
+    are listed, and the header of the newest object of each flow log ID (from the file
+    name) is read. ``store`` is a lib.objects.ObjectStore (S3 or a local directory)."""
+    sightings: dict[tuple[Folder, str], Sighting] = {}
+    hive: list[Folder] = []
+    folders = 0
+    for account in store.accounts():
+        for region in store.regions(account):
+            if max_folders is not None and folders >= max_folders:
+                break
+            folders += 1
+            if account.hive:
+                hive.append((region.account, region.region))
+                continue
+            for flow_log, newest in _newest_objects(store, region, newest_days, oldest_day,
+                                                    object_limit).items():
+                key = ((region.account, region.region), flow_log)
+                fields = _header(store, newest.path)
+                if fields and key not in sightings:
+                    sightings[key] = Sighting(key[0], flow_log, fields, newest.path)
+    return BucketSurvey(sorted(sightings.values(), key=lambda s: (s.folder, s.flow_log)), hive)
+
+
+def _newest_objects(store, region, newest_days: int, oldest_day: bool, limit: int) -> dict:
+    """{flow log ID: its newest object} within the sampled day folders, newest day first:
+    an ID seen on a newer day keeps that day's newest object."""
+    days = store.dates(region)
+    sampled = days[:newest_days] + (days[-1:] if oldest_day and len(days) > newest_days
+                                    else [])
+    newest: dict = {}
+    for day in sampled:
+        in_day: dict = {}
+        for folder in [day, *store.hours(day)]:
+            for obj in store.objects(folder, limit):
+                if obj.flow_log_id and (obj.flow_log_id not in in_day or (
+                        obj.delivered or 0) > (in_day[obj.flow_log_id].delivered or 0)):
+                    in_day[obj.flow_log_id] = obj
+        for flow_log, obj in in_day.items():
+            newest.setdefault(flow_log, obj)
+    return newest
+
+
+def _header(store, path: str) -> tuple[str, ...] | None:
+    """The field names on an object's first line (None if it has no header). Streams the
+    object and stops after that line: a 75 MB object is not downloaded for its header."""
+    from contextlib import closing
+
+    from lib.parser import FlowLogReadError, first_header, read_lines
+
+    try:
+        with closing(read_lines(lambda: store._backend.open(path), path)) as lines:
+            return first_header(lines)
+    except (FlowLogReadError, OSError):
+        return None
+
+
+def discovered_statements(survey: BucketSurvey, location: str, since: date, layout: str,
+                          database: str, table: str) -> list[str]:
+    """What `lib.cli ddl` prints for a surveyed bucket."""
+    if layout == "parquet":
+        if not survey.hive_folders:
+            raise ValueError("no Hive-style (Parquet) folders found under the location")
+        accounts = sorted({a for a, _ in survey.hive_folders})
+        regions = sorted({r for _, r in survey.hive_folders})
+        return [create_table_sql(location, accounts, regions, since, "parquet", database,
+                                 table)]
+    return create_statements(location, survey.by_folder(), since, database, table)
+
+
+# --- the start-up check: does a table read each flow log in its own order? -------------------
+
+@dataclass(frozen=True)
+class Branch:
+    """One table the configured table or view reads, and where (None: everywhere)."""
+
+    table: str
+    columns: tuple[str, ...]
+    where: str | None  # Athena SQL over log_account, log_region, "$path"
+
+
+def declared_branches(glue, database: str, table: str) -> list[Branch]:
+    """What the configured table reads, from the Glue catalog: the table itself, or each
+    table of the view (Athena keeps a view's SQL in ViewOriginalText)."""
+    import base64
+    import json
+
+    import sqlglot
+    from sqlglot import exp
+
+    found = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    if found.get("TableType") != "VIRTUAL_VIEW":
+        return [Branch(table, _glue_columns(found), None)]
+    text = found.get("ViewOriginalText", "")
+    encoded = text.removeprefix("/* Presto View: ").removesuffix(" */")
+    sql = json.loads(base64.b64decode(encoded))["originalSql"]
+    branches = []
+    for select in sqlglot.parse_one(sql, read="athena").find_all(exp.Select):
+        source = select.args["from_"].this
+        where = select.args.get("where")
+        under = glue.get_table(DatabaseName=source.db or database, Name=source.name)["Table"]
+        branches.append(Branch(source.name, _glue_columns(under),
+                               where.this.sql(dialect="athena") if where else None))
+    return branches
+
+
+def _glue_columns(table: dict) -> tuple[str, ...]:
+    return tuple(c["Name"].lower() for c in table.get("StorageDescriptor", {}).get("Columns", []))
+
+
+def reads(branch: Branch, sighting: Sighting) -> bool:
+    """Whether the branch's WHERE keeps the sighting's object (evaluated on its folder and
+    path, the only columns it names)."""
+    if branch.where is None:
+        return True
+    import duckdb
+    import sqlglot
+    from sqlglot import exp
+
+    values = {"log_account": sighting.folder[0], "log_region": sighting.folder[1],
+              "$path": sighting.sample}
+
+    def literal(node):
+        if isinstance(node, exp.Column) and node.name in values:
+            return exp.Literal.string(values[node.name])
+        return node
+
+    tree = sqlglot.parse_one(branch.where, read="athena").transform(literal)
+    with duckdb.connect() as db:
+        return bool(db.execute(f"SELECT {tree.sql(dialect='duckdb')}").fetchone()[0])
+
+
+def order_problems(survey: BucketSurvey, branches: list[Branch], location: str
+                   ) -> list[str]:
+    """A warning per flow log that no table reads in its own field order."""
+    problems = []
+    for s in survey.sightings:
+        expected = tuple(schema.field_for(name).column for name in s.fields)
+        readers = [b for b in branches if reads(b, s)]
+        folder = f"{location}/AWSLogs/{s.folder[0]}/vpcflowlogs/{s.folder[1]}/"
+        if not readers:
+            why = "no table reads its objects"
+        elif all(b.columns[:len(expected)] == expected for b in readers):
+            continue
+        else:
+            wrong = next(b for b in readers if b.columns[:len(expected)] != expected)
+            why = (f"table {wrong.table} reads its fields in another order, so its records "
+                   "come back with values in the wrong columns")
+        problems.append(
+            f"Flow log {s.flow_log} in {folder} writes the fields "
+            f"\"{' '.join(s.fields)}\" (seen in {s.sample.rsplit('/', 1)[-1]}), but {why}. "
+            f"Fix: print the tables for every field order with `python -m lib.cli ddl "
+            f"--location {location}` and run its statements in Athena (drop the old table "
+            "first), or deliver the flow logs in Parquet (read by name).")
+    return problems
+
+
+def glue_client(settings):
+    """Glue with the Athena settings' credentials (profile, role) and endpoint."""
+    import boto3
+
+    session = boto3.Session(profile_name=settings.athena_profile or None,
+                            region_name=settings.athena_region or None)
+    endpoint = settings.athena_endpoint_url or None
+    if settings.athena_role_arn:
+        creds = session.client("sts", endpoint_url=endpoint).assume_role(
+            RoleArn=settings.athena_role_arn, RoleSessionName="flowscope-check")["Credentials"]
+        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
+                                aws_secret_access_key=creds["SecretAccessKey"],
+                                aws_session_token=creds["SessionToken"],
+                                region_name=settings.athena_region or None)
+    return session.client("glue", endpoint_url=endpoint)
+
+
+CHECK_FOLDERS = 50  # account/region folders sampled at start-up (the CLI reads them all)
+
+
+def layout_warnings(settings, max_folders: int = CHECK_FOLDERS) -> list[str]:
+    """Start-up check with Athena, a text table and ``s3_location``: the newest object of
+    each flow log in (up to ``max_folders``) account/region folders, against the field order
+    of the table that reads it. Warnings in plain words; none when all is well."""
+    if (settings.engine != "athena" or not settings.s3_location
+            or settings.athena_layout != "text"):
+        return []
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lib import objects
+    from lib.query import ALL_ACCOUNTS
+
+    location = normalise_location(settings.s3_location)
+    try:
+        store = objects.open_store(settings, ALL_ACCOUNTS)  # the check sees every folder
+        survey = survey_bucket(store, newest_days=1, oldest_day=False, max_folders=max_folders)
+        branches = declared_branches(glue_client(settings), settings.athena_database,
+                                     settings.athena_table)
+    except (objects.StoreError, BotoCoreError, ClientError, KeyError, ValueError) as error:
+        return [f"Could not check that the Athena table reads every flow log's field order "
+                f"({error}). Flow logs of another format than the table's give wrong answers: "
+                f"see `python -m lib.cli ddl --location {location}`."]
+    return order_problems(survey, branches, location)

@@ -217,6 +217,10 @@ def _add_ddl(sub) -> None:
                         "AWS's order)")
     p.add_argument("--database", help="default: the athena_database setting")
     p.add_argument("--table", help="default: the athena_table setting")
+    p.add_argument("--s3-endpoint-url", help="another S3 endpoint for listing the bucket "
+                   "(default: the s3_endpoint_url setting)")
+    p.add_argument("--rollup-location", help="s3://BUCKET/PREFIX for the Traffic page's "
+                   "rollup table, also printed (default: the athena_rollup_location setting)")
     p.set_defaults(run=_run_ddl)
 
 
@@ -232,16 +236,116 @@ def _run_ddl(args) -> int:
     except ValueError:
         print(f"error: --since: {args.since!r} is not a date YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
+    layout = args.format or settings.athena_layout
+    database = args.database or settings.athena_database
+    table = args.table or settings.athena_table
     try:
-        print(create_table_sql(
-            args.location, args.accounts, args.regions, since,
-            layout=args.format or settings.athena_layout,
-            database=args.database or settings.athena_database,
-            table=args.table or settings.athena_table, fields=args.fields) + ";")
+        if args.accounts or args.regions or args.fields:
+            statements = [create_table_sql(args.location, args.accounts, args.regions, since,
+                                           layout=layout, database=database, table=table,
+                                           fields=args.fields)]
+        else:
+            statements = _discovered_ddl(args, settings, since, layout, database, table)
+            if statements is None:
+                return EXIT_FAILED
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    rollup_location = args.rollup_location or settings.athena_rollup_location
+    if rollup_location:
+        from lib.athena_rollups import create_rollup_sql
+
+        try:
+            statements.append(create_rollup_sql(settings, rollup_location, database,
+                                                f"{table}_rollup"))
+        except ValueError as error:
+            print(f"error: --rollup-location: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    print(";\n\n".join(statements) + ";")
     return EXIT_OK
+
+
+@command
+def _add_athena(sub) -> None:
+    p = sub.add_parser("athena", help="Athena upkeep: build the Traffic page's rollups")
+    actions = p.add_subparsers(dest="athena_command", required=True)
+    r = actions.add_parser("rollup", help="(re)build the rollup of closed days with Athena "
+                           "(INSERT INTO … SELECT per day; a rebuilt day replaces the old)")
+    r.add_argument("--since", required=True,
+                   help="YYYY-MM-DD, or Nd for N days before today (UTC)")
+    r.add_argument("--until", help="YYYY-MM-DD or Nd (default: today; open days are skipped)")
+    r.add_argument("--only-missing", action="store_true",
+                   help="skip days already built (the hourly schedule)")
+    r.set_defaults(run=_run_athena_rollup)
+
+
+def _day_option(text: str):
+    from datetime import UTC, date, datetime, timedelta
+
+    if text.endswith("d") and text[:-1].isdigit():
+        return datetime.now(UTC).date() - timedelta(days=int(text[:-1]))
+    return date.fromisoformat(text)
+
+
+def _run_athena_rollup(args) -> int:
+    import time
+    from datetime import UTC, datetime
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lib import athena_rollups
+    from lib.config import load_settings
+    from lib.engines import EngineError
+    from lib.engines.athena import AthenaEngine
+
+    settings = load_settings()
+    try:
+        since = _day_option(args.since)
+        until = _day_option(args.until) if args.until else datetime.now(UTC).date()
+    except ValueError:
+        print("error: --since/--until: a date YYYY-MM-DD or Nd", file=sys.stderr)
+        return EXIT_USAGE
+    if not settings.athena_rollup_location:
+        print("error: set athena_rollup_location (s3://bucket/prefix/ for the rollup)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    days = athena_rollups.closed_days(since, until, int(time.time()), settings.late_margin_s)
+    try:
+        s3 = athena_rollups.s3_client(settings)
+        if args.only_missing:
+            done = set(athena_rollups.list_done_days(
+                s3, athena_rollups.rollup_location(settings)))
+            days = [d for d in days if d not in done]
+        athena_rollups.build_days(settings, AthenaEngine(settings), days, s3=s3)
+    except (EngineError, BotoCoreError, ClientError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if not days:
+        print("nothing to build (days not closed yet, or built already)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _discovered_ddl(args, settings, since, layout: str, database: str, table: str):
+    """List the bucket, read a header per flow log, one table per field order (None: the
+    bucket could not be read, said on stderr)."""
+    from dataclasses import replace
+
+    from lib import objects
+    from lib.athena_ddl import discovered_statements, normalise_location, survey_bucket
+    from lib.query import ALL_ACCOUNTS
+
+    location = normalise_location(args.location)
+    config = replace(settings, s3_location=location,
+                     s3_endpoint_url=args.s3_endpoint_url or settings.s3_endpoint_url)
+    try:
+        survey = survey_bucket(objects.open_store(config, ALL_ACCOUNTS))
+    except objects.StoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    for sighting in survey.sightings:
+        print(f"-- {sighting.flow_log} in {sighting.folder[0]}/{sighting.folder[1]}: "
+              f"{' '.join(sighting.fields)}", file=sys.stderr)
+    return discovered_statements(survey, location, since, layout, database, table)
 
 
 def _format_option(text: str) -> tuple[str, ...]:

@@ -68,6 +68,11 @@ class Settings:
     athena_cache_ttl_s: int = 300
     athena_result_reuse_minutes: int = 60
     athena_endpoint_url: str = ""  # tests: a local moto server
+    # Where `lib.cli athena rollup` writes the Traffic page's rollup (s3://bucket/prefix/);
+    # empty: no rollups, the page reads the records.
+    athena_rollup_location: str = ""
+    # Bytes one user may have Athena scan per UTC day (0: no budget).
+    athena_user_daily_bytes: int = 0
     # The log bucket itself (s3://bucket/prefix, the folder holding AWSLogs/), browsed by the
     # Records page with the Athena credentials settings. Empty: the page browses data_dir.
     s3_location: str = ""

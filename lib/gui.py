@@ -246,54 +246,122 @@ class UserSlots:
 QUERY_SLOTS = UserSlots()  # module state: shared by every session of the process
 
 
-def run_query(query: Query) -> Result | None:
-    """Run a query on the configured engine, audited; failures become messages on the page.
-    Only for a user who passed the sign-in gate; results are withheld if the audit trail
-    cannot be written. The scope is the session's own: a query never reads more than the
-    signed-in user may see, whatever scope the page gave it (no session scope: nothing)."""
+def _signed_in_user():
+    """The user who passed the gate, or None after saying so."""
     leave_unless_signed_in()
     user = auth.signed_in_user()
     if user is None:
         st.warning("Sign in first: open Flowscope's start page.")
-        return None
-    query = replace(query, scope=user_scope().narrowed_to(query.scope))
-    config = settings()
-    try:
-        progress = st.empty()  # the engine's running state (Athena), while it runs
-        engine_run = functools.partial(engine().run, refresh=bool(st.session_state.get(
-            REFRESH_KEY)), progress=lambda state: progress.caption(plain(state.describe())))
-        try:
-            with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
-                result = audit.run_audited(config, user.name, auth.current_page(), query,
-                                           engine_run)
-        finally:
-            progress.empty()
-    except TooManyQueries as error:
-        st.warning(str(error))
-        return None
-    except audit.AuditError as error:
+    return user
+
+
+def _in_session_scope(query: Query) -> Query:
+    """The query narrowed to the session's own scope: a query never reads more than the
+    signed-in user may see, whatever scope the page gave it (no session scope: nothing)."""
+    return replace(query, scope=user_scope().narrowed_to(query.scope))
+
+
+def _show_failure(error: Exception) -> None:
+    if isinstance(error, audit.AuditError):
         st.error(f"{plain(error)}. Results are withheld until the audit trail works again.")
-        return None
-    except (EngineError, QueryError) as error:
+    else:
         st.error(plain(error))
-        return None
-    hidden = auth.out_of_scope(query)
+
+
+def _warn_out_of_scope(queries) -> None:
+    hidden = sorted({a for q in queries for a in auth.out_of_scope(q)})
     if hidden:
         st.warning(f"You may not see account(s) {plain(', '.join(hidden))}: nothing from them is "
                    "shown.")
-    return result
+
+
+def run_query(query: Query) -> Result | None:
+    """Run a query on the configured engine, audited; failures become messages on the page.
+    Only for a user who passed the sign-in gate, within the session's scope; results are
+    withheld if the audit trail cannot be written."""
+    return run_all({"query": query})["query"]
+
+
+def _budgeted(run_query, user: str, refresh: bool):
+    """The user's daily Athena scan budget (athena_user_daily_bytes): checked before a
+    query that is not cached, charged with what it scanned. (Safe in worker threads.)"""
+    from lib.engines.athena import BUDGET
+
+    config, cached_engine = settings(), engine()
+
+    def run(query):
+        if refresh or cached_engine.cache.get(cached_engine.cache_key(query)) is None:
+            BUDGET.check(config, user)
+        result = run_query(query)
+        BUDGET.spend(user, result)
+        return result
+
+    return run
+
+
+def run_all(queries: dict) -> dict:
+    """Independent queries at once (a page view's), audited, with one progress line;
+    {key: Result, or None where it failed (the failure is shown)}. The whole view holds one
+    of the user's max_concurrent_queries_per_user slots. A rerun while they run stops them."""
+    from lib import traffic
+
+    user = _signed_in_user()
+    if user is None:
+        return dict.fromkeys(queries)
+    queries = {key: _in_session_scope(query) for key, query in queries.items()}
+    config, page, run = settings(), auth.current_page(), engine().run
+    refresh = bool(st.session_state.get(REFRESH_KEY))
+    states: dict = {}
+    budgeted = _budgeted(lambda query: run_query(query), user.name, refresh)
+    running = threading.local()  # each worker's own query runner (its own progress)
+
+    def run_query(query):
+        return running.run(query)
+
+    def run_one(key, query, cancelled):
+        def progress(state):
+            states[key] = state
+            if cancelled.is_set():
+                raise traffic.Superseded
+
+        running.run = functools.partial(run, refresh=refresh, progress=progress)
+        return audit.run_audited(config, user.name, page, query, budgeted)
+
+    line = st.empty()
+    try:
+        with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
+            outcomes = traffic.run_concurrently(
+                run_one, queries, tick=lambda: line.caption(plain(traffic.progress_line(states))))
+    except TooManyQueries as error:
+        st.warning(str(error))
+        return dict.fromkeys(queries)
+    finally:
+        line.empty()
+    results = {}
+    for key, outcome in outcomes.items():
+        results[key] = None
+        if isinstance(outcome, audit.AuditError | EngineError | QueryError):
+            _show_failure(outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            results[key] = outcome
+    _warn_out_of_scope(queries.values())
+    return results
 
 
 def query_caption(result: Result) -> str:
     rows = result.table.num_rows
     parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{result.elapsed_s:.2f} s",
              result.engine]
-    if result.scanned_bytes is not None:
-        parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
-    if result.cost_usd is not None:
-        parts.append(f"${result.cost_usd:,.4f}")
-    if result.cache_hit:
-        parts.append("from cache")
+    if result.cache_hit:  # what the first run cost is not what this one cost
+        parts.append("from cache: nothing scanned now, $0" if result.engine == "athena"
+                     else "from cache")
+    else:
+        if result.scanned_bytes is not None:
+            parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
+        if result.cost_usd is not None:
+            parts.append(f"${result.cost_usd:,.4f}")
     if result.reused_result:
         parts.append("Athena reused a stored result")
     return " · ".join(parts)
@@ -313,6 +381,8 @@ def prepare_data() -> None:
     """With no configured data directory, make demo data on first start (progress shown)."""
     config = settings()
     if config.engine != "duckdb" or config.data_dir:
+        for warning in _athena_layout_warnings(config):
+            st.warning(warning)
         refresh_columnar_cache(config)
         return
     from lib.demo import demo_info, ensure_demo_data
@@ -325,6 +395,15 @@ def prepare_data() -> None:
         ensure_demo_data(config)
     st.session_state.setdefault("default_end", demo_info(config.demo_dir)["end"])
     refresh_columnar_cache(config)
+
+
+@st.cache_data(ttl=3600, show_spinner=False)
+def _athena_layout_warnings(config: Settings) -> list[str]:
+    """Flow logs the Athena table would read with the wrong field order (sampled from the
+    bucket, checked once an hour per configuration)."""
+    from lib.athena_ddl import layout_warnings
+
+    return layout_warnings(config)
 
 
 @st.cache_resource(show_spinner=False)

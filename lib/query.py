@@ -23,7 +23,7 @@ from lib.filters import Filters, IPNetwork
 from lib.iputil import network_bounds, parse_address
 
 KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
-         "rejected-heatmap", "scans", "labels")
+         "rejected-heatmap", "scans", "labels", "traffic")
 GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
 MEASURES = ("bytes", "packets", "flows")
 MAX_LIMIT = 100_000
@@ -154,14 +154,27 @@ def cidr_predicate(column: str, network: IPNetwork, dialect: str) -> exp.Express
     if network.num_addresses == 1 and network.version == 4:
         return col(column).eq(lit(str(network.network_address)))  # exact text, any dialect
     if dialect == "athena":
-        ip_type = exp.DataType.build("IPADDRESS", dialect="trino")
-        return exp.Anonymous(this="contains", expressions=[
-            lit(str(network)), exp.TryCast(this=col(column), to=ip_type)])
+        return athena_address_range(column, network)
     low, high = network_bounds(network)
     key_column = {"srcaddr": "src_key", "dstaddr": "dst_key"}.get(column)
     if key_column is None:
         raise QueryError(f"no address key for {column}")
     return col(key_column).between(lit(low), lit(high))
+
+
+def athena_address_range(column: str, network: IPNetwork) -> exp.Expression:
+    """Athena: the address between the network's first and last address, as IPADDRESS values.
+
+    Not ``contains(cidr, address)``: Trino before release 427 throws "IP address version
+    should be the same" when an IPv4 network meets an IPv6 address, so on a dual-stack
+    table every CIDR filter would fail. IPADDRESS values of both versions compare (IPv4 as
+    IPv4-mapped IPv6), a range of one version never holds an address of the other, and
+    TRY_CAST makes '-' and other non-addresses NULL (no match)."""
+    ip_type = exp.DataType.build("IPADDRESS", dialect="trino")
+    return exp.Between(
+        this=exp.TryCast(this=col(column), to=ip_type),
+        low=exp.Cast(this=lit(str(network.network_address)), to=ip_type.copy()),
+        high=exp.Cast(this=lit(str(network.broadcast_address)), to=ip_type.copy()))
 
 
 def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:
@@ -463,6 +476,146 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
             .limit(lit(query.limit)))
 
 
+# --- the Traffic page in one scan ---------------------------------------------------------
+# Athena bills every query's scan (text cannot skip columns, and each query pays at least
+# 10 MB): the page's summary, top talkers (three groupings), rejected sources, timeline,
+# rejected ports, heatmap and scans come from ONE read of the records, as grouping sets of
+# one aggregation, each section then ranked and cut to its top N. Each section's rows
+# equal those of its own kind (lib/traffic.py splits them back).
+
+TRAFFIC_KEYS = ("srcaddr", "dstaddr", "action", "bucket_start", "dstport", "protocol", "hour",
+                "request", "hour_start")
+TRAFFIC_SETS = {
+    "summary": (),
+    "talkers-src": ("srcaddr",),
+    "talkers-dst": ("dstaddr",),
+    "talkers-pair": ("srcaddr", "dstaddr"),
+    "rejected-src": ("action", "srcaddr"),
+    "timeline": ("bucket_start", "action"),
+    "rejected-ports": ("action", "dstport", "protocol"),
+    "heatmap": ("action", "hour", "dstport", "protocol"),
+    "scans": ("action", "request", "hour_start", "srcaddr"),
+}
+# What each section keeps (besides its grouping): the kind's own WHERE.
+TRAFFIC_KEEP = {
+    "summary": "TRUE",
+    "talkers-src": "srcaddr IS NOT NULL",
+    "talkers-dst": "dstaddr IS NOT NULL",
+    "talkers-pair": "srcaddr IS NOT NULL AND dstaddr IS NOT NULL",
+    "rejected-src": "action = 'REJECT' AND srcaddr IS NOT NULL",
+    "timeline": "action IS NOT NULL",
+    "rejected-ports": "action = 'REJECT'",
+    "heatmap": "action = 'REJECT'",
+    "scans": "action = 'REJECT' AND request = 1 AND srcaddr IS NOT NULL",
+}
+TRAFFIC_COLUMNS = ("section", "srcaddr", "dstaddr", "action", "bucket_start", "dstport",
+                   "protocol", "hour", "bytes", "packets", "flows", "sources", "destinations",
+                   "rejects", "port_flows", "port_rank", "max_ports", "max_hosts", "scan_hours",
+                   "first_start", "last_start")
+
+
+def grouping_id(section: str) -> int:
+    """GROUPING(every key) of a section's set: a bit per key, 1 where the key is not
+    grouped, the first key the most significant (SQL's rule, Trino's and DuckDB's)."""
+    grouped = TRAFFIC_SETS[section]
+    return sum(1 << (len(TRAFFIC_KEYS) - 1 - n) for n, key in enumerate(TRAFFIC_KEYS)
+               if key not in grouped)
+
+
+def traffic_rows(select: exp.Select, bucket: int) -> exp.Select:
+    """The records as the bundle's rows: one per record (``records`` 1); a rollup gives the
+    same columns with its counts (lib/rollups.py)."""
+    hour_start = exp.Sub(this=col("start"), expression=exp.Mod(this=col("start"),
+                                                               expression=lit(3600)))
+    bucket_start = exp.Sub(this=col("start"), expression=exp.Mod(this=col("start"),
+                                                                 expression=lit(bucket)))
+    request = exp.Case().when(is_request(), lit(1)).else_(lit(0))
+    return select.select(
+        col("srcaddr"), col("dstaddr"), col("action"), col("dstport"), col("protocol"),
+        col("bytes"), col("packets"), hour_start.as_("hour_start"),
+        bucket_start.as_("bucket_start"), hour_of_day().as_("hour"), request.as_("request"),
+        lit(1).as_("records"), col("start").as_("first_start"), col("start").as_("last_start"))
+
+
+def traffic_sql(rows: str, query: Query) -> str:
+    """The bundle over a rows relation (SQL text with the columns of traffic_rows)."""
+    keys = ", ".join(TRAFFIC_KEYS)
+    sets = ", ".join("(" + ", ".join(keys) + ")" for keys in TRAFFIC_SETS.values())
+    g = {name: grouping_id(name) for name in TRAFFIC_SETS}
+    keep = " OR ".join(f"(g = {g[name]} AND {condition})"
+                       for name, condition in TRAFFIC_KEEP.items())
+    section = " ".join(f"WHEN {g[name]} THEN '{name}'" for name in TRAFFIC_SETS)
+    topped = ", ".join(str(g[name]) for name in ("talkers-src", "talkers-dst", "talkers-pair",
+                                                 "rejected-src", "rejected-ports"))
+    measure = {"bytes": "bytes", "packets": "packets", "flows": "flows"}[query.measure]
+    ports, hosts = SCAN_MIN_PORTS, SCAN_MIN_HOSTS
+    cells = f"""
+  SELECT GROUPING({keys}) AS g, {keys},
+    SUM(bytes) AS bytes, SUM(packets) AS packets, SUM(records) AS records,
+    SUM(CASE WHEN action IS NOT NULL THEN records ELSE 0 END) AS flow_records,
+    COUNT(DISTINCT srcaddr) AS sources, COUNT(DISTINCT dstaddr) AS destinations,
+    SUM(CASE WHEN action = 'REJECT' THEN records ELSE 0 END) AS rejects,
+    COUNT(DISTINCT dstport) AS ports,
+    MIN(first_start) AS first_start, MAX(last_start) AS last_start
+  FROM ({rows}) AS bundle_rows
+  GROUP BY GROUPING SETS ({sets})"""
+    totals = f"""
+  SELECT g, srcaddr, dstaddr, action, bucket_start, dstport, protocol, hour,
+    SUM(bytes) AS bytes, SUM(packets) AS packets,
+    SUM(CASE WHEN g = {g['summary']} THEN flow_records ELSE records END) AS flows,
+    MAX(sources) AS sources, MAX(destinations) AS destinations, MAX(rejects) AS rejects,
+    MAX(ports) AS max_ports, MAX(destinations) AS max_hosts,
+    SUM(CASE WHEN ports >= {ports} OR destinations >= {hosts} THEN 1 ELSE 0 END) AS scan_hours,
+    MIN(first_start) AS first_start, MAX(last_start) AS last_start
+  FROM ({cells}) AS cells WHERE {keep}
+  GROUP BY g, srcaddr, dstaddr, action, bucket_start, dstport, protocol, hour
+  HAVING g <> {g['scans']} OR MAX(ports) >= {ports} OR MAX(destinations) >= {hosts}"""
+    placed = f"""
+  SELECT *,
+    ROW_NUMBER() OVER (PARTITION BY g ORDER BY {measure} DESC NULLS LAST, srcaddr NULLS LAST,
+                       dstaddr NULLS LAST, dstport NULLS LAST, protocol NULLS LAST) AS place,
+    ROW_NUMBER() OVER (PARTITION BY g ORDER BY GREATEST(max_ports, max_hosts) DESC, flows DESC,
+                       srcaddr NULLS LAST) AS scan_place,
+    SUM(flows) OVER (PARTITION BY g, dstport, protocol) AS port_flows
+  FROM ({totals}) AS totals"""
+    ranked = f"""
+  SELECT *, DENSE_RANK() OVER (PARTITION BY g ORDER BY port_flows DESC, dstport NULLS LAST,
+                                protocol NULLS LAST) AS port_rank
+  FROM ({placed}) AS placed"""
+    return f"""
+SELECT CASE g {section} END AS section, srcaddr, dstaddr, action,
+  CAST(bucket_start AS BIGINT) AS bucket_start, dstport, protocol, CAST(hour AS BIGINT) AS hour,
+  CAST(bytes AS BIGINT) AS bytes, CAST(packets AS BIGINT) AS packets,
+  CAST(flows AS BIGINT) AS flows, CAST(sources AS BIGINT) AS sources,
+  CAST(destinations AS BIGINT) AS destinations, CAST(rejects AS BIGINT) AS rejects,
+  CAST(port_flows AS BIGINT) AS port_flows, CAST(port_rank AS BIGINT) AS port_rank,
+  CAST(max_ports AS BIGINT) AS max_ports, CAST(max_hosts AS BIGINT) AS max_hosts,
+  CAST(scan_hours AS BIGINT) AS scan_hours, CAST(first_start AS BIGINT) AS first_start,
+  CAST(last_start AS BIGINT) AS last_start
+FROM ({ranked}) AS ranked
+WHERE (g IN ({topped}) AND place <= {query.top})
+   OR (g = {g['scans']} AND scan_place <= {query.top})
+   OR (g = {g['heatmap']} AND port_rank <= {query.top})
+   OR g IN ({g['summary']}, {g['timeline']})
+ORDER BY g, CASE WHEN g = {g['scans']} THEN scan_place WHEN g = {g['heatmap']} THEN port_rank
+              WHEN g = {g['timeline']} THEN 0 ELSE place END,
+  hour NULLS LAST, bucket_start NULLS LAST, action NULLS LAST"""
+
+
+def build_traffic(query: Query, select: exp.Select) -> exp.Select:
+    """Every Traffic section from one read of the records (see TRAFFIC_SETS)."""
+    import sqlglot
+
+    placeholder = "__traffic_rows__"
+    tree = sqlglot.parse_one(traffic_sql(placeholder, query), read="duckdb")
+    rows = traffic_rows(select, query.bucket)
+    for table in tree.find_all(exp.Table):
+        if table.name == placeholder:
+            table.replace(exp.Subquery(this=rows))
+            break
+    return tree
+
+
 KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
     "search": build_search,
     "top-talkers": build_top_talkers,
@@ -473,6 +626,7 @@ KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
     "rejected-heatmap": build_rejected_heatmap,
     "scans": build_scans,
     "labels": build_labels,
+    "traffic": build_traffic,
 }
 
 

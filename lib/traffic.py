@@ -99,6 +99,132 @@ def scans_query(filters: Filters, scope: Scope, top: int) -> Query:
     return Query("scans", filters, scope=scope, top=top)
 
 
+# --- one view's queries: few, and at once ---------------------------------------------------
+# Talkers, timeline, rejected traffic and scans are independent of each other; only the labels
+# need the talkers' addresses. With Athena every section comes from one scan (the "traffic"
+# kind) and the previous period's summary from a second; the embedded engine runs the
+# separate kinds, which it answers from its rollups, side by side.
+
+SECTION_COLUMNS = {
+    "summary": ["bytes", "packets", "flows", "sources", "destinations", "rejects"],
+    "talkers-src": ["srcaddr", "bytes", "packets", "flows"],
+    "talkers-dst": ["dstaddr", "bytes", "packets", "flows"],
+    "talkers-pair": ["srcaddr", "dstaddr", "bytes", "packets", "flows"],
+    "rejected-src": ["srcaddr", "bytes", "packets", "flows"],
+    "timeline": ["bucket_start", "action", "bytes", "packets", "flows"],
+    "rejected-ports": ["dstport", "protocol", "bytes", "packets", "flows", "sources",
+                       "destinations"],
+    "heatmap": ["hour", "dstport", "protocol", "flows", "port_flows", "port_rank"],
+    "scans": ["srcaddr", "max_ports", "max_hosts", "scan_hours", "flows", "first_start",
+              "last_start"],
+}
+TALKER_SECTIONS = {"src": "talkers-src", "dst": "talkers-dst", "pair": "talkers-pair"}
+
+
+def traffic_query(filters: Filters, scope: Scope, measure: str, top: int) -> Query:
+    return Query("traffic", filters, scope=scope, measure=measure, top=top,
+                 bucket=bucket_for(filters.end - filters.start))
+
+
+def view_queries(filters: Filters, scope: Scope, measure: str, top: int, bundled: bool
+                 ) -> dict[str, Query]:
+    """The view's independent queries, by section (``traffic``: every section at once)."""
+    if bundled:  # the previous period's summary too from one scan (rollups included)
+        return {"traffic": traffic_query(filters, scope, measure, top),
+                "previous-traffic": traffic_query(previous_period(filters), scope, measure, 1)}
+    queries = {"previous": summary_query(previous_period(filters), scope)}
+    queries.update({"summary": summary_query(filters, scope),
+                    "timeline": timeline_query(filters, scope),
+                    "rejected-ports": rejected_ports_query(filters, scope, measure, top),
+                    "heatmap": heatmap_query(filters, scope, top),
+                    "scans": scans_query(filters, scope, top)})
+    for group, section in TALKER_SECTIONS.items():
+        queries[section] = talkers_query(filters, scope, group, measure, top)
+    if (rejected := rejected_only(filters)) is not None:
+        queries["rejected-src"] = talkers_query(rejected, scope, "src", measure, top)
+    return queries
+
+
+def sections(results: Mapping) -> dict:
+    """Results by section, whichever way they were asked (a failed query: None)."""
+    out = dict(results)
+    bundle = out.pop("traffic", None)
+    if "traffic" in results:
+        out.update(split_traffic(bundle) if bundle is not None
+                   else dict.fromkeys(SECTION_COLUMNS))
+    if "previous-traffic" in results:
+        previous = out.pop("previous-traffic")
+        out["previous"] = None if previous is None else split_traffic(previous)["summary"]
+    return out
+
+
+def split_traffic(result):
+    """The traffic kind's rows as one Result per section, with that kind's columns."""
+    from dataclasses import replace
+
+    import pyarrow as pa
+
+    names = result.table.column("section").to_pylist()
+    out = {}
+    for section, columns in SECTION_COLUMNS.items():
+        part = result.table.take(pa.array([n for n, name in enumerate(names)
+                                           if name == section], pa.int64()))
+        part = part.select(columns)
+        if section == "summary":
+            row = part.to_pylist()[0] if part.num_rows else {}
+            part = pa.table({c: pa.array([row.get(c) or 0], pa.int64()) for c in columns})
+        out[section] = replace(result, table=part)
+    return out
+
+
+class Superseded(BaseException):
+    """Raised in a running query's progress callback once the page gave up on it (so the
+    engine stops it, as it does when Streamlit reruns a script)."""
+
+
+def run_concurrently(run_one, queries: Mapping, tick=None, interval_s: float = 0.2,
+                     workers: int = 4) -> dict:
+    """``run_one(key, query, cancelled)`` for every query at once, in threads; {key: its
+    result or the exception it raised}. ``tick()`` runs every ``interval_s`` in the calling
+    thread (a progress line); if it raises (the user moved on), the running queries are
+    told to stop (``cancelled`` is set) and the error goes on."""
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    if not queries:
+        return {}
+    cancelled = threading.Event()
+    with ThreadPoolExecutor(max_workers=min(workers, len(queries))) as pool:
+        futures = {key: pool.submit(run_one, key, query, cancelled)
+                   for key, query in queries.items()}
+        try:
+            pending = set(futures.values())
+            while pending:
+                _, pending = wait(pending, timeout=interval_s, return_when=FIRST_COMPLETED)
+                if tick is not None:
+                    tick()
+        except BaseException:
+            cancelled.set()
+            raise
+    out = {}
+    for key, future in futures.items():
+        error = future.exception()
+        out[key] = error if error is not None else future.result()
+    return out
+
+
+def progress_line(states: Mapping) -> str:
+    """One line for several running queries: each one's state, and the data scanned."""
+    if not states:
+        return "Running the view's queries…"
+    if len(states) == 1:  # one query: its own line ('Athena: running · 3.1 s · …')
+        return next(iter(states.values())).describe()
+    scanned = sum(p.scanned_bytes or 0 for p in states.values())
+    running = sum(1 for p in states.values() if p.state in ("QUEUED", "RUNNING"))
+    line = f"{len(states)} queries, {running} running · {max(p.elapsed_s for p in states.values()):.1f} s"
+    return line + (f" · {scanned / 1e6:,.1f} MB scanned" if scanned else "")
+
+
 # --- summary -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Click a bar, a time bucket or a heatmap cell (or a scan's row) to open Search on
 import streamlit as st
 
 from lib import charts, gui, traffic
+from lib.engines.athena import view_cost
 from lib.query import MEASURES
 
 
@@ -28,6 +29,7 @@ def clickable(figure, frame, key: str, table=None) -> None:
 
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 st.title("Traffic")
+view_cost_slot = st.empty()  # what this view's Athena queries scanned and cost
 filters = gui.current_filters()
 if filters is None:
     st.stop()
@@ -41,9 +43,13 @@ measure = left.segmented_control("Measure", MEASURES, default="bytes", key="traf
                                  format_func=traffic.MEASURE_TITLES.get) or "bytes"
 top = right.select_slider("How many", [5, 10, 20, 50], value=10, key="traffic_top")
 
+# The view's independent queries run at once (with Athena: one scan for every section).
+ran = gui.run_all(traffic.view_queries(filters, scope, measure, top,
+                                       bundled=gui.engine().name == "athena"))
+found = traffic.sections(ran)
+
 st.subheader("Summary")
-current = gui.run_query(traffic.summary_query(filters, scope))
-previous = gui.run_query(traffic.summary_query(traffic.previous_period(filters), scope))
+current, previous = found["summary"], found["previous"]
 if current is not None and previous is not None:
     metrics = traffic.summary_metrics(current.rows()[0], previous.rows()[0])
     for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
@@ -54,17 +60,17 @@ if current is not None and previous is not None:
     gui.show_result_notes(current)
 
 st.subheader("Top talkers")
-talkers = {group: gui.run_query(traffic.talkers_query(filters, scope, group, measure, top))
-           for group in traffic.GROUP_TITLES}
+talkers = {group: found[section] for group, section in traffic.TALKER_SECTIONS.items()}
 rejected = traffic.rejected_only(filters)
-rejected_sources = (None if rejected is None else
-                    gui.run_query(traffic.talkers_query(rejected, scope, "src", measure, top)))
+rejected_sources = None if rejected is None else found["rejected-src"]
 # Labels for the addresses shown only: the query reads just their records.
 shown = traffic.addresses_in(*[result.rows() for result in (*talkers.values(), rejected_sources)
                                if result is not None])
 labels_query = traffic.labels_query(filters, scope, shown)
 labels_result = None if labels_query is None else gui.run_query(labels_query)
 labels = traffic.address_labels(labels_result.rows() if labels_result else [])
+if cost := view_cost([*ran.values(), labels_result]):  # every query of the view has run
+    view_cost_slot.caption(cost)
 tabs = st.tabs(list(traffic.GROUP_TITLES.values()))
 for tab, group in zip(tabs, traffic.GROUP_TITLES, strict=True):
     with tab:
@@ -80,7 +86,7 @@ if labels_result is not None:
 
 st.subheader("Traffic over time")
 timeline = traffic.timeline_query(filters, scope)
-result = gui.run_query(timeline)
+result = found["timeline"]
 if result is not None:
     frame = traffic.timeline_frame(result.rows(), filters, timeline.bucket, zone)
     figure = charts.stacked_timeline(frame, measure, traffic.zone_name(filters, zone),
@@ -103,14 +109,14 @@ with sources:
         notes(rejected_sources)
 with ports:
     st.markdown("**Top rejected destination ports**")
-    result = gui.run_query(traffic.rejected_ports_query(filters, scope, measure, top))
+    result = found["rejected-ports"]
     if result is not None:
         frame = traffic.ports_frame(result.rows())
         clickable(charts.bars(frame, "port", measure, ["dstport", "protocol"]), frame,
                   traffic.REJECTED_PORTS_KEY)
         notes(result)
 
-result = gui.run_query(traffic.heatmap_query(filters, scope, top))
+result = found["heatmap"]
 if result is not None:
     frame = traffic.heatmap_frame(result.rows(), filters, zone)
     figure = charts.rejection_heatmap(frame, traffic.hour_shift(filters, zone)[1])
@@ -119,7 +125,7 @@ if result is not None:
 
 st.markdown("**Probable port scans**")
 st.caption(traffic.SCAN_RULE + " Select a row to see its records.")
-result = gui.run_query(traffic.scans_query(filters, scope, top))
+result = found["scans"]
 if result is not None:
     scans = traffic.scans_frame(result.rows(), zone)
     picked = st.dataframe(scans, hide_index=True, on_select="rerun",

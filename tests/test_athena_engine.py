@@ -195,3 +195,43 @@ def test_switching_the_engine_changes_nothing_in_the_page(fake, monkeypatch, pag
     assert athena_metrics == duck_metrics
     assert len(athena_sql) == len(duck_sql) > 0
     assert all('"log_day" BETWEEN' in sql for sql in athena_sql)
+
+
+# --- giving up stops the query; a throttled poll is retried ---------------------------------
+
+def test_a_failed_poll_stops_the_query(fake):
+    """Polling that fails past every retry: the query must not keep running (and billing)."""
+    with fake.slow(polls=2):
+        fake.fail_polls("ThrottlingException", "Rate exceeded", times=50)
+        with pytest.raises(EngineError, match="stopped in Athena"):
+            engine(fake).run(Query("search", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
+        stops = fake.calls["StopQueryExecution"]
+        fake.reset()  # polls answer again: look at the query's state
+    query_id = list(fake.executions)[-1]
+    assert stops == 1
+    assert state_in_athena(fake, query_id) == "CANCELLED"
+
+
+def test_a_throttled_status_poll_is_retried_by_the_production_settings(fake):
+    """The app's own retry settings (not the tests' fast ones): two throttled
+    GetQueryExecution calls are waited out and the query's answer arrives."""
+    fake.fail_polls("ThrottlingException", "Rate exceeded", times=2)
+    production = AthenaEngine(fake.settings(), poll_interval=0.01)
+    result = production.run(Query("timeline", WINDOW, scope=ALL_ACCOUNTS), refresh=True)
+    assert result.rows() and fake.calls["GetQueryExecution"] >= 3
+    assert fake.calls["StopQueryExecution"] == 0
+
+
+# --- the late-delivery margin, through Athena ------------------------------------------------
+
+def test_records_filed_in_the_next_days_folder_are_found():
+    """A record started at 23:58 and delivered after midnight lies in the next day's folder:
+    a range ending before midnight still reads that folder (late_margin_s)."""
+    fake = shared_fake()
+    window = parse_filters({"start": str(T0 + 86400 - 600), "end": str(T0 + 86400 - 60)})
+    query = Query("search", window, scope=Scope(frozenset({ACCOUNT_B})))
+    found = engine(fake).run(query, refresh=True)
+    assert [r["dstaddr"] for r in found.rows()] == ["172.16.9.9"]
+    assert "BETWEEN '2026/09/21' AND '2026/09/22'" in found.sql
+    blind = engine(fake, late_margin_s=0).run(query, refresh=True)
+    assert blind.rows() == []  # what a margin-less partition choice would miss

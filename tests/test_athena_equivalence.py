@@ -10,7 +10,7 @@ import pytest
 from fake_athena import shared_fake
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0
 
-from lib.engines.athena import AthenaEngine
+from lib.engines.athena import AthenaEngine, delivery_days
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
 from lib.query import ALL_ACCOUNTS, KIND_BUILDERS, Query, Scope
@@ -109,4 +109,12 @@ def test_parquet_layout_predicates_select_the_same_days(fake, engines):
                            ).run(query, refresh=True)
     assert '"year" = ' in parquet.sql and '"day" IN (' in parquet.sql
     assert parquet.rows() == text.rows() and parquet.rows()
-    assert parquet.scanned_bytes == text.scanned_bytes
+    # The same day folders: every object of those days, in each layout's own files.
+    days = {f"{d:%Y/%m/%d}" for d in delivery_days(query.filters.start, query.filters.end, 3600)}
+    assert text.scanned_bytes == sum(
+        p.stat().st_size for p in fake.store_root.rglob("*.log.gz")
+        if "/".join(p.parts[-4:-1]) in days)
+    parquet_files = fake.files(fake.tables[(fake.database, fake.parquet_table)])
+    assert parquet.scanned_bytes == sum(
+        f.size for f in parquet_files
+        if f"{f.values['year']}/{f.values['month']}/{f.values['day']}" in days) > 0

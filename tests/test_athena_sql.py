@@ -117,7 +117,8 @@ def test_cli_sql_for_athena_needs_no_network(capsys, monkeypatch):
     terms = where_terms(sql)
     assert "\"log_day\" BETWEEN '2026/09/21' AND '2026/09/21'" in terms
     assert f"\"log_account\" IN ('{ACCOUNT_B}')" in terms
-    assert "CONTAINS('10.0.0.0/8', TRY_CAST(\"dstaddr\" AS IPADDRESS))" in terms
+    assert ("TRY_CAST(\"dstaddr\" AS IPADDRESS) BETWEEN CAST('10.0.0.0' AS IPADDRESS) AND "
+            "CAST('10.255.255.255' AS IPADDRESS)") in terms
 
 
 def test_cli_sql_with_invalid_options_prints_no_sql(capsys):
@@ -244,3 +245,22 @@ def test_repeated_query_is_answered_from_memory_for_the_same_scope_only(small_st
     assert [r["log_account"] for r in scoped.rows()] == [ACCOUNT_B]
     refreshed = get_engine(settings).run(everyone, refresh=True)
     assert not refreshed.cache_hit and refreshed.rows() == first.rows()
+
+
+def test_ddl_numeric_column_types_hold_every_value_aws_writes():
+    """Counters overflow 32 bits (a 5 GB flow), epochs are 64-bit, ports and protocol fit
+    in int; a Parquet column must be at least as wide as AWS's delivered INT32/INT64."""
+    from lib.athena_ddl import columns
+
+    text = dict(columns("text"))
+    assert {c: text[c] for c in ("packets", "bytes", "start", "end")} == dict.fromkeys(
+        ("packets", "bytes", "start", "end"), "bigint")
+    assert {c: text[c] for c in ("version", "srcport", "dstport", "protocol", "tcp_flags",
+                                 "traffic_path")} == dict.fromkeys(
+        ("version", "srcport", "dstport", "protocol", "tcp_flags", "traffic_path"), "int")
+    parquet = dict(columns("parquet"))
+    width = {"int": 32, "bigint": 64}
+    delivered = {f.column: 64 if f.type == "bigint" else 32 for f in schema.FIELDS
+                 if f.is_number}
+    assert all(width[parquet[c]] >= bits for c, bits in delivered.items())
+    assert all(parquet[f.column] == "string" for f in schema.FIELDS if not f.is_number)

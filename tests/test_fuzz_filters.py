@@ -127,7 +127,8 @@ def user_strings(filters: Filters) -> set[str]:
         values.add(filters.action)
     for network in (filters.src, filters.dst):
         if network is not None:
-            values |= {str(network), str(network.network_address), *network_bounds(network)}
+            values |= {str(network), str(network.network_address),
+                       str(network.broadcast_address), *network_bounds(network)}
     return values
 
 

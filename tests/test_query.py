@@ -24,9 +24,11 @@ def test_sql_parses_in_its_dialect(kind, target):
     assert sqlglot.parse_one(sql, read=target.dialect) is not None
 
 
-def test_athena_cidr_uses_ipaddress_contains():
+def test_athena_cidr_uses_an_ipaddress_range():
     sql = render(q(src="10.0.0.0/8"), ATHENA)
-    assert "CONTAINS('10.0.0.0/8', TRY_CAST(\"srcaddr\" AS IPADDRESS))" in sql
+    assert ("TRY_CAST(\"srcaddr\" AS IPADDRESS) BETWEEN CAST('10.0.0.0' AS IPADDRESS) AND "
+            "CAST('10.255.255.255' AS IPADDRESS)") in sql
+    assert "CONTAINS" not in sql.upper()
 
 
 def test_duckdb_cidr_uses_address_keys():

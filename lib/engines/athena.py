@@ -28,6 +28,7 @@ from itertools import groupby
 import pyarrow as pa
 from sqlglot import exp
 
+from lib import athena_rollups as rollups
 from lib.engines.base import EngineError, Progress, Result
 from lib.query import Query, QueryError, Target, col, lit, render
 from lib.store import EARLY_SLACK_S
@@ -36,6 +37,7 @@ LAYOUTS = ("text", "parquet")
 DAY_COLUMN = "log_day"  # text layout: 'yyyy/MM/dd', the day folder of the S3 key
 HIVE_DAY_COLUMNS = ("year", "month", "day")  # parquet layout: year=yyyy/month=MM/day=dd
 POLL_INTERVAL_S = 0.5
+FINAL_STATES = ("SUCCEEDED", "FAILED", "CANCELLED")
 THROTTLE_CODES = ("ThrottlingException", "TooManyRequestsException")
 ACCESS_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation",
                 "UnrecognizedClientException", "InvalidSignatureException",
@@ -110,6 +112,69 @@ def scan_cost(scanned_bytes: int | None, price_per_tb: float) -> float | None:
     return billed / TERABYTE * price_per_tb
 
 
+# --- what a page view cost, and each user's daily budget -----------------------------------
+
+def view_cost(results) -> str | None:
+    """One line for a page view's Athena queries: data scanned and dollars, now. A result
+    from Flowscope's cache or Athena's result reuse scanned nothing now."""
+    athena = list({(r.query_id or id(r)): r for r in results
+                   if r is not None and r.engine == "athena"}.values())  # one per query
+    if not athena:
+        return None
+    fresh = [r for r in athena if not r.cache_hit and not r.reused_result]
+    scanned = sum(r.scanned_bytes or 0 for r in fresh)
+    cost = sum(r.cost_usd or 0.0 for r in fresh)
+    line = (f"This view: {len(athena)} Athena quer{'y' if len(athena) == 1 else 'ies'} · "
+            f"{_size(scanned)} scanned · ${cost:,.4f}")
+    cached = len(athena) - len(fresh)
+    if cached:
+        line += (f" · {cached} answered from a cache or a stored result: nothing scanned "
+                 "for them now")
+    return line
+
+
+class ScanBudget:
+    """Bytes each user had Athena scan today (UTC), counted in this process: with
+    ``athena_user_daily_bytes`` set, a user past it gets no new scans until tomorrow (cached
+    results still show)."""
+
+    def __init__(self):
+        self._spent: dict[tuple[str, date], int] = {}
+        self._lock = threading.Lock()
+
+    def spent(self, user: str, today: date | None = None) -> int:
+        with self._lock:
+            return self._spent.get((user, today or _today()), 0)
+
+    def check(self, settings, user: str) -> None:
+        limit = getattr(settings, "athena_user_daily_bytes", 0)
+        if settings.engine != "athena" or not limit:
+            return
+        spent = self.spent(user)
+        if spent >= limit:
+            raise EngineError(
+                f"You have had Athena scan {_size(spent)} today, the daily budget per user "
+                f"(setting athena_user_daily_bytes: {_size(limit)}). Results kept in the "
+                "cache still show; new queries can run again after midnight UTC, or ask an "
+                "administrator to raise the budget.")
+
+    def spend(self, user: str, result) -> None:
+        if result is None or result.engine != "athena" or result.cache_hit:
+            return
+        with self._lock:
+            key = (user, _today())
+            self._spent[key] = self._spent.get(key, 0) + (result.scanned_bytes or 0)
+            for old in [k for k in self._spent if k[1] != key[1]]:
+                del self._spent[old]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+BUDGET = ScanBudget()
+
+
 # --- the network half ----------------------------------------------------------------------
 
 class _Stop(Exception):
@@ -132,11 +197,31 @@ class AthenaEngine:
         self.retry = retry
         self.sdk_attempts = sdk_attempts
         self._connection = None
+        self._coverage = None
         self._lock = threading.Lock()
 
     def sql(self, query: Query) -> str:
         """The exact statement run, partition predicates included. No network."""
         return render(query, self.target)
+
+    def _statement(self, query: Query) -> str:
+        """What runs: the traffic kind reads built rollup days from the rollup table (when
+        athena_rollup_location is set) and the rest from the records."""
+        if not (self.settings.athena_rollup_location and rollups.usable(query)):
+            return self.sql(query)
+        cut = rollups.plan(query.filters.start, query.filters.end, self.coverage().days())
+        if not cut.rollup:
+            return self.sql(query)
+        if query.kind == "labels":
+            return rollups.labels_over_rollups(self.settings, query, self.target, cut)
+        return rollups.traffic_over_rollups(self.settings, query, self.target, cut)
+
+    def coverage(self):
+        with self._lock:
+            if self._coverage is None:
+                self._coverage = rollups.Coverage(
+                    self.settings, lambda: rollups.s3_client(self.settings))
+            return self._coverage
 
     # --- connection ------------------------------------------------------------------------
     def connection(self):
@@ -179,9 +264,20 @@ class AthenaEngine:
     def run(self, query: Query, *, progress: Callable[[Progress], None] | None = None,
             refresh: bool = False) -> Result:
         """Run the query; ``refresh`` also skips Athena's own result reuse."""
+        sql = self.sql(query)  # refuses a query without a time range before any request
+        # The rollup's days could not be listed (S3 refused…): the records answer alone.
+        with contextlib.suppress(Exception):
+            sql = self._statement(query)
+        return self.execute(sql, progress=progress, refresh=refresh)
+
+    def run_statement(self, sql: str) -> Result:
+        """Any statement (the rollup's INSERT INTO), with the same limits and messages."""
+        return self.execute(sql, refresh=True)
+
+    def execute(self, sql: str, *, progress: Callable[[Progress], None] | None = None,
+                refresh: bool = False) -> Result:
         from pyathena.pandas.cursor import PandasCursor
 
-        sql = self.sql(query)  # refuses a query without a time range before any request
         began = time.monotonic()
         watch = _Watch(self.settings, began, progress)
         reuse_minutes = self.settings.athena_result_reuse_minutes
@@ -192,12 +288,19 @@ class AthenaEngine:
                            on_start_query_execution=watch.started)
             table = _to_arrow(cursor.as_pandas(), cursor.description)
         except _Stop as stop:
-            self._cancel(watch.query_id)
+            self._cancel(watch)
             raise EngineError(str(stop)) from None
         except Exception as error:
-            raise EngineError(_message(error, watch)) from error
+            # Polling failed (throttled past every retry, a lost connection…) or the result
+            # could not be read: a query we stop waiting for must stop running, or the
+            # user's next try pays for the same scan twice.
+            stopped = self._cancel(watch)
+            message = _message(error, watch)
+            if stopped:
+                message += " The query was stopped in Athena, so it costs nothing more."
+            raise EngineError(message) from error
         except BaseException:  # the caller gave up (e.g. a Streamlit rerun): stop paying
-            self._cancel(watch.query_id)
+            self._cancel(watch)
             raise
         finally:
             cursor.close()
@@ -209,12 +312,15 @@ class AthenaEngine:
                       query_id=watch.query_id,
                       reused_result=bool(execution and execution.reused_previous_result))
 
-    def _cancel(self, query_id: str | None) -> None:
-        """Best effort: a failure to cancel must not hide why we cancelled."""
-        if query_id is None:
-            return
+    def _cancel(self, watch: _Watch) -> bool:
+        """Stop the query unless it is known to have ended; whether a stop was sent. Best
+        effort: a failure to cancel must not hide why we cancelled."""
+        if watch.query_id is None or watch.ended:
+            return False
         with contextlib.suppress(Exception):  # the original error is the one to report
-            self.connection().client.stop_query_execution(QueryExecutionId=query_id)
+            self.connection().client.stop_query_execution(QueryExecutionId=watch.query_id)
+            return True
+        return False
 
 
 class _Watch:
@@ -230,6 +336,11 @@ class _Watch:
     def started(self, query_id: str) -> None:
         self.query_id = query_id
 
+    @property
+    def ended(self) -> bool:
+        """Athena said the query is over (nothing left to stop)."""
+        return self.last is not None and self.last.state in FINAL_STATES
+
     def poll(self, execution) -> None:
         self.last = execution
         elapsed = time.monotonic() - self.began
@@ -239,7 +350,7 @@ class _Watch:
                 state=execution.state or "QUEUED", elapsed_s=elapsed, scanned_bytes=scanned,
                 cost_usd=scan_cost(scanned, self.settings.athena_price_per_tb),
                 query_id=self.query_id))
-        if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+        if execution.state in FINAL_STATES:
             return
         limit = self.settings.athena_bytes_scanned_limit
         if limit and scanned and scanned > limit:
