@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -35,13 +36,20 @@ def server(tmp_path_factory):
     running.stop()
 
 
+def run(coroutine):
+    """asyncio.run in a thread of its own: the browser tests' Playwright (sync API) may hold
+    a running event loop in this process's main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def audited(audit: Path) -> list[dict]:
     return [json.loads(line) for line in audit.read_text().splitlines()]
 
 
 def test_two_sessions_search_open_traffic_and_go_back(server):
     running, window, audit = server
-    views, _ = asyncio.run(load.run_protocol_load(running.url, window, sessions=2, rounds=1))
+    views, _ = run(load.run_protocol_load(running.url, window, sessions=2, rounds=1))
     rows = {row["view"]: row for row in load.protocol_table(views, 2)}
     assert {name: (row["views"], row["failed"]) for name, row in rows.items()} == {
         "open": (2, 0), "search": (2, 0), "traffic": (2, 0), "back": (2, 0)}
@@ -66,4 +74,4 @@ def test_an_unknown_widget_or_page_fails_the_view(server):
             with pytest.raises(ViewFailed, match="no page 'nowhere'"):
                 await visitor.go_to("nowhere")
 
-    asyncio.run(visit())
+    run(visit())

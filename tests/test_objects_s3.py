@@ -9,7 +9,7 @@ import boto3
 import pytest
 import urllib3.response
 from apptest import errors
-from moto.server import ThreadedMotoServer
+from s3kit import isolate_aws, moto_endpoint
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0, object_path
 from test_objects import FOUR, build_tree
 from test_page_records import records_app
@@ -24,25 +24,16 @@ BUCKET = "central-flow-logs"
 BIG_BUCKET = "big-flow-logs"  # the 100 MB object, apart from the tree other tests compare
 EVERY_ACCOUNT = Scope(None)
 PREFIX = "org"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_SESSION_TOKEN": "testing"}
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    yield from moto_endpoint()
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch, tmp_path):
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    isolate_aws(monkeypatch, tmp_path)
     objects.clear_caches()
 
 

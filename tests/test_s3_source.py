@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
+from s3kit import isolate_aws, moto_endpoint
 from storefixture import record, write_object
 from test_columnar import END, ROOT, _committed_objects, assert_same_answers, filter_sets
 
@@ -29,25 +29,16 @@ from lib.store import backends
 
 BUCKET, PREFIX = "org-flow-logs", "central"
 LOCATION = f"s3://{BUCKET}/{PREFIX}"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_SESSION_TOKEN": "testing"}
 
 
 @pytest.fixture(scope="module")
 def endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    yield from moto_endpoint()
 
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch, tmp_path):
-    for key, value in CREDENTIALS.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    isolate_aws(monkeypatch, tmp_path)
     backends.clear_caches()
 
 
