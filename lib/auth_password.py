@@ -219,7 +219,7 @@ def _attempt(settings, key: str, users: dict, raw: str, password: str) -> str | 
 
 def _sign_in_form(settings, key: str, users: dict) -> str | None:
     """The form; the signed-in user's name in the run that signs them in (the form is then
-    replaced by the cookie's script), else None."""
+    emptied), else None."""
     _dummy_hash(users)  # made before any attempt: no first attempt is slower than the rest
     # The sign-in's place on the page: emptied in the run that signs the user in, so the
     # page is drawn without the form (no rerun comes to redraw it).
@@ -237,25 +237,27 @@ def _sign_in_form(settings, key: str, users: dict) -> str | None:
             submitted = st.form_submit_button("Login")
         name = _attempt(settings, key, users, raw, password) if submitted else None
     if name is not None:
-        page_cookies.write_pending(slot)  # the cookie's script, where the form was
+        slot.empty()
     return name
 
 
 def identity(settings) -> tuple[str, str, list[str]]:
+    # The cookie's script: the first place on the page in every run (lib.page_cookies).
+    script_slot = st.empty()
     key, users = _password_setup(settings)
     name = _session_user(settings, key, users) or _cookie_user(settings, key, users)
     if name is None:
         name = _sign_in_form(settings, key, users)
+    page_cookies.write_scripts(script_slot)
     if name is None:
-        page_cookies.write_pending(st.empty())  # e.g. deleting a refused cookie
         stop_here()
-    _password_sign_out(settings, name)
+    _password_sign_out(settings, name, script_slot)
     entry = users["usernames"][name]
     # Groups as the users file says now (an edit applies without signing in again).
     return name, entry.get("name") or name, [str(g) for g in entry.get("roles") or []]
 
 
-def _password_sign_out(settings, name: str) -> None:
+def _password_sign_out(settings, name: str, script_slot) -> None:
     """Sign-out ends every session of the user: this tab, their other tabs and browsers
     (at their next run), and any copy of the cookie."""
     if st.sidebar.button("Sign out", key="sign_out"):
@@ -264,6 +266,6 @@ def _password_sign_out(settings, name: str) -> None:
         _forget_sign_in()
         st.session_state[SIGNED_OUT_KEY] = True
         page_cookies.delete_cookie(settings.auth_cookie_name)
-        page_cookies.write_pending(st.empty())
+        page_cookies.write_scripts(script_slot)
         st.info(SIGNED_OUT)
         stop_here()

@@ -7,8 +7,12 @@ those reruns overtake what the user does meanwhile (a page-link click lost, a ty
 name wiped, a Download CSV fetching a file the rerun has just dropped).
 
 So the cookie is written with ``document.cookie`` in a script element, which reruns
-nothing: ``set_cookie``/``delete_cookie`` queue the script in session state and the sign-in
-code draws it where the form was (``write_pending``). A page script cannot make the cookie
+nothing: ``set_cookie``/``delete_cookie`` keep the script in session state and the sign-in
+code draws it (``write_scripts``) in the first place of the page, in every run, unchanged.
+Drawn once only, it was lost when the next run replaced it before the browser had mounted
+it (the html element's code is loaded on first use, and a run often follows the sign-in at
+once): the user was signed in on that tab but not in the next. Drawn again with the same
+text at the same place, the browser mounts and runs it once. A page script cannot make the cookie
 HttpOnly; what the cookie names is a server-side session (lib.auth_sessions), which
 sign-out ends, so a copied cookie is worth nothing after it.
 """
@@ -43,28 +47,29 @@ def cookie_script(name: str, value: str, expires_at: dt.datetime | None, path: s
             + " + (location.protocol === 'https:' ? '; Secure' : '');</script>")
 
 
-PENDING_KEY = "_page_cookie_scripts"  # session state: scripts not drawn yet
+SCRIPTS_KEY = "_page_cookie_scripts"  # session state: cookie name -> its latest script
 
 
-def _queue(script: str) -> None:
-    st.session_state.setdefault(PENDING_KEY, []).append(script)
+def _keep(name: str, script: str) -> None:
+    st.session_state.setdefault(SCRIPTS_KEY, {})[name] = script
 
 
-def write_pending(slot) -> None:
-    """Draw the cookie scripts set or deleted so far in ``slot`` (an st.empty), which
-    otherwise is emptied. Each script is drawn once: the browser runs it as it is shown."""
-    scripts = st.session_state.pop(PENDING_KEY, [])
+def write_scripts(slot) -> None:
+    """Draw the latest script of each cookie set or deleted in this session in ``slot`` (an
+    st.empty at the same place in every run), or empty it. The same text at the same place
+    is not run again by the browser; one it never mounted is mounted and run now."""
+    scripts = st.session_state.get(SCRIPTS_KEY) or {}
     if scripts:
-        slot.html("".join(scripts), unsafe_allow_javascript=True, width="content")
+        slot.html("".join(scripts.values()), unsafe_allow_javascript=True, width="content")
     else:
         slot.empty()
 
 
 def set_cookie(name: str, value: str, expires_at: dt.datetime) -> None:
-    """Set the cookie when the pending scripts are next drawn (``write_pending``)."""
-    _queue(cookie_script(name, value, expires_at))
+    """Set the cookie from the next ``write_scripts`` on."""
+    _keep(name, cookie_script(name, value, expires_at))
 
 
 def delete_cookie(name: str) -> None:
-    """Delete the cookie when the pending scripts are next drawn."""
-    _queue(cookie_script(name, "", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))
+    """Delete the cookie from the next ``write_scripts`` on."""
+    _keep(name, cookie_script(name, "", dt.datetime(1970, 1, 1, tzinfo=dt.UTC)))

@@ -46,11 +46,12 @@ def test_nothing_patches_streamlit_authenticator_any_more():
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_set_and_delete_queue_one_script_each(monkeypatch):
+def test_the_latest_script_of_each_cookie_is_kept(monkeypatch):
     state: dict = {}
     monkeypatch.setattr(page_cookies.st, "session_state", state)
     page_cookies.set_cookie(COOKIE, "token", dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
-    page_cookies.delete_cookie(COOKIE)
-    first, second = state[page_cookies.PENDING_KEY]
-    assert 'encodeURIComponent("token")' in first and "2030" in first
-    assert 'encodeURIComponent("")' in second and "1970" in second
+    [set_script] = state[page_cookies.SCRIPTS_KEY].values()
+    assert 'encodeURIComponent("token")' in set_script and "2030" in set_script
+    page_cookies.delete_cookie(COOKIE)  # replaces the setting script: never both
+    [delete_script] = state[page_cookies.SCRIPTS_KEY].values()
+    assert 'encodeURIComponent("")' in delete_script and "1970" in delete_script

@@ -3,7 +3,6 @@ line's (`lib.cli query --kind cost`, the same queries) on the same demo set."""
 
 from __future__ import annotations
 
-import pytest
 from browserkit import (
     ADMIN,
     cli_query,
@@ -36,13 +35,6 @@ def bytes_per_class(rows, class_column: str = "class") -> dict[str, int]:
     return found
 
 
-# Known bug, open (see the issue note): after the journey tests' sign-out and the injection
-# tests on the same server, the Japanese link opened in a new session showed the sign-in
-# form although alice had just signed in: the request carried no cookie (no resume line in
-# the audit). Reproduce: pytest tests/browser/test_user_journey.py
-# tests/browser/test_markdown_injection.py tests/browser/test_cost_browser.py. Alone it passes.
-@pytest.mark.xfail(reason="known bug: sign-in cookie missing after an earlier sign-out on the "
-                   "same server (reproduction above)", strict=False)
 def test_cost_page_in_english_and_japanese(page, server, demo):
     start, end = demo.summary["start"], demo.summary["end"]
     open_url(page, page_url(server.url, "", start=start, end=end))
