@@ -70,8 +70,15 @@ def test_only_the_load_balancer_reaches_the_tasks(template):
 
 
 def _statements(template, role):
+    """The role's statements, those under a condition (Fn::If) included."""
     policies = template["Resources"][role]["Properties"]["Policies"]
-    return [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+    found = []
+    for statement in (s for p in policies for s in p["PolicyDocument"]["Statement"]):
+        if "Fn::If" in statement:
+            found += [b for b in statement["Fn::If"][1:] if isinstance(b, dict) and "Sid" in b]
+        else:
+            found.append(statement)
+    return found
 
 
 def test_the_task_role_is_least_privilege(template):
@@ -84,12 +91,47 @@ def test_the_task_role_is_least_privilege(template):
                           "glue:CreateTable", "glue:UpdateTable"}
     by_sid = {s["Sid"]: s for s in statements}
     assert "workgroup/${AthenaWorkgroup}" in str(by_sid["AthenaOneWorkgroup"]["Resource"])
-    assert "table/${GlueDatabase}/${GlueTable}" in str(by_sid["GlueOneTable"]["Resource"])
+    assert "table/${GlueDatabase}/${GlueTable}" in str(by_sid["GlueFlowLogTables"]["Resource"])
     assert by_sid["ReadTheFlowLogs"]["Action"] == "s3:GetObject"  # logs: read only
     assert "${LogBucket}/${LogPrefix}AWSLogs/*" in str(by_sid["ReadTheFlowLogs"]["Resource"])
     writes = [s for s in statements if "s3:PutObject" in str(s["Action"])]
     assert [str(s["Resource"]) for s in writes] == [
         str({"Fn::Sub": "arn:${AWS::Partition}:s3:::${ResultsBucket}/${ResultsPrefix}*"})]
+
+
+def test_the_task_role_reads_every_table_lib_cli_ddl_and_the_rollup_make(template):
+    """A view over one table per field order, and the rollup table: Athena reads them with
+    the app's rights, so a role that names only GlueTable fails on the first query."""
+    from fnmatch import fnmatchcase
+
+    from lib import athena_rollups
+    from lib.athena_ddl import plan_tables
+    from lib.config import Settings
+
+    table = "vpc_flow_logs"
+    orders = {("111122223333", "eu-west-1"): {"fl-0a": ("version", "srcaddr"),
+                                              "fl-0b": ("srcaddr", "version")}}
+    names = [t.name for t in plan_tables(orders, table)]
+    names.append(athena_rollups.rollup_table_name(Settings(athena_table=table)))
+    glue = next(s for s in _statements(template, "TaskRole") if s["Sid"] == "GlueFlowLogTables")
+    patterns = [r["Fn::Sub"].rsplit("/", 1)[1].replace("${GlueTable}", table)
+                for r in glue["Resource"] if "table/" in r["Fn::Sub"]]
+    assert len(names) == 3 and all(any(fnmatchcase(n, p) for p in patterns) for n in names)
+    assert {"glue:GetPartition", "glue:GetPartitions"} <= set(glue["Action"])
+
+
+def test_the_rollup_is_read_when_a_rollup_bucket_is_given(template):
+    assert template["Parameters"]["RollupBucket"]["Default"] == ""  # optional
+    statements = template["Resources"]["TaskRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"]["Statement"]
+    rollup = [s["Fn::If"] for s in statements if "Fn::If" in s]
+    assert {(c, s["Sid"], str(s["Action"])) for c, s, _ in rollup} == {
+        ("HasRollup", "ReadTheRollup", "s3:GetObject"),
+        ("HasRollup", "ListTheRollup", "s3:ListBucket")}
+    (app,) = [c for c in containers(template).values() if c.get("Environment")]
+    env = {e["Name"]: e["Value"] for e in app["Environment"]}
+    assert env["FLOWSCOPE_ATHENA_ROLLUP_LOCATION"] == {"Fn::If": [
+        "HasRollup", {"Fn::Sub": "s3://${RollupBucket}/${RollupPrefix}"}, ""]}
 
 
 def containers(template) -> dict:
