@@ -183,8 +183,10 @@ def _readable_times() -> None:
 
 
 def _zones() -> list[str]:
+    """The browser's zone first, so the box starts on the zone the From/To fields and the
+    results already use (viewer_zone() before the box exists); never listed twice."""
     browser = st.context.timezone
-    return ([browser] if browser and browser not in ZONES else []) + ZONES
+    return ([browser] if browser else []) + [z for z in ZONES if z != browser]
 
 
 def _error_slot(key: str) -> None:
