@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from lib import timeutil
+from lib import i18n, timeutil
 from lib.check.facts import (
     REQUEST,
     RESPONSE,
@@ -19,7 +19,7 @@ from lib.check.facts import (
     network_text,
 )
 from lib.check.verdict import Verdict
-from lib.check.words import COLUMNS, DIRECTION_LABELS, PROOF_LABELS, TEXTS
+from lib.check.words import COLUMNS, PROOF_LABELS, TEXTS
 from lib.filters import Filters, to_params
 
 # --- timeline --------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def timeline_frame(timeline: list[dict], zone: str | None = None, lang: str = "e
                                             "bytes"])
     frame["time"] = _wall_clock(frame["bucket_start"], zone or "UTC")
     frame["direction"] = frame["direction"].map(
-        lambda d: DIRECTION_LABELS[d].get(lang) or DIRECTION_LABELS[d]["en"])
+        lambda d: i18n.pick(COLUMNS[d], lang))
     return frame
 
 
@@ -137,7 +137,7 @@ def evidence_table(verdict: Verdict, zone: str | None = None):
     """Counts, bytes and times per direction, for people (times in the viewer's zone)."""
     import pandas as pd
 
-    c = COLUMNS.get(verdict.lang, COLUMNS["en"])
+    c = i18n.pick_all(COLUMNS, verdict.lang)
     rows = []
     for direction in (REQUEST, RESPONSE):
         e = verdict.evidence[direction]
@@ -158,11 +158,11 @@ def evidence_table(verdict: Verdict, zone: str | None = None):
 def interfaces_table(verdict: Verdict):
     import pandas as pd
 
-    c = COLUMNS.get(verdict.lang, COLUMNS["en"])
+    c = i18n.pick_all(COLUMNS, verdict.lang)
     sides = {SIDE_SOURCE: TEXTS["side-source"], SIDE_DESTINATION: TEXTS["side-destination"]}
     rows = [{c["interface_id"]: i["interface_id"], c["account"]: i["account"],
              c["region"]: i["region"],
-             c["side"]: sides[i["side"]].get(verdict.lang, sides[i["side"]]["en"])
+             c["side"]: i18n.pick(sides[i["side"]], verdict.lang)
              if i["side"] in sides else "?",
              c["address"]: i["address"] or "-", c["how"]: i["how"] or "-"}
             for i in verdict.evidence["interfaces"]]
@@ -172,4 +172,4 @@ def interfaces_table(verdict: Verdict):
 
 def proof_label(group: dict, lang: str = "en") -> str:
     texts = PROOF_LABELS[(group["direction"], group["action"])]
-    return f"{texts.get(lang) or texts['en']} ({group['records']})"
+    return f"{i18n.pick(texts, lang)} ({group['records']})"
