@@ -12,14 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-LANGS = ("en", "ja")
-
-Texts = dict[str, str]  # {"en": ..., "ja": ...}
-
-
-def _pick(texts: Mapping[str, str], lang: str) -> str:
-    """The text in the wanted language; English when that language is missing."""
-    return texts.get(lang) or texts["en"]
+from lib.i18n import Texts, pick
 
 
 def _as_int(value: Any) -> int | None:
@@ -267,7 +260,7 @@ UNKNOWN_FIELD_HELP: Texts = {
 
 def explain_field(name: str, lang: str = "en") -> str:
     """One plain sentence about a field; a generic note for names AWS added later."""
-    return _pick(FIELD_HELP.get(name, UNKNOWN_FIELD_HELP), lang)
+    return pick(FIELD_HELP.get(name, UNKNOWN_FIELD_HELP), lang)
 
 
 # --- why a value is "-" -------------------------------------------------------------------
@@ -379,8 +372,8 @@ def explain_missing(name: str, record: Mapping[str, Any] | None = None, lang: st
     """Why ``name`` is ``-`` in ``record`` (the record gives context such as NODATA)."""
     status = (record or {}).get("log-status")
     if status in STATUS_MISSING_REASON:
-        return _pick(STATUS_MISSING_REASON[status], lang)
-    return _pick(NOT_APPLICABLE_REASON.get(name, GENERIC_MISSING_REASON), lang)
+        return pick(STATUS_MISSING_REASON[status], lang)
+    return pick(NOT_APPLICABLE_REASON.get(name, GENERIC_MISSING_REASON), lang)
 
 
 # --- protocols and ports ------------------------------------------------------------------
@@ -523,16 +516,16 @@ def explain_tcp_flags(value: Any, lang: str = "en") -> str:
     """tcp-flags in plain words, e.g. 19 -> SYN-ACK and FIN within one capture window."""
     bits = _as_int(value)
     if bits is None or bits < 0:
-        return _pick(_TCP_NONE, lang)
+        return pick(_TCP_NONE, lang)
     events = _tcp_events(value)
     if not events:
-        return _pick(_TCP_ZERO, lang)
-    named = [_pick(_TCP_EVENT_WORDS[e], lang) for e in events if e in _TCP_EVENT_WORDS]
+        return pick(_TCP_ZERO, lang)
+    named = [pick(_TCP_EVENT_WORDS[e], lang) for e in events if e in _TCP_EVENT_WORDS]
     others = [e for e in events if e not in _TCP_EVENT_WORDS]
     if others:
-        named.append(_pick(_TCP_OTHER_FLAGS, lang).format(names=", ".join(others)))
+        named.append(pick(_TCP_OTHER_FLAGS, lang).format(names=", ".join(others)))
     if len(events) > 1:
-        named.append(_pick(_TCP_COMBINED, lang))
+        named.append(pick(_TCP_COMBINED, lang))
     return ("" if lang == "ja" else " ").join(named)  # Japanese puts no space after 。
 
 
@@ -541,7 +534,7 @@ def _tcp_flags_short(value: Any, lang: str) -> str | None:
     bits = _as_int(value)
     if bits is None or bits < 0:
         return None
-    return " + ".join(_tcp_events(value)) or _pick({"en": "none", "ja": "なし"}, lang)
+    return " + ".join(_tcp_events(value)) or pick({"en": "none", "ja": "なし"}, lang)
 
 
 # --- coded values -------------------------------------------------------------------------
@@ -603,7 +596,7 @@ def _label(table: Mapping[str, Texts], value: Any, lang: str) -> str:
     if value is None:
         return "-"
     texts = table.get(str(value))
-    return _pick(texts, lang) if texts else str(value)
+    return pick(texts, lang) if texts else str(value)
 
 
 def traffic_path_label(n: Any, lang: str = "en") -> str:
@@ -611,7 +604,7 @@ def traffic_path_label(n: Any, lang: str = "en") -> str:
     if number is None:
         return "-" if n is None else str(n)
     texts = TRAFFIC_PATHS.get(number)
-    return _pick(texts, lang) if texts else _pick(_UNKNOWN_PATH, lang).format(n=number)
+    return pick(texts, lang) if texts else pick(_UNKNOWN_PATH, lang).format(n=number)
 
 
 def flow_direction_label(v: Any, lang: str = "en") -> str:
@@ -644,7 +637,7 @@ def utc_time(seconds: Any) -> str | None:
 
 
 def _account_meaning(value: Any, lang: str) -> str | None:
-    return _pick(_UNKNOWN_ACCOUNT, lang) if value == "unknown" else None
+    return pick(_UNKNOWN_ACCOUNT, lang) if value == "unknown" else None
 
 
 _DECODERS = {
