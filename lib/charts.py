@@ -86,7 +86,7 @@ _RECORDS = {"en": "Records", "ja": "記録数"}
 def check_timeline(frame: pd.DataFrame, zone_name: str, window=None, lang: str = "en"
                    ) -> alt.Chart:
     """Connection check: accepted and rejected records per time bucket, one row per
-    direction (lib.check.timeline_frame). With a (start, end) window of wall-clock times
+    direction (lib.check.timeline_chart_frame). With a (start, end) window of wall-clock times
     the axis spans all of it, so quiet stretches show."""
     scale = (alt.Scale(type="utc", domain=[t.isoformat() for t in window]) if window
              else alt.Scale(type="utc"))

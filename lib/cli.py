@@ -414,10 +414,10 @@ def _add_demo(sub) -> None:
 
 
 def _run_demo(args) -> int:
-    from lib.generator import generate, parse_time, text_progress
+    from lib.generator import epoch_of, generate, text_progress
 
     try:
-        end = None if args.end is None else parse_time(args.end)
+        end = None if args.end is None else epoch_of(args.end)
         summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
                            end=end, progress=text_progress(sys.stderr),
                            cost_cases=args.cost_cases)

@@ -69,8 +69,6 @@ COST_GROUPS: dict[str, tuple[str, ...]] = {
     "account": ("log_account",), "time": ("bucket_start",),
     # where the records were stored: which flow logs to switch to a v5 format
     "log": ("log_account", "log_region", "vpc_id")}
-SAVINGS_CHANGES = ("gateway-endpoint", "interface-endpoint", "co-locate")
-GATEWAY_SERVICES = ("S3", "DYNAMODB")
 # pkt-*-aws-service values no interface endpoint can carry (global or generic services).
 NO_ENDPOINT_SERVICES = ("AMAZON", "CLOUDFRONT", "GLOBALACCELERATOR", "ROUTE53",
                         "ROUTE53_HEALTHCHECKS", "ROUTE53_HEALTHCHECKS_PUBLISHING")
@@ -635,7 +633,7 @@ MIN_TREND_BUCKET = 3600
 
 
 def say(key: str, lang: str, **values) -> str:
-    return i18n.say(TEXTS[key], lang, **values)
+    return i18n.fill(TEXTS[key], lang, **values)
 
 
 def title(table: i18n.Table, key: str, lang: str) -> str:

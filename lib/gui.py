@@ -64,7 +64,7 @@ def viewer_zone() -> str:
 
 
 def language() -> str:
-    return i18n.language(st.session_state.get("lang"))
+    return i18n.known(st.session_state.get("lang"))
 
 
 def user_scope() -> Scope:

@@ -19,25 +19,25 @@ LANGS = ("en", "ja")
 FALLBACK = "en"
 CATALOGUES = Path(__file__).resolve().parent / "texts"
 
-Texts = Mapping[str, str]  # one text per language: {"en": ..., "ja": ...}
-Table = Mapping[str, Texts]  # texts by key
+Translations = Mapping[str, str]  # one text per language: {"en": ..., "ja": ...}
+Table = Mapping[str, Translations]  # texts by key
 
 
 class CatalogueError(ValueError):
     """A catalogue that would show a wrong or missing text."""
 
 
-def language(lang: str | None) -> str:
+def known(lang: str | None) -> str:
     """A known language; English for anything else."""
     return lang if lang in LANGS else FALLBACK
 
 
-def pick(texts: Texts, lang: str | None) -> str:
+def pick(texts: Translations, lang: str | None) -> str:
     """The text in the wanted language; English when that language has none."""
-    return texts.get(language(lang)) or texts[FALLBACK]
+    return texts.get(known(lang)) or texts[FALLBACK]
 
 
-def say(texts: Texts, lang: str | None, **values) -> str:
+def fill(texts: Translations, lang: str | None, **values) -> str:
     """The text in the wanted language with its ``{name}`` values filled in."""
     return pick(texts, lang).format(**values)
 
@@ -52,7 +52,7 @@ def names(text: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(text) if field}
 
 
-def check_texts(where: str, texts: object) -> Texts:
+def check_texts(where: str, texts: object) -> Translations:
     """Texts as a catalogue must hold them; CatalogueError naming ``where`` otherwise."""
     if not isinstance(texts, Mapping) or not all(isinstance(t, str) for t in texts.values()):
         raise CatalogueError(f"{where}: not a table of texts")
@@ -69,13 +69,13 @@ def check_texts(where: str, texts: object) -> Texts:
     return texts
 
 
-def read_catalogue(path: Path) -> dict[str, dict[str, Texts]]:
+def read_catalogue(path: Path) -> dict[str, dict[str, Translations]]:
     """Every group of a catalogue file, each text checked."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as err:
         raise CatalogueError(f"{path.name}: {err}") from err
-    out: dict[str, dict[str, Texts]] = {}
+    out: dict[str, dict[str, Translations]] = {}
     for group, table in data.items():
         if not isinstance(table, Mapping):
             raise CatalogueError(f"{path.name}: {group} is not a group of texts")
@@ -85,6 +85,6 @@ def read_catalogue(path: Path) -> dict[str, dict[str, Texts]]:
 
 
 @cache
-def catalogue(name: str) -> dict[str, dict[str, Texts]]:
+def catalogue(name: str) -> dict[str, dict[str, Translations]]:
     """The catalogue ``lib/texts/<name>.toml``, read once."""
     return read_catalogue(CATALOGUES / f"{name}.toml")

@@ -18,17 +18,17 @@ def test_pick_takes_the_language_and_falls_back_to_english():
     assert i18n.pick(TEXTS, "fr") == i18n.pick(TEXTS, None) == "{n} records from {src}"
 
 
-def test_say_fills_in_the_names():
-    assert i18n.say(TEXTS, "ja", n=3, src="10.0.0.5") == "10.0.0.5 からの記録 3 件"
-    assert i18n.say(TEXTS, "xx", n=3, src="10.0.0.5") == "3 records from 10.0.0.5"
+def test_fill_fills_in_the_names():
+    assert i18n.fill(TEXTS, "ja", n=3, src="10.0.0.5") == "10.0.0.5 からの記録 3 件"
+    assert i18n.fill(TEXTS, "xx", n=3, src="10.0.0.5") == "3 records from 10.0.0.5"
     with pytest.raises(KeyError):
-        i18n.say(TEXTS, "en", n=3)
+        i18n.fill(TEXTS, "en", n=3)
 
 
 def test_pick_all_gives_a_whole_table_in_one_language():
     table = {"a": {"en": "A", "ja": "エー"}, "b": {"en": "B"}}
     assert i18n.pick_all(table, "ja") == {"a": "エー", "b": "B"}
-    assert i18n.language("ja") == "ja" and i18n.language("de") == "en"
+    assert i18n.known("ja") == "ja" and i18n.known("de") == "en"
 
 
 def test_a_catalogue_is_read_by_group_and_key(tmp_path):
@@ -38,7 +38,7 @@ def test_a_catalogue_is_read_by_group_and_key(tmp_path):
                     'ja = "このペースで月 {usd}"\n\n[columns.usd]\nen = "USD"\n', encoding="utf-8")
     groups = i18n.read_catalogue(path)
     assert list(groups) == ["texts", "columns"]
-    assert i18n.say(groups["texts"]["per-month"], "en", usd="$3") == "$3 a month at this rate"
+    assert i18n.fill(groups["texts"]["per-month"], "en", usd="$3") == "$3 a month at this rate"
     assert i18n.pick(groups["columns"]["usd"], "ja") == "USD"
 
 

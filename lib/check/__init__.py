@@ -37,22 +37,22 @@ from lib.check.facts import (
 from lib.check.verdict import Verdict, judge
 from lib.check.view import (
     WIDGET_KEYS,
-    bucket_for,
     demo_cases,
     demo_inputs,
     evidence_table,
     interfaces_table,
     proof_label,
     share_query,
+    timeline_bucket,
     timeline_chart,
-    timeline_frame,
+    timeline_chart_frame,
     timeline_rows,
 )
 
 __all__ = [
     "CHECK_LIMIT", "REQUEST", "RESPONSE", "SIDE_DESTINATION", "SIDE_SOURCE", "SIDE_UNKNOWN",
-    "WIDGET_KEYS", "CheckSpec", "Owner", "Seen", "Verdict", "bucket_for", "check_query",
+    "WIDGET_KEYS", "CheckSpec", "Owner", "Seen", "Verdict", "timeline_bucket", "check_query",
     "classify", "decide", "demo_cases", "demo_inputs", "evidence_table", "infer_owners",
     "interfaces_table", "judge", "parse_check", "proof_label", "record_key", "search_filters",
-    "share_query", "side_of", "timeline_chart", "timeline_frame", "timeline_rows",
+    "share_query", "side_of", "timeline_chart", "timeline_chart_frame", "timeline_rows",
 ]

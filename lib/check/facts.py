@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 from lib import glossary, iputil, timeutil
 from lib.filters import Filters, InvalidFilters, IPNetwork, PortRange, parse_filters, to_params
+from lib.glossary import SYN_ACK
 from lib.query import Query, Scope
 
 REQUEST, RESPONSE = "request", "response"
@@ -42,7 +43,7 @@ SIDE_SOURCE, SIDE_DESTINATION, SIDE_UNKNOWN = "source", "destination", "unknown"
 CHECK_LIMIT = 10_000  # records read at most (newest first)
 RECENT_S = 15 * 60  # flow logs arrive 5-10 minutes late
 PROOF_KEYS = 20  # record keys listed per proof group
-SYN, RST, SYN_ACK = glossary.TCP_FLAG_BITS["SYN"], glossary.TCP_FLAG_BITS["RST"], glossary.SYN_ACK
+SYN, RST = glossary.TCP_FLAG_BITS["SYN"], glossary.TCP_FLAG_BITS["RST"]
 INPUT_KEYS = ("start", "end", "account", "region", "src", "dst", "dst_port", "protocol")
 _INTERNAL_V4 = [ipaddress.ip_network(n) for n in
                 ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")]

@@ -19,7 +19,7 @@ from lib.check.facts import (
     network_text,
 )
 from lib.check.verdict import Verdict
-from lib.check.words import COLUMNS, PROOF_LABELS, TEXTS
+from lib.check.words import HEADINGS, PROOF_LABELS, WORDS
 from lib.filters import Filters, to_params
 
 # --- timeline --------------------------------------------------------------------------------
@@ -27,7 +27,7 @@ from lib.filters import Filters, to_params
 _BUCKETS = (60, 300, 600, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400)
 
 
-def bucket_for(span_s: int, bars: int = 60) -> int:
+def timeline_bucket(span_s: int, bars: int = 60) -> int:
     """A round bucket size giving at most about ``bars`` bars over the span."""
     return next((b for b in _BUCKETS if span_s / b <= bars), _BUCKETS[-1])
 
@@ -35,7 +35,7 @@ def bucket_for(span_s: int, bars: int = 60) -> int:
 def timeline_rows(rows: Iterable[Mapping], spec: CheckSpec, bucket: int | None = None
                   ) -> list[dict]:
     """Records per (bucket, direction, action): the numbers behind the timeline chart."""
-    bucket = bucket or bucket_for(max(spec.end - spec.start, 1))
+    bucket = bucket or timeline_bucket(max(spec.end - spec.start, 1))
     totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
         s = classify(row, spec)
@@ -56,7 +56,7 @@ def _wall_clock(epochs, zone: str):
         timeutil.zone(zone)).dt.tz_localize(None)
 
 
-def timeline_frame(timeline: list[dict], zone: str | None = None, lang: str = "en"):
+def timeline_chart_frame(timeline: list[dict], zone: str | None = None, lang: str = "en"):
     """timeline_rows as the chart draws them: wall-clock times, directions in words."""
     import pandas as pd
 
@@ -64,7 +64,7 @@ def timeline_frame(timeline: list[dict], zone: str | None = None, lang: str = "e
                                             "bytes"])
     frame["time"] = _wall_clock(frame["bucket_start"], zone or "UTC")
     frame["direction"] = frame["direction"].map(
-        lambda d: i18n.pick(COLUMNS[d], lang))
+        lambda d: i18n.pick(HEADINGS[d], lang))
     return frame
 
 
@@ -75,7 +75,7 @@ def timeline_chart(rows: Iterable[Mapping], spec: CheckSpec, zone: str | None = 
 
     zone = zone or "UTC"
     window = tuple(_wall_clock([spec.start, spec.end], zone))
-    return charts.check_timeline(timeline_frame(timeline_rows(rows, spec), zone, lang), zone,
+    return charts.check_timeline(timeline_chart_frame(timeline_rows(rows, spec), zone, lang), zone,
                                  window, lang)
 
 
@@ -137,7 +137,7 @@ def evidence_table(verdict: Verdict, zone: str | None = None):
     """Counts, bytes and times per direction, for people (times in the viewer's zone)."""
     import pandas as pd
 
-    c = i18n.pick_all(COLUMNS, verdict.lang)
+    c = i18n.pick_all(HEADINGS, verdict.lang)
     rows = []
     for direction in (REQUEST, RESPONSE):
         e = verdict.evidence[direction]
@@ -158,8 +158,8 @@ def evidence_table(verdict: Verdict, zone: str | None = None):
 def interfaces_table(verdict: Verdict):
     import pandas as pd
 
-    c = i18n.pick_all(COLUMNS, verdict.lang)
-    sides = {SIDE_SOURCE: TEXTS["side-source"], SIDE_DESTINATION: TEXTS["side-destination"]}
+    c = i18n.pick_all(HEADINGS, verdict.lang)
+    sides = {SIDE_SOURCE: WORDS["side-source"], SIDE_DESTINATION: WORDS["side-destination"]}
     rows = [{c["interface_id"]: i["interface_id"], c["account"]: i["account"],
              c["region"]: i["region"],
              c["side"]: i18n.pick(sides[i["side"]], verdict.lang)

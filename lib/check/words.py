@@ -26,8 +26,8 @@ from lib.check.facts import (
 
 # The texts are in lib/texts/check.toml (see lib/i18n.py).
 _CATALOGUE = i18n.catalogue("check")
-TEXTS = _CATALOGUE["texts"]  # verdict messages and reasons
-COLUMNS = _CATALOGUE["columns"]  # the page's table headings; request/response label directions
+WORDS = _CATALOGUE["texts"]  # verdict messages and reasons
+HEADINGS = _CATALOGUE["columns"]  # the page's table headings; request/response label directions
 PROOF_LABELS = {(direction, action): _CATALOGUE["proof"][f"{direction}-{action.lower()}"]
                 for direction in (REQUEST, RESPONSE) for action in ("ACCEPT", "REJECT")}
 
@@ -36,7 +36,7 @@ class Words:
     """Texts in one language, with the check's addresses and service filled in."""
 
     def __init__(self, lang: str, spec: CheckSpec, zone: str | None):
-        self.lang = i18n.language(lang)
+        self.lang = i18n.known(lang)
         self.zone = zone or "UTC"
         self.common = {"src": network_text(spec.src), "dst": network_text(spec.dst),
                        "service": self.service(spec),
@@ -44,7 +44,7 @@ class Words:
                        or "TCP/UDP"}
 
     def say(self, key: str, **values) -> str:
-        return i18n.say(TEXTS[key], self.lang, **{**self.common, **values})
+        return i18n.fill(WORDS[key], self.lang, **{**self.common, **values})
 
     def time(self, epoch: int | None) -> str:
         return timeutil.format_local(epoch, self.zone) or "-"
@@ -53,12 +53,12 @@ class Words:
         protocols = "/".join(glossary.protocol_name(p) for p in spec.protocols)
         ports = spec.port_ranges
         if not ports:
-            return protocols or i18n.pick(TEXTS["any-port"], self.lang)
+            return protocols or i18n.pick(WORDS["any-port"], self.lang)
         text = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ports)
         named = (glossary.port_service(ports[0][0], spec.protocols[0] if spec.protocols else None)
                  if len(ports) == 1 and ports[0][0] == ports[0][1] else None)
         words = f"{protocols} " if protocols else ""
-        return f"{words}{i18n.pick(TEXTS['port'], self.lang)} {text}" + (f" ({named})" if named else "")
+        return f"{words}{i18n.pick(WORDS['port'], self.lang)} {text}" + (f" ({named})" if named else "")
 
 
 def _interfaces_text(items: list[Seen]) -> str:
