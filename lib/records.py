@@ -10,6 +10,7 @@ text and field=value), the tables the page shows, and the link from a record to 
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
@@ -127,14 +128,67 @@ def _aws_name(name: str) -> str:
     return BY_COLUMN[name].name if name in BY_COLUMN and name not in BY_NAME else name
 
 
+PORT_FIELDS = frozenset({"srcport", "dstport"})
+ADDRESS_FIELDS = frozenset({"srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"})
+CHOICES = {"action": ("ACCEPT", "REJECT"), "log-status": ("OK", "NODATA", "SKIPDATA")}
+_SERVICE_NAMES = frozenset(name.lower() for name in glossary.PORT_SERVICES.values())
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _is_int(text: str, low: int | None = None, high: int | None = None) -> bool:
+    if not re.fullmatch(r"-?[0-9]+", text):
+        return False
+    return (low is None or int(text) >= low) and (high is None or int(text) <= high)
+
+
+def wanted_problem(name: str, wanted: str) -> str | None:
+    """Why ``name=wanted`` can never match a record (a typo, not an empty result), or None.
+    Case does not matter; '-' or nothing means "no value"."""
+    text = wanted.strip()
+    if text in ("", "-"):
+        return None
+    if name in PORT_FIELDS and not (_is_int(text, 0, 65535) or text.lower() in _SERVICE_NAMES):
+        return (f"{name} takes a port number from 0 to 65535 or a service name such as https; "
+                f"'{text}' is neither")
+    if name == "protocol" and glossary.protocol_number(text) is None:
+        return (f"protocol takes a number from 0 to 255 or a name such as tcp, udp or icmp; "
+                f"'{text}' is neither")
+    if name in CHOICES and text.upper() not in CHOICES[name]:
+        return f"{name} is one of {', '.join(CHOICES[name])} (any case); '{text}' is not"
+    if name in ADDRESS_FIELDS and _network(text) is None:
+        return (f"{name} takes an IP address or a CIDR (10.0.0.5, 10.0.0.0/24); "
+                f"'{text}' is neither")
+    field = BY_NAME.get(name)
+    if (field is not None and field.is_number and name not in PORT_FIELDS | {"protocol"}
+            and not _is_int(text)):
+        return f"{name} takes a whole number; '{text}' is not one"
+    return None
+
+
+def _in_network(value: Any, wanted: str) -> bool:
+    network = _network(wanted)
+    try:
+        return network is not None and ipaddress.ip_address(str(value)) in network
+    except ValueError:
+        return False
+
+
 def _value_matches(name: str, value: Any, wanted: str) -> bool:
-    """dstport=443 and dstport=https, protocol=6 and protocol=tcp, action=reject; '-' or
-    nothing after '=' matches a field without a value."""
+    """dstport=443 and dstport=https, protocol=6 and protocol=tcp, action=reject,
+    srcaddr=10.0.0.0/24; '-' or nothing after '=' matches a field without a value."""
     wanted = wanted.strip().lower()
     if value is None:
         return wanted in ("", "-")
     if str(value).lower() == wanted:
         return True
+    if name in ADDRESS_FIELDS and "/" in wanted:
+        return _in_network(value, wanted)
     if name == "protocol" and glossary.protocol_number(wanted) == value:
         return True
     meaning = glossary.decode_value(name, value)
@@ -172,6 +226,9 @@ def filter_rows(rows: Sequence[Row], text: str) -> list[Row]:
         if name not in present and name not in BY_NAME:
             raise FilterError(f"no field '{match['name']}' in these records; fields: "
                               + ", ".join(sorted(present)))
+        problem = wanted_problem(name, match["value"])
+        if problem:
+            raise FilterError(problem)
         tests.append(_field_test(name, match["op"], match["value"]))
     return [row for row in rows if all(test(row) for test in tests)]
 

@@ -281,6 +281,9 @@ def four_rows(tree):
     ("198.51.100", [22]),
     ("HTTPS", [443]),  # words also match the decoded summary
     ('"10.0.0.5 10.0.1.9"', [443, None]),
+    ("action=reject", [22]),  # any case
+    ("srcaddr=10.0.0.0/24", [443, None]),
+    ("dstaddr!=10.0.1.0/24", [22, None]),
 ])
 def test_filter_rows(four_rows, query, ports):
     assert [r.record.get("dstport") for r in records.filter_rows(four_rows, query)] == ports
@@ -289,6 +292,14 @@ def test_filter_rows(four_rows, query, ports):
 @pytest.mark.parametrize("query, message", [
     ("colour=red", "no field 'colour'"),
     ('"unclosed', "close the quote"),
+    # Values no record can hold: a typo, said as such instead of an empty page.
+    ("dstport=abc", "dstport takes a port number from 0 to 65535 or a service name"),
+    ("dstport=99999", "'99999' is neither"),
+    ("protocol=tcpp", "protocol takes a number from 0 to 255"),
+    ("action=rejected", "action is one of ACCEPT, REJECT"),
+    ("log_status=skip", "log-status is one of OK, NODATA, SKIPDATA"),
+    ("srcaddr=10.0.0.999", "srcaddr takes an IP address or a CIDR"),
+    ("bytes=lots", "bytes takes a whole number"),
 ])
 def test_bad_filters_say_what_is_wrong(four_rows, query, message):
     with pytest.raises(records.FilterError, match=message):
