@@ -8,6 +8,7 @@ because they run on whatever a file contains.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -665,12 +666,53 @@ def decode_value(name: str, value: Any, lang: str = "en") -> str | None:
     return None if meaning is None or meaning == str(value) else meaning
 
 
+IMPOSSIBLE_ADDRESS: Translations = {
+    "en": "⚠ not a possible IP address: AWS never writes this; the line is damaged or is not "
+          "a flow log line",
+    "ja": "⚠ IP アドレスとしてあり得ない値です。AWS はこの値を書きません。行が壊れているか、フロー"
+          "ログの行ではありません",
+}
+IMPOSSIBLE_PORT: Translations = {
+    "en": "⚠ not a possible port (0 to 65535): the line is damaged or is not a flow log line",
+    "ja": "⚠ ポート番号としてあり得ない値です (0〜65535)。行が壊れているか、フローログの行ではありません",
+}
+CLIENT_PORT: Translations = {
+    "en": "the client's own port (the service is port {port}, {service})",
+    "ja": "クライアント側のポート (サービスはポート {port}、{service})",
+}
+_ADDRESS_FIELDS = ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr")
+
+
+def _is_address(value: Any) -> bool:
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _port_meaning(name: str, record: Mapping[str, Any], lang: str) -> str:
+    """The service a port stands for, only on the service's side: of two known ports the
+    lower one is the service (1521 → 443 is a client that happened to pick 1521)."""
+    port = _as_int(record[name])
+    if port is None or not 0 <= port <= 65535:
+        return pick(IMPOSSIBLE_PORT, lang)
+    protocol = record.get("protocol")
+    other = _as_int(record.get("dstport" if name == "srcport" else "srcport"))
+    other_service = port_service(other, protocol) if other is not None else None
+    if other_service and other < port:
+        return pick(CLIENT_PORT, lang).format(port=other, service=other_service)
+    return port_service(port, protocol) or ""
+
+
 def _meaning(name: str, record: Mapping[str, Any], lang: str) -> str:
     value = record[name]
     if value is None:
         return explain_missing(name, record, lang)
     if name in ("srcport", "dstport"):  # the protocol decides whether a port means a service
-        return port_service(value, record.get("protocol")) or ""
+        return _port_meaning(name, record, lang)
+    if name in _ADDRESS_FIELDS and not _is_address(value):
+        return pick(IMPOSSIBLE_ADDRESS, lang)
     return decode_value(name, value, lang) or ""
 
 

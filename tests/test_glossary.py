@@ -185,3 +185,37 @@ def test_explain_record_uses_protocol_for_ports_and_japanese():
     rows = g.explain_record({"dstport": 514, "protocol": 6}, "ja")
     assert rows[0]["meaning"] == "rsh (remote shell)"
     assert rows[1]["explanation"] == g.FIELD_HELP["protocol"]["ja"]
+
+
+# --- issue 19, point 7: impossible values and the client's port ----------------------------
+
+def _meanings(line: str, lang: str = "en") -> dict[str, str]:
+    from lib import records
+
+    (row,), _ = records.decode_pasted(line)
+    return {r["field"]: r["meaning"] for r in g.explain_record(row.values, lang)}
+
+
+def test_impossible_addresses_and_ports_are_flagged_not_decoded():
+    meanings = _meanings("2 123456789012 eni-0a1b2c3d 192.168.1.999 10.0.1.9 1521 99999 6 10 "
+                         "840 1790000000 1790000060 ACCEPT OK")
+    assert meanings["srcaddr"].startswith("⚠ not a possible IP address")
+    assert meanings["dstaddr"] == ""
+    assert meanings["dstport"].startswith("⚠ not a possible port (0 to 65535)")
+    ja = _meanings("2 123456789012 eni-0a1b2c3d 192.168.1.999 10.0.1.9 1521 99999 6 10 "
+                   "840 1790000000 1790000060 ACCEPT OK", "ja")
+    assert ja["srcaddr"].startswith("⚠ IP アドレスとしてあり得ない値") and "0〜65535" in ja["dstport"]
+
+
+@pytest.mark.parametrize("sport, dport, src_meaning, dst_meaning", [
+    (1521, 443, "the client's own port (the service is port 443, HTTPS)", "HTTPS"),
+    (443, 1521, "HTTPS", "the client's own port (the service is port 443, HTTPS)"),
+    (1521, 49152, "Oracle Database", "the client's own port (the service is port 1521, "
+                                     "Oracle Database)"),
+    (49152, 22, "the client's own port (the service is port 22, SSH)", "SSH"),
+    (50000, 49152, "", ""),
+])
+def test_a_service_is_named_on_its_own_side_only(sport, dport, src_meaning, dst_meaning):
+    meanings = _meanings(f"2 123456789012 eni-0a1b2c3d 10.0.0.5 10.0.1.9 {sport} {dport} 6 10 "
+                         "840 1790000000 1790000060 ACCEPT OK")
+    assert (meanings["srcport"], meanings["dstport"]) == (src_meaning, dst_meaning)
