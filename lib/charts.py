@@ -8,6 +8,8 @@ length is never the only way to read a value.
 
 from __future__ import annotations
 
+import warnings
+
 import altair as alt
 import pandas as pd
 
@@ -45,21 +47,32 @@ def bars(frame: pd.DataFrame, label: str, measure: str, pick_fields: list[str],
 
 def stacked_timeline(frame: pd.DataFrame, measure: str, zone_name: str, bucket_text: str
                      ) -> alt.Chart:
-    """Accepted and rejected `measure` per time bucket, stacked (rejected on top)."""
-    return (alt.Chart(frame, title=f"{MEASURE_TITLES[measure]} per {bucket_text}")
+    """Accepted and rejected `measure` per time bucket, one above the other, each on its own
+    y scale: stacked on one scale, a few large transfers hid every rejected flow."""
+    day_buckets = bucket_text.endswith(("day", "days"))
+    pick = _pick(["bucket_start", "action"])
+    base = (alt.Chart(frame, height=110)
             .mark_bar(cursor="pointer")
-            .encode(x=alt.X("time:T", title=f"Time ({zone_name})",
-                            scale=alt.Scale(type="utc"),
-                            axis=alt.Axis(format="%b %d %H:%M", labelOverlap=True)),
-                    y=alt.Y(f"{measure}:Q", title=MEASURE_TITLES[measure], stack="zero",
-                            axis=alt.Axis(format="~s")),
-                    color=alt.Color("action:N", title="Action",
+            .encode(x=alt.X("time:T", title=f"Time ({zone_name})", scale=alt.Scale(type="utc"),
+                            axis=alt.Axis(format="%b %d" if day_buckets else "%b %d %H:%M",
+                                          labelOverlap=True)),
+                    y=alt.Y(f"{measure}:Q", title=MEASURE_TITLES[measure],
+                            axis=alt.Axis(format="~s", tickCount=3)),
+                    color=alt.Color("action:N", title="Action", legend=None,
                                     scale=alt.Scale(domain=list(ACTION_COLORS),
                                                     range=list(ACTION_COLORS.values()))),
-                    order=alt.Order("action:N", sort="ascending"),
                     tooltip=_tooltips(frame, [alt.Tooltip("when:N", title="From"),
-                                              alt.Tooltip("action:N", title="Action")]))
-            .add_params(_pick(["bucket_start", "action"])))
+                                              alt.Tooltip("action:N", title="Action")])))
+    rows = [base.transform_filter(alt.datum.action == action)
+            .properties(title=alt.TitleParams(title, anchor="start", fontSize=12))
+            for action, title in (("ACCEPT", "Accepted"), ("REJECT", "Rejected"))]
+    chart = alt.vconcat(*rows, title=f"{MEASURE_TITLES[measure]} per {bucket_text}")
+    with warnings.catch_warnings():
+        # One click selection over both rows is what we want; Altair warns that it merged
+        # the two rows' copies of it into one (vega/altair#3891).
+        warnings.filterwarnings("ignore", "Automatically deduplicated selection parameter")
+        chart = chart.add_params(pick)
+    return chart.resolve_scale(x="shared", y="independent")
 
 
 def rejection_heatmap(frame: pd.DataFrame, zone_name: str) -> alt.Chart:

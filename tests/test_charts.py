@@ -52,21 +52,38 @@ def test_port_bars_select_port_and_protocol():
     assert {"sources", "destinations"} <= set(tooltip_formats(chart))
 
 
-def test_timeline_is_stacked_by_action_on_a_utc_scale():
+def test_timeline_has_a_row_per_action_each_on_its_own_scale():
+    """Issue 19, point 3: on one stacked scale a few large transfers hid every rejected flow;
+    each action now has its own row and y scale, the time axis shared."""
     rows = [{"bucket_start": T0 + 60, "action": "REJECT", "flows": 3, "bytes": 120,
              "packets": 3}]
     frame = traffic.timeline_frame(rows, FILTERS, 60, "Asia/Tokyo")
     chart = charts.stacked_timeline(frame, "flows", "JST", "1 minute")
-    encoding = spec(chart)["encoding"]
-    assert spec(chart)["mark"]["type"] == "bar"
-    assert (encoding["x"]["field"], encoding["x"]["type"]) == ("time", "temporal")
-    assert encoding["x"]["scale"]["type"] == "utc" and encoding["x"]["title"] == "Time (JST)"
-    assert encoding["y"]["field"] == "flows" and encoding["y"]["stack"] == "zero"
-    assert encoding["color"]["field"] == "action"
-    assert encoding["color"]["scale"]["domain"] == ["ACCEPT", "REJECT"]
-    assert pick_fields(chart) == ["bucket_start", "action"]
-    assert spec(chart)["title"] == "Flows per 1 minute"
-    assert "when" in tooltip_formats(chart)
+    whole = spec(chart)
+    accepted, rejected = whole["vconcat"]
+    assert whole["resolve"]["scale"] == {"x": "shared", "y": "independent"}
+    assert [v["transform"] for v in (accepted, rejected)] == [
+        [{"filter": "(datum.action === 'ACCEPT')"}], [{"filter": "(datum.action === 'REJECT')"}]]
+    assert [v["title"]["text"] for v in (accepted, rejected)] == ["Accepted", "Rejected"]
+    for view in (accepted, rejected):
+        encoding = view["encoding"]
+        assert view["mark"]["type"] == "bar"
+        assert (encoding["x"]["field"], encoding["x"]["type"]) == ("time", "temporal")
+        assert encoding["x"]["scale"]["type"] == "utc" and encoding["x"]["title"] == "Time (JST)"
+        assert encoding["x"]["axis"]["format"] == "%b %d %H:%M"
+        assert encoding["y"]["field"] == "flows" and "stack" not in encoding["y"]
+        assert encoding["color"]["scale"]["domain"] == ["ACCEPT", "REJECT"]
+        assert {t["field"] for t in encoding["tooltip"]} >= {"when", "action", "flows"}
+    (pick,) = whole["params"]
+    assert pick["name"] == traffic.PICK and pick["select"]["fields"] == ["bucket_start", "action"]
+    assert pick["views"] == [accepted["name"], rejected["name"]]  # a click in either row
+    assert whole["title"] == "Flows per 1 minute"
+
+
+def test_timeline_of_whole_days_labels_days():
+    chart = charts.stacked_timeline(traffic.timeline_frame([], FILTERS, 60, "UTC"), "bytes",
+                                    "UTC", "1 day")
+    assert spec(chart)["vconcat"][0]["encoding"]["x"]["axis"]["format"] == "%b %d"
 
 
 def test_heatmap_is_hour_by_port_with_the_utc_hour_selectable():
