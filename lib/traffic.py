@@ -260,7 +260,7 @@ def summary_metrics(current: Mapping, previous: Mapping | None) -> list[Metric]:
     for key, label, meaning in SUMMARY_FIELDS:
         value = current.get(key) or 0
         before = previous.get(key)
-        shown = human_bytes(value) if key == "bytes" else f"{value:,}"
+        shown = human_bytes(value) if key == "bytes" else human_count(value)
         metrics.append(Metric(label, shown, percent_change(value, before), "normal",
                               f"{meaning} Exactly {value:,}; previous period "
                               f"{before or 0:,}."))
@@ -271,6 +271,18 @@ def summary_metrics(current: Mapping, previous: Mapping | None) -> list[Metric]:
         f"Rejected flows: {current.get('rejects') or 0:,} of {current.get('flows') or 0:,}. "
         "The change is in percentage points (pp) against the previous period."))
     return metrics
+
+
+COUNT_UNITS = ("", "k", "M", "G", "T")
+
+
+def human_count(value: int) -> str:
+    """'17.9 M' from 100,000 on, else every digit ('99,999'): six metrics share one row of a
+    1,400 px page and '17,911,…' was cut off. The exact number is in the metric's help."""
+    if abs(value) < 100_000:
+        return f"{value:,}"
+    power = min(len(COUNT_UNITS) - 1, (len(str(abs(int(value)))) - 1) // 3)
+    return f"{value / 1000 ** power:,.1f} {COUNT_UNITS[power]}"
 
 
 def human_bytes(value: int) -> str:

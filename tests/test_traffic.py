@@ -68,6 +68,19 @@ def test_summary_metrics_without_a_previous_period_show_no_change():
     assert traffic.summary_metrics(empty, empty)[-1].value == "–"
 
 
+@pytest.mark.parametrize("value, text", [(0, "0"), (99_999, "99,999"), (100_000, "100.0 k"),
+                                         (17_911_234, "17.9 M"), (3 * 10**12, "3.0 T")])
+def test_human_count_fits_a_metric(value, text):
+    assert traffic.human_count(value) == text
+
+
+def test_large_counts_are_short_and_exact_in_the_help():
+    metrics = {m.label: m for m in traffic.summary_metrics(
+        {**CURRENT, "packets": 17_911_234, "flows": 1_990}, PREVIOUS)}
+    assert (metrics["Packets"].value, metrics["Flows"].value) == ("17.9 M", "1,990")
+    assert "Exactly 17,911,234" in metrics["Packets"].help
+
+
 @pytest.mark.parametrize("value, text", [(0, "0 B"), (999, "999 B"), (1500, "1.5 kB"),
                                          (5_000_000_000, "5.0 GB"), (2 * 10**15, "2.0 PB")])
 def test_human_bytes(value, text):
