@@ -37,25 +37,39 @@ def plain(value) -> str:
     return _BLOCK_MARK.sub(r"\1\\\2", text)
 
 
-SUMMARY_COLUMNS = ("Time", "Source", "Destination", "Destination port", "Region", "Action")
+SUMMARY_COLUMNS = ("Time", "Source", "Source port", "Destination", "Destination port",
+                   "Bytes", "Packets", "Action", "Interface", "Account", "Region")
 
 
 def _action_text(row: dict) -> str:
     return row.get("action") or (row.get("log_status") or "")
 
 
+def _port_text(row: dict, port: str) -> str:
+    if row.get("protocol") is None:
+        return ""
+    return glossary.format_port(row.get(port), row.get("protocol"))
+
+
 def search_summary(rows: list[dict], zone: str | None) -> pd.DataFrame:
-    """One line per record, the columns the help desk reads first (times in the viewer's zone)."""
+    """One line per record, the columns the help desk reads first (times in the viewer's
+    zone). Interface and account tell apart rows that are otherwise the same (both ends of
+    one flow, or one address in two VPCs)."""
     data = [{
         "Time": timeutil.format_local(r.get("start"), zone),
         "Source": r.get("srcaddr") or "",
+        "Source port": _port_text(r, "srcport"),
         "Destination": r.get("dstaddr") or "",
-        "Destination port": glossary.format_port(r.get("dstport"), r.get("protocol"))
-        if r.get("protocol") is not None else "",
-        "Region": r.get(schema.LOG_REGION) or r.get("region") or "",
+        "Destination port": _port_text(r, "dstport"),
+        "Bytes": r.get("bytes"),
+        "Packets": r.get("packets"),
         "Action": _action_text(r),
+        "Interface": r.get("interface_id") or "",
+        "Account": r.get(schema.LOG_ACCOUNT) or r.get("account_id") or "",
+        "Region": r.get(schema.LOG_REGION) or r.get("region") or "",
     } for r in rows]
-    return pd.DataFrame(data, columns=list(SUMMARY_COLUMNS))
+    frame = pd.DataFrame(data, columns=list(SUMMARY_COLUMNS))
+    return frame.astype({"Bytes": "Int64", "Packets": "Int64"})
 
 
 def aws_record(row: dict) -> dict:

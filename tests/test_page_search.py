@@ -28,12 +28,28 @@ def test_search_shows_records_newest_first(monkeypatch, store):
     at = app(monkeypatch, store, **WINDOW).run()
     assert not at.exception and not errors(at)
     table = summary(at)
-    assert list(table.columns) == ["Time", "Source", "Destination", "Destination port",
-                                   "Region", "Action"]
+    assert list(table.columns) == ["Time", "Source", "Source port", "Destination",
+                                   "Destination port", "Bytes", "Packets", "Action",
+                                   "Interface", "Account", "Region"]
     assert list(table["Source"]) == ["198.51.100.7", "10.0.1.9", "10.0.0.5"]
     assert list(table["Destination port"]) == ["22 (TCP)", "40001 (TCP)", "443 (TCP)"]
     assert list(table["Action"]) == ["REJECT", "ACCEPT", "ACCEPT"]
     assert "3 rows" in at.caption[0].value
+
+
+def test_rows_that_differ_only_by_interface_or_size_look_different(monkeypatch, tmp_path):
+    """Issue 19, point 2: both ends of one flow logged on two interfaces looked identical in
+    the table (only the CSV told them apart)."""
+    write_object(tmp_path, [
+        record("10.0.0.5", "10.0.1.9", 40001, 443, start=T0 + 100, eni="eni-0aaaaaaaaaaaaaaa1",
+               bytes_=840),
+        record("10.0.0.5", "10.0.1.9", 40001, 443, start=T0 + 100, eni="eni-0bbbbbbbbbbbbbbb2",
+               bytes_=900),
+    ])
+    table = summary(app(monkeypatch, tmp_path, **WINDOW).run())
+    assert sorted(table["Interface"]) == ["eni-0aaaaaaaaaaaaaaa1", "eni-0bbbbbbbbbbbbbbb2"]
+    assert sorted(table["Bytes"]) == [840, 900] and set(table["Source port"]) == {"40001 (TCP)"}
+    assert len(table.drop_duplicates()) == 2
 
 
 def test_filters_narrow_the_result(monkeypatch, store):
