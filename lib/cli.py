@@ -568,6 +568,76 @@ def _run_cache(args) -> int:
     return EXIT_OK
 
 
+@command
+def _add_inventory(sub) -> None:
+    p = sub.add_parser("inventory", help="read what each network interface is from EC2 "
+                       "(kept with its history), or look one up")
+    p.add_argument("action", choices=["refresh", "show"])
+    p.add_argument("--data", help=DATA_HELP + "; refresh: its account/region folders")
+    p.add_argument("--accounts", type=_list_option, default=(), metavar="A,B",
+                   help="refresh: these accounts (default: the data's folders)")
+    p.add_argument("--regions", type=_list_option, default=(), metavar="R,S",
+                   help="refresh: these regions (default: the data's folders)")
+    p.add_argument("--force", action="store_true", help="refresh: ignore inventory_ttl_s")
+    p.add_argument("--ec2-endpoint-url", help="EC2 endpoint (a moto server for offline use)")
+    p.add_argument("--address", help="show: the interfaces that held this address")
+    p.add_argument("--interface", help="show: one interface (eni-…)")
+    p.add_argument("--at", help="show: as it was at this time (ISO 8601 or epoch; default now)")
+    p.set_defaults(run=_run_inventory)
+
+
+def _list_option(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _inventory_folders(args, settings) -> list[tuple[str, str]]:
+    from lib.engines import data_dir
+    from lib.store import accounts_and_regions
+
+    folders = accounts_and_regions(str(data_dir(settings)), settings)
+    accounts = args.accounts or tuple(sorted({a for a, _ in folders}))
+    regions = args.regions or tuple(sorted({r for _, r in folders}))
+    if args.accounts and args.regions:
+        return [(a, r) for a in accounts for r in regions]
+    return [(a, r) for a, r in folders if a in accounts and r in regions] or [
+        (a, r) for a in accounts for r in regions]
+
+
+def _run_inventory(args) -> int:
+    from dataclasses import asdict, replace
+
+    from lib import inventory
+    from lib.config import load_settings
+    from lib.timeutil import parse_time
+
+    settings = load_settings()
+    if args.data:
+        settings = replace(settings, data_dir=args.data)
+    if args.ec2_endpoint_url:
+        settings = replace(settings, ec2_endpoint_url=args.ec2_endpoint_url)
+    store = inventory.inventory_store(settings)
+    if args.action == "refresh":
+        report = inventory.refresh(settings, _inventory_folders(args, settings), store,
+                                   force=args.force)
+        for account, region, why in report.failed:
+            print(f"error: {account} {region}: {why}", file=sys.stderr)
+        print(json.dumps(asdict(report), indent=1))
+        return EXIT_FAILED if report.failed and not report.read else EXIT_OK
+    try:
+        when = parse_time(args.at) if args.at else None
+    except ValueError as error:
+        print(f"error: --at: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.interface:
+        found = [store.interface(args.interface, when)]
+    elif args.address:
+        found = store.holders(args.address, when)
+    else:
+        found = list(store.all_latest())
+    print_json_lines({**asdict(i), "label": i.label()} for i in found if i is not None)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.run(args)

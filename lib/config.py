@@ -153,7 +153,19 @@ class _Cost:
 
 
 @dataclass(frozen=True)
-class Settings(_Cost, _Access, _Bucket, _Athena, _Reading, _Limits, _Source):
+class _Inventory:
+    """What each network interface is (lib.inventory): read from EC2, kept with its history."""
+
+    inventory_ttl_s: int = 3600  # a reading of an account and region is refreshed after this
+    # A role of this name in every account (arn:aws:iam::<account>:role/<name>); empty: the
+    # configured credentials read every account (one account, or a delegated admin).
+    inventory_role_name: str = ""
+    inventory_db: str = ""  # the history (SQLite); empty: <cache_dir>/inventory.sqlite3
+    ec2_endpoint_url: str = ""  # tests and demos: a local moto server; empty: AWS's own
+
+
+@dataclass(frozen=True)
+class Settings(_Inventory, _Cost, _Access, _Bucket, _Athena, _Reading, _Limits, _Source):
     """Every setting, flat (``settings.athena_region``): the groups above only sort them by
     concern; ``fields(Settings)`` lists them group by group, the last base first."""
 
