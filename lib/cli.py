@@ -64,7 +64,7 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vpc", action="append", default=[], help="VPC ID (repeatable)")
     p.add_argument("--subnet", action="append", default=[], help="subnet ID (repeatable)")
     p.add_argument("--kind", default="search",
-                   help="search | top-talkers | timeline | ... | cost | cost-savings")
+                   help="search | top-talkers | timeline | ... | cost | cost-savings | health | log-gaps")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
     p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
                    "pair | src | dst | interface | service | vpc | account | time (default class)")
@@ -161,6 +161,8 @@ def _run_query(args) -> int:
     if query is None:
         return EXIT_USAGE
     settings = _settings_for(args)
+    if args.kind == "health":
+        return _run_health(args, query, settings)
     try:  # audited like the pages' queries; the user is the operating-system account
         result = audit.run_audited(settings, f"cli:{_os_user()}", "cli", query,
                                    get_engine(settings).run)
@@ -178,6 +180,34 @@ def _run_query(args) -> int:
         sys.stdout.write(safe_csv(pd.DataFrame(records)))
     else:
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+    return EXIT_OK
+
+
+def _run_health(args, query, settings) -> int:
+    """The Data health page's report (issue 22): the record queries on the engine, the
+    objects from a listing of the store."""
+    from lib import audit, health
+    from lib.engines import EngineError, get_engine
+    from lib.store.backends import StoreError
+
+    run = get_engine(settings).run
+    try:
+        rows = {name: audit.run_audited(settings, f"cli:{_os_user()}", "cli", q, run).rows()
+                for name, q in (("hours", query),
+                                ("gaps", health.gaps_query(query.filters, query.scope)))}
+        report = health.collect(rows["hours"], rows["gaps"], health.store_backend(settings),
+                                query.filters, query.scope)
+    except (EngineError, audit.AuditError, StoreError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.format == "csv":  # the hours table: the one that is a table
+        import pandas as pd
+
+        from lib.present import safe_csv
+
+        sys.stdout.write(safe_csv(pd.DataFrame(report.hours)))
+    else:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK
 
 

@@ -1,0 +1,377 @@
+"""The health of the logging itself (issue 22): is every account, region and interface
+logged, and where can the logs not tell?
+
+Two sources, both within the user's account scope:
+
+* the records, through the query layer (so DuckDB and Athena give the same answer): per
+  account, region and hour the records, NODATA and SKIPDATA counts (``health`` kind), and
+  every NODATA/SKIPDATA record (``log-gaps`` kind), merged here into intervals per interface;
+* the stored objects, from the key layout (a listing, never a scan): objects per flow log
+  and delivery hour, the hours a flow log delivered nothing while the store did, the last
+  object, and the field order each flow log writes (the newest object's header line).
+
+``report`` joins them (a pure function: tests give it rows and objects). Search and the
+connection check use ``gaps_query`` / ``gaps_from`` to say when a gap overlaps an answer.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+
+from lib.filters import EARLIEST, Filters
+from lib.parser import looks_like_header
+from lib.query import Query, Scope
+from lib.store import layout
+from lib.store.layout import StoredObject
+
+HOUR = 3600
+# The longest aggregation interval (10 minutes): a gap record that started this much
+# before a range still covers part of it.
+LONGEST_INTERVAL_S = 600
+# Gap records of one interface closer than this are one interval (consecutive windows).
+MERGE_SLACK_S = 60
+GAP_LIMIT = 10_000
+SAMPLE_MAX_BYTES = 8 * 2**20  # text read from a flow log's newest object at most
+GAP_STATUSES = ("SKIPDATA", "NODATA")
+
+
+# --- the record queries -------------------------------------------------------------------
+
+def hours_query(filters: Filters, scope: Scope) -> Query:
+    return Query("health", filters, scope=scope)
+
+
+def gaps_query(filters: Filters, scope: Scope, limit: int = GAP_LIMIT) -> Query:
+    """NODATA/SKIPDATA records that can overlap the filters' range (those that started up
+    to one aggregation interval before it too); traffic filters do not apply to them."""
+    earlier = max(EARLIEST, filters.start - LONGEST_INTERVAL_S)
+    return Query("log-gaps", filters.with_(start=earlier), scope=scope, limit=limit)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An interval an interface's flow log recorded as NODATA or SKIPDATA."""
+
+    account: str
+    region: str
+    interface_id: str
+    status: str  # NODATA | SKIPDATA
+    start: int
+    end: int  # the last record's end (inclusive, as flow logs write it)
+    records: int = 1
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and self.end >= start
+
+
+def gaps_from(rows: list[dict], start: int, end: int) -> list[Gap]:
+    """The gap records as intervals per interface and status (consecutive records merged),
+    only those overlapping [start, end); SKIPDATA first, then by start."""
+    by_key: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        if row.get("log_status") in GAP_STATUSES and row.get("start") is not None:
+            key = (row.get("log_account") or "", row.get("log_region") or "",
+                   row.get("interface_id") or "", row["log_status"])
+            by_key[key].append(row)
+    gaps = []
+    for (account, region, interface, status), records in by_key.items():
+        records.sort(key=lambda r: r["start"])
+        current = None
+        for r in records:
+            last = r.get("end") if r.get("end") is not None else r["start"]
+            if current and r["start"] <= current.end + MERGE_SLACK_S:
+                current = Gap(account, region, interface, status, current.start,
+                              max(current.end, last), current.records + 1)
+            else:
+                if current:
+                    gaps.append(current)
+                current = Gap(account, region, interface, status, r["start"], last)
+        gaps.append(current)
+    kept = [g for g in gaps if g.overlaps(start, end)]
+    return sorted(kept, key=lambda g: (g.status != "SKIPDATA", g.start, g.interface_id))
+
+
+def overlapping(gaps: list[Gap], interfaces=None, accounts=None,
+                statuses=("SKIPDATA",)) -> list[Gap]:
+    """The gaps of these interfaces (or accounts), of these statuses (SKIPDATA: records
+    that were lost; NODATA means there was no traffic, which is an answer, not a gap)."""
+    return [g for g in gaps if g.status in statuses
+            and (not interfaces or g.interface_id in interfaces)
+            and (not accounts or g.account in accounts)]
+
+
+# --- the stored objects ---------------------------------------------------------------------
+
+def list_objects(backend, filters: Filters, scope: Scope) -> list[StoredObject]:
+    """Objects delivered within [start, end) of the accounts the scope and filters allow
+    (a listing of the day folders, never a scan)."""
+    accounts = scope.effective(filters.accounts)
+    if accounts is not None and not accounts:
+        return []
+    wanted = set(accounts) if accounts is not None else None
+    folders = [r.day(d) for r in layout.regions(backend, wanted, filters.regions or None)
+               for d in layout.days_between(filters.start, filters.end - 1)]
+    return [o for folder in folders
+            for o in layout.list_day(backend, folder, filters.start, filters.end - 1)]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a flow log's newest object says: its field order and its last record's end."""
+
+    fields: tuple[str, ...] | None
+    last_end: int | None  # the latest record end in the object (None: none could be read)
+
+
+def read_sample(backend, obj: StoredObject) -> Sample:
+    """The object's header line and the latest ``end`` among its first SAMPLE_MAX_BYTES of
+    text (None for Parquet, where fields go by name, and for an unreadable object)."""
+    if not obj.is_raw:
+        return Sample(None, None)
+    try:
+        with backend.open(obj.path) as raw:
+            stream = gzip.GzipFile(fileobj=raw) if obj.path.endswith(".gz") else raw
+            text = stream.read(SAMPLE_MAX_BYTES)
+    except (OSError, EOFError, PermissionError):
+        return Sample(None, None)
+    lines = text.decode("utf-8", "replace").lstrip("\ufeff").splitlines()
+    tokens = lines[0].split() if lines else []
+    if not looks_like_header(tokens):
+        return Sample(None, None)
+    return Sample(tuple(tokens), _last_end(tokens, lines[1:]))
+
+
+def _last_end(header: list[str], lines: list[str]) -> int | None:
+    if "end" not in header:
+        return None
+    at = header.index("end")
+    ends = []
+    for line in lines:
+        values = line.split()
+        if len(values) == len(header) and values[at].isdigit():
+            ends.append(int(values[at]))
+    return max(ends, default=None)
+
+
+def samples_of(backend, objects: list[StoredObject]) -> dict[str, Sample]:
+    """Each flow log's newest object, sampled (a flow log's format is fixed when it is
+    created, so one object per flow log tells its field order)."""
+    newest: dict[str, StoredObject] = {}
+    for obj in objects:
+        key = obj.flow_log_id or ""
+        if key not in newest or (obj.delivered or 0) > (newest[key].delivered or 0):
+            newest[key] = obj
+    return {key: read_sample(backend, obj) for key, obj in newest.items()}
+
+
+# --- what a field order enables -------------------------------------------------------------
+
+# (field, what it enables, what lacking it means), English and Japanese.
+FIELD_NOTES = (
+    ("log-status",
+     {"en": "NODATA/SKIPDATA visible", "ja": "NODATA/SKIPDATA を確認できる"},
+     {"en": "no log-status: gaps (SKIPDATA) cannot be seen",
+      "ja": "log-status なし: 記録の欠落 (SKIPDATA) を確認できない"}),
+    ("flow-direction",
+     {"en": "the check knows each record's side", "ja": "接続チェックが記録の向きを判別できる"},
+     {"en": "no flow-direction: the check infers sides from the records",
+      "ja": "flow-direction なし: 接続チェックは記録から向きを推定する"}),
+    ("pkt-dst-aws-service",
+     {"en": "the Cost page can classify charges", "ja": "コストページで料金を分類できる"},
+     {"en": "no v5 fields: the Cost page cannot classify (counted unknown)",
+      "ja": "v5 フィールドなし: コストページで分類できない（不明として集計）"}),
+    ("tcp-flags",
+     {"en": "TCP handshakes (SYN, RST) visible", "ja": "TCP のハンドシェイク (SYN, RST) を確認できる"},
+     {"en": "no tcp-flags: an unanswered SYN and a reset look alike",
+      "ja": "tcp-flags なし: 応答のない SYN とリセットを区別できない"}),
+    ("vpc-id",
+     {"en": "VPC and subnet filters work", "ja": "VPC・サブネットの絞り込みが使える"},
+     {"en": "no vpc-id: VPC and subnet filters match nothing",
+      "ja": "vpc-id なし: VPC・サブネットの絞り込みに一致しない"}),
+    ("pkt-srcaddr",
+     {"en": "original addresses behind NAT visible", "ja": "NAT の背後の元のアドレスを確認できる"},
+     {"en": "no pkt-srcaddr: original addresses behind NAT unknown",
+      "ja": "pkt-srcaddr なし: NAT の背後の元のアドレスが分からない"}),
+)
+
+
+def field_order_notes(header: tuple[str, ...] | None, lang: str = "en"
+                      ) -> tuple[list[str], list[str]]:
+    """What a field order enables and what it lacks, in plain words."""
+    if header is None:
+        unknown = {"en": "field order unknown (no header line, or Parquet: fields by name)",
+                   "ja": "フィールド順が不明（ヘッダー行なし、または Parquet: 名前で対応）"}
+        return [], [unknown.get(lang, unknown["en"])]
+    enables, lacks = [], []
+    for name, yes, no in FIELD_NOTES:
+        if name in header:
+            enables.append(yes.get(lang, yes["en"]))
+        else:
+            lacks.append(no.get(lang, no["en"]))
+    return enables, lacks
+
+
+# --- the report -----------------------------------------------------------------------------
+
+@dataclass
+class FlowLogHealth:
+    account: str
+    region: str
+    flow_log_id: str
+    objects: int
+    first_object: int | None
+    last_object: int | None
+    missing_hours: list[int]  # delivery hours (UTC epoch) with no object
+    # the newest object's delivery time minus its latest record end (normally 5-10
+    # minutes; far more means late delivery); None when it could not be read
+    delay_s: int | None
+    fields: list[str] | None
+    enables: list[str]
+    lacks: list[str]
+
+
+@dataclass
+class HealthReport:
+    start: int
+    end: int
+    flow_logs: list[FlowLogHealth]
+    hours: list[dict]  # per account, region, hour: objects, records, nodata, skipdata, missing
+    gaps: list[Gap]
+    gaps_limited: bool = False  # the gap query returned its limit: there may be more
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"start": self.start, "end": self.end,
+                "flow_logs": [asdict(f) for f in self.flow_logs], "hours": self.hours,
+                "gaps": [asdict(g) for g in self.gaps],
+                "gaps_limited": self.gaps_limited, "notes": self.notes}
+
+
+def _hours(start: int, end: int) -> list[int]:
+    return list(range(start - start % HOUR, end, HOUR))
+
+
+def report(hour_rows: list[dict], gap_rows: list[dict], objects: list[StoredObject],
+           samples: dict[str, Sample], start: int, end: int,
+           lang: str = "en", gap_limit: int = GAP_LIMIT) -> HealthReport:
+    """The health of [start, end): flow logs, hours, gaps and delivery delays."""
+    hours = _hours(start, end)
+    by_log: dict[tuple, list[StoredObject]] = defaultdict(list)
+    for obj in objects:
+        by_log[(obj.account, obj.region, obj.flow_log_id or "")].append(obj)
+    delivered = [o.delivered for o in objects if o.delivered is not None]
+    # The store's delivery span: an hour inside it without an object of a flow log that
+    # delivers is a gap (logging off, deleted, or late); outside it nothing was delivered.
+    span = (min(delivered) - min(delivered) % HOUR, max(delivered)) if delivered else None
+    flow_logs = []
+    for (account, region, log_id), objs in sorted(by_log.items()):
+        seen = {o.delivered - o.delivered % HOUR for o in objs if o.delivered is not None}
+        missing = [h for h in hours if span and span[0] <= h <= span[1] and h not in seen]
+        sample = samples.get(log_id, Sample(None, None))
+        enables, lacks = field_order_notes(sample.fields, lang)
+        times = [o.delivered for o in objs if o.delivered is not None]
+        last = max(times, default=None)
+        delay = last - sample.last_end if last is not None and sample.last_end else None
+        flow_logs.append(FlowLogHealth(account, region, log_id, len(objs),
+                                       min(times, default=None), last, missing, delay,
+                                       list(sample.fields) if sample.fields else None,
+                                       enables, lacks))
+    return HealthReport(start, end, flow_logs, _hour_rows(hour_rows, objects, flow_logs, hours),
+                        gaps_from(gap_rows, start, end),
+                        gaps_limited=len(gap_rows) >= gap_limit)
+
+
+def _hour_rows(hour_rows, objects, flow_logs, hours) -> list[dict]:
+    """Per account, region and hour: objects delivered, records (by record start), NODATA
+    and SKIPDATA records, and whether a flow log of it delivered nothing that hour."""
+    records = {(r["log_account"], r["log_region"], r["hour_start"]): r for r in hour_rows}
+    counts: dict[tuple, int] = defaultdict(int)
+    for obj in objects:
+        if obj.delivered is not None:
+            counts[(obj.account, obj.region, obj.delivered - obj.delivered % HOUR)] += 1
+    missing: dict[tuple, list[str]] = defaultdict(list)
+    for log in flow_logs:
+        for hour in log.missing_hours:
+            missing[(log.account, log.region, hour)].append(log.flow_log_id)
+    places = sorted({(a, r) for a, r, _ in records} | {(o.account, o.region) for o in objects})
+    out = []
+    for account, region in places:
+        for hour in hours:
+            row = records.get((account, region, hour), {})
+            out.append({"account": account, "region": region, "hour_start": hour,
+                        "objects": counts.get((account, region, hour), 0),
+                        "records": int(row.get("records") or 0),
+                        "nodata": int(row.get("nodata") or 0),
+                        "skipdata": int(row.get("skipdata") or 0),
+                        "missing_flow_logs": missing.get((account, region, hour), [])})
+    return out
+
+
+def missing_for(report_: HealthReport, accounts=None) -> list[dict]:
+    """Hours in which a flow log of these accounts (all: None) delivered nothing."""
+    return [h for h in report_.hours if h["missing_flow_logs"]
+            and (not accounts or h["account"] in accounts)]
+
+
+# --- words: the note under Search results, the page's labels ---------------------------------
+
+WORDS = {
+    "gap-note": {
+        "en": "The flow logs skipped records (SKIPDATA: capacity limits or an internal error) "
+              "within this range, so these results may be incomplete: {gaps}.",
+        "ja": "この期間にフローログが記録を省略しました（SKIPDATA: 容量の制約または内部エラー）。"
+              "結果は不完全な可能性があります: {gaps}。"},
+    "more": {"en": " and {n} more", "ja": " ほか {n} 件"},
+}
+NOTE_MAX_GAPS = 5
+
+
+def say(key: str, lang: str = "en", **values) -> str:
+    words = WORDS[key]
+    return words.get(lang, words["en"]).format(**values)
+
+
+def gap_text(gap: Gap, zone: str | None) -> str:
+    """'eni-… (012345678901 us-east-1) 2026-11-26 09:00:00 – 09:10:00'."""
+    from lib.timeutil import format_local
+
+    first, last = format_local(gap.start, zone), format_local(gap.end, zone)
+    if first and last and first[:10] == last[:10]:
+        last = last[11:]
+    return f"{gap.interface_id} ({gap.account} {gap.region}) {first} – {last}"
+
+
+def search_gaps(gaps: list[Gap], filters: Filters, rows: list[dict]) -> list[Gap]:
+    """SKIPDATA gaps a search's answer may miss records in: of the filtered interfaces, else
+    of the interfaces in its results, else (no result) of the accounts it read."""
+    interfaces = set(filters.interface_ids) or {r.get("interface_id") for r in rows
+                                                if r.get("interface_id")}
+    return overlapping(gaps, interfaces=interfaces or None)
+
+
+def gap_note(gaps: list[Gap], zone: str | None, lang: str = "en") -> str | None:
+    """One sentence naming the gaps (at most NOTE_MAX_GAPS), or None without any."""
+    if not gaps:
+        return None
+    listed = "; ".join(gap_text(g, zone) for g in gaps[:NOTE_MAX_GAPS])
+    if len(gaps) > NOTE_MAX_GAPS:
+        listed += say("more", lang, n=len(gaps) - NOTE_MAX_GAPS)
+    return say("gap-note", lang, gaps=listed)
+
+
+def store_backend(settings):
+    """The store the Records page browses (``s3_location``, else ``data_dir``): the objects
+    the engine's records come from."""
+    from lib import objects
+
+    return objects._backend(settings)  # one backend per configuration (it caches listings)
+
+
+def collect(hour_rows: list[dict], gap_rows: list[dict], backend, filters: Filters,
+            scope: Scope, lang: str = "en") -> HealthReport:
+    """The report from the two queries' rows and a listing of the store within scope."""
+    stored = list_objects(backend, filters, scope)
+    return report(hour_rows, gap_rows, stored, samples_of(backend, stored), filters.start,
+                  filters.end, lang)
