@@ -324,6 +324,59 @@ WORDS = {
         "ja": "この期間にフローログが記録を省略しました（SKIPDATA: 容量の制約または内部エラー）。"
               "結果は不完全な可能性があります: {gaps}。"},
     "more": {"en": " and {n} more", "ja": " ほか {n} 件"},
+    "title": {"en": "Data health", "ja": "データの健全性"},
+    "caption": {
+        "en": "Is every account, region and interface logged, and where can the logs not tell? "
+              "Objects per hour, hours without objects, delivery delay, SKIPDATA and NODATA "
+              "intervals, and what each flow log's field order allows. The time range, "
+              "accounts and regions come from the sidebar.",
+        "ja": "すべてのアカウント・リージョン・インターフェイスが記録されているか、ログで判断できない"
+              "のはどこかを示します。時間ごとのオブジェクト数、オブジェクトのない時間、配信の遅延、"
+              "SKIPDATA と NODATA の期間、各フローログのフィールド順でできること。期間・アカウント・"
+              "リージョンはサイドバーで指定します。"},
+    "flow-logs": {"en": "Flow logs", "ja": "フローログ"},
+    "hours": {"en": "Objects and records per hour", "ja": "時間ごとのオブジェクトと記録"},
+    "gaps": {"en": "SKIPDATA and NODATA intervals per interface",
+             "ja": "インターフェイスごとの SKIPDATA・NODATA の期間"},
+    "no-objects": {"en": "No stored objects of the accounts you may see in this time range.",
+                   "ja": "この期間に、閲覧できるアカウントの保存オブジェクトはありません。"},
+    "no-gaps": {"en": "No SKIPDATA or NODATA records in this time range.",
+                "ja": "この期間に SKIPDATA・NODATA の記録はありません。"},
+    "missing": {"en": "{n} hour(s) in which a flow log delivered no object while others did: "
+                      "logging off, deleted, or late. Answers for those hours rest on missing "
+                      "data.",
+                "ja": "他のフローログは配信しているのに、オブジェクトが配信されなかった時間が {n} 件あり"
+                      "ます（ログの無効化・削除・遅延）。その時間の結果は欠けたデータに基づきます。"},
+    "skipped": {"en": "{n} SKIPDATA interval(s): records were lost (capacity limits or an "
+                      "internal error). \"No records\" there does not mean no traffic.",
+                "ja": "SKIPDATA の期間が {n} 件あります。記録が失われました（容量の制約または内部エラー）。"
+                      "その期間の「記録なし」は通信がなかったことを意味しません。"},
+    "limited": {"en": "Only the first {n:,} SKIPDATA/NODATA records were read.",
+                "ja": "SKIPDATA・NODATA の記録は最初の {n:,} 件だけを読みました。"},
+    "store-error": {"en": "The stored objects could not be listed: {error}",
+                    "ja": "保存オブジェクトを一覧できませんでした: {error}"},
+}
+
+COLUMNS = {
+    "account": {"en": "Account", "ja": "アカウント"},
+    "region": {"en": "Region", "ja": "リージョン"},
+    "flow_log_id": {"en": "Flow log ID", "ja": "フローログ ID"},
+    "objects": {"en": "Objects", "ja": "オブジェクト数"},
+    "last_object": {"en": "Last object", "ja": "最後のオブジェクト"},
+    "delay": {"en": "Delivery delay (min)", "ja": "配信の遅延（分）"},
+    "missing": {"en": "Hours without objects", "ja": "オブジェクトのない時間"},
+    "enables": {"en": "The field order allows", "ja": "フィールド順でできること"},
+    "lacks": {"en": "The field order lacks", "ja": "フィールド順に足りないもの"},
+    "hour": {"en": "Hour", "ja": "時間"},
+    "records": {"en": "Records", "ja": "記録数"},
+    "nodata": {"en": "NODATA", "ja": "NODATA"},
+    "skipdata": {"en": "SKIPDATA", "ja": "SKIPDATA"},
+    "gap": {"en": "Gap", "ja": "欠落"},
+    "interface": {"en": "Interface", "ja": "インターフェイス"},
+    "status": {"en": "Log status", "ja": "ログの状態"},
+    "from": {"en": "From", "ja": "開始"},
+    "to": {"en": "To", "ja": "終了"},
+    "meaning": {"en": "Meaning", "ja": "意味"},
 }
 NOTE_MAX_GAPS = 5
 
@@ -375,3 +428,83 @@ def collect(hour_rows: list[dict], gap_rows: list[dict], backend, filters: Filte
     stored = list_objects(backend, filters, scope)
     return report(hour_rows, gap_rows, stored, samples_of(backend, stored), filters.start,
                   filters.end, lang)
+
+
+
+# --- the page's tables and chart ------------------------------------------------------------
+
+def column(key: str, lang: str) -> str:
+    return COLUMNS[key].get(lang, COLUMNS[key]["en"])
+
+
+def flow_logs_frame(report_: HealthReport, zone: str | None, lang: str = "en"):
+    import pandas as pd
+
+    from lib.timeutil import format_local
+
+    rows = [{column("account", lang): f.account, column("region", lang): f.region,
+             column("flow_log_id", lang): f.flow_log_id, column("objects", lang): f.objects,
+             column("last_object", lang): format_local(f.last_object, zone),
+             column("delay", lang): None if f.delay_s is None else round(f.delay_s / 60, 1),
+             column("missing", lang): ", ".join(format_local(h, zone)[:16]
+                                                 for h in f.missing_hours),
+             column("enables", lang): " · ".join(f.enables),
+             column("lacks", lang): " · ".join(f.lacks)} for f in report_.flow_logs]
+    return pd.DataFrame(rows, columns=[column(k, lang) for k in (
+        "account", "region", "flow_log_id", "objects", "last_object", "delay", "missing",
+        "enables", "lacks")])
+
+
+def hours_frame(report_: HealthReport, zone: str | None, lang: str = "en"):
+    import pandas as pd
+
+    from lib.timeutil import format_local
+
+    rows = [{column("account", lang): h["account"], column("region", lang): h["region"],
+             column("hour", lang): format_local(h["hour_start"], zone)[:16],
+             column("objects", lang): h["objects"], column("records", lang): h["records"],
+             column("nodata", lang): h["nodata"], column("skipdata", lang): h["skipdata"],
+             column("missing", lang): ", ".join(h["missing_flow_logs"])}
+            for h in report_.hours]
+    return pd.DataFrame(rows, columns=[column(k, lang) for k in (
+        "account", "region", "hour", "objects", "records", "nodata", "skipdata", "missing")])
+
+
+def gaps_frame(gaps: list[Gap], zone: str | None, lang: str = "en"):
+    import pandas as pd
+
+    from lib.glossary import log_status_label
+    from lib.timeutil import format_local
+
+    rows = [{column("interface", lang): g.interface_id, column("account", lang): g.account,
+             column("region", lang): g.region, column("status", lang): g.status,
+             column("from", lang): format_local(g.start, zone),
+             column("to", lang): format_local(g.end, zone),
+             column("records", lang): g.records,
+             column("meaning", lang): log_status_label(g.status, lang)} for g in gaps]
+    return pd.DataFrame(rows, columns=[column(k, lang) for k in (
+        "interface", "account", "region", "status", "from", "to", "records", "meaning")])
+
+
+def hours_chart(report_: HealthReport, lang: str = "en"):
+    """Objects per hour and account/region; a red band marks each hour in which a flow log
+    delivered nothing (a gap a reader must not take for "no traffic")."""
+    import altair as alt
+    import pandas as pd
+
+    frame = pd.DataFrame([{"time": pd.Timestamp(h["hour_start"], unit="s", tz="UTC"),
+                           "end": pd.Timestamp(h["hour_start"] + HOUR, unit="s", tz="UTC"),
+                           "place": f"{h['account']} {h['region']}", "objects": h["objects"],
+                           "gap": ", ".join(h["missing_flow_logs"])}
+                          for h in report_.hours],
+                         columns=["time", "end", "place", "objects", "gap"])
+    x = alt.X("time:T", title=column("hour", lang), scale=alt.Scale(type="utc"))
+    tooltip = ["place:N", alt.Tooltip("time:T", format="%Y-%m-%d %H:%M", title="UTC"),
+               alt.Tooltip("objects:Q", title=column("objects", lang)),
+               alt.Tooltip("gap:N", title=column("missing", lang))]
+    bars = alt.Chart().mark_bar(color="#4c78a8").encode(
+        x=x, y=alt.Y("objects:Q", title=column("objects", lang)), tooltip=tooltip)
+    gaps = (alt.Chart().mark_rect(color="#d1495b", opacity=0.5)
+            .encode(x=x, x2="end:T", tooltip=tooltip).transform_filter("datum.gap != ''"))
+    return (alt.layer(gaps, bars, data=frame).properties(height=70)
+            .facet(row=alt.Row("place:N", title=None), title=say("hours", lang)))
