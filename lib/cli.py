@@ -431,6 +431,10 @@ def _add_demo(sub) -> None:
     p.add_argument("--cost-cases", action="store_true",
                    help="add traffic of every charge class for the Cost page (two more flow "
                         "logs, after the --records lines; DIR/cost_cases.json)")
+    p.add_argument("--gap-cases", action="store_true",
+                   help="add a flow log with gaps in its logging (a SKIPDATA interval, an hour "
+                        "without objects) and three connection-check cases that hit them "
+                        "(after the --records lines)")
     p.set_defaults(run=_run_demo)
 
 
@@ -441,7 +445,7 @@ def _run_demo(args) -> int:
         end = None if args.end is None else parse_time(args.end)
         summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
                            end=end, progress=text_progress(sys.stderr),
-                           cost_cases=args.cost_cases)
+                           cost_cases=args.cost_cases, gap_cases=args.gap_cases)
     except ValueError as error:  # checked before anything is written
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -47,7 +47,8 @@ def _generate_into(folder: Path, settings: Settings, progress) -> None:
     shutil.rmtree(temporary, ignore_errors=True)
     end = int(time.time()) // 300 * 300
     summary = generate(temporary, records=settings.demo_records, days=settings.demo_days,
-                       seed=1, end=end, progress=progress, cost_cases=True)
+                       seed=1, end=end, progress=progress, cost_cases=True,
+                       gap_cases=True)
     (temporary / MARKER).write_text(json.dumps({"end": end, "records": summary.records}))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
