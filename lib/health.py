@@ -268,7 +268,9 @@ def report(hour_rows: list[dict], gap_rows: list[dict], objects: list[StoredObje
     flow_logs = []
     for (account, region, log_id), objs in sorted(by_log.items()):
         seen = {o.delivered - o.delivered % HOUR for o in objs if o.delivered is not None}
-        missing = [h for h in hours if span and span[0] <= h <= span[1] and h not in seen]
+        # whole hours only: an hour the range cuts may just hold no slot of a quiet log
+        missing = [h for h in hours if span and span[0] <= h <= span[1] and h not in seen
+                   and start <= h and h + HOUR <= end]
         sample = samples.get(log_id, Sample(None, None))
         enables, lacks = field_order_notes(sample.fields, lang)
         times = [o.delivered for o in objs if o.delivered is not None]
@@ -507,4 +509,4 @@ def hours_chart(report_: HealthReport, lang: str = "en"):
     gaps = (alt.Chart().mark_rect(color="#d1495b", opacity=0.5)
             .encode(x=x, x2="end:T", tooltip=tooltip).transform_filter("datum.gap != ''"))
     return (alt.layer(gaps, bars, data=frame).properties(height=70)
-            .facet(row=alt.Row("place:N", title=None), title=say("hours", lang)))
+            .facet(row=alt.Row("place:N", title=None)))
