@@ -23,7 +23,7 @@ from lib.filters import Filters, IPNetwork
 from lib.iputil import network_bounds, parse_address
 
 KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
-         "rejected-heatmap", "scans", "labels", "traffic", "health", "log-gaps")
+         "rejected-heatmap", "scans", "labels", "traffic", "health", "log-gaps", "owners")
 GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
 MEASURES = ("bytes", "packets", "flows")
 MAX_LIMIT = 100_000
@@ -443,7 +443,7 @@ def build_scans(query: Query, select: exp.Select) -> exp.Select:
             .limit(lit(query.top)))
 
 
-def build_labels(query: Query, select: exp.Select) -> exp.Select:
+def build_labels(query: Query, select: exp.Select, where: tuple[str, ...] = ()) -> exp.Select:
     """Each interface's own address, with its instance and VPC where the format has them.
 
     A record of interface E has E's address on one side: the source when it leaves E
@@ -454,6 +454,9 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
     With ``query.addresses`` only records holding one of them are read (far fewer) and only
     their labels returned: a listed address is in every record it is counted in, so its
     count, and whether it is an interface's own, do not change.
+
+    ``where``: columns also returned, from the interface's records (an interface is in one
+    account and region: log_account, log_region).
     """
     if query.addresses:
         select = select.where(exp.or_(in_list("srcaddr", query.addresses),
@@ -464,7 +467,8 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
     conversations = (select.select(
                          *[col(k) for k in keys], flow_count().as_("records"),
                          exp.func("MAX", col("instance_id")).as_("instance_id"),
-                         exp.func("MAX", col("vpc_id")).as_("vpc_id"))
+                         exp.func("MAX", col("vpc_id")).as_("vpc_id"),
+                         *[exp.func("MAX", col(c)).as_(c) for c in where])
                      .where(col("interface_id").is_(exp.null()).not_())
                      .group_by(*[col(k) for k in keys]))
     sides = exp.values([("src",), ("dst",)], alias="sides", columns=["side"])
@@ -480,6 +484,7 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
                    col("interface_id"), address.as_("address"), bigint(records).as_("flows"),
                    exp.func("MAX", col("instance_id")).as_("instance_id"),
                    exp.func("MAX", col("vpc_id")).as_("vpc_id"),
+                   *[exp.func("MAX", col(c)).as_(c) for c in where],
                    window(exp.RowNumber(), ["interface_id"], by_count).as_("place"),
                    window(exp.func("LEAD", records.copy()), ["interface_id"],
                           by_count).as_("runner_up"))
@@ -490,7 +495,7 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
                .having(address.is_(exp.null()).not_()))
     unique = exp.or_(col("runner_up").is_(exp.null()), col("runner_up") < col("flows"))
     listed = [in_list("address", query.addresses)] if query.addresses else []
-    return (exp.select("address", "interface_id", "instance_id", "vpc_id", "flows")
+    return (exp.select("address", "interface_id", "instance_id", "vpc_id", *where, "flows")
             .from_(alias(counted, "counted"))
             .where(col("place").eq(lit(1)), unique, *listed)
             .order_by(ordered("flows", desc=True), ordered("interface_id"))
@@ -527,6 +532,13 @@ def build_log_gaps(query: Query, select: exp.Select) -> exp.Select:
                                               "interface_id", "log_status", "start", "end")])
             .where(is_gap_record())
             .order_by(*[ordered(c) for c in GAP_ORDER]).limit(lit(query.limit)))
+
+
+def build_owners(query: Query, select: exp.Select) -> exp.Select:
+    """The labels of ``query.addresses`` with the account and region folder of each
+    interface: the connection check's way to know an address's interface, and where its
+    logs are, when the check's own records do not say (issue 22)."""
+    return build_labels(query, select, where=(schema.LOG_ACCOUNT, schema.LOG_REGION))
 
 
 # --- the Traffic page in one scan ---------------------------------------------------------
@@ -682,6 +694,7 @@ KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
     "traffic": build_traffic,
     "health": build_health,
     "log-gaps": build_log_gaps,
+    "owners": build_owners,
 }
 
 
