@@ -510,3 +510,110 @@ def hours_chart(report_: HealthReport, lang: str = "en"):
             .encode(x=x, x2="end:T", tooltip=tooltip).transform_filter("datum.gap != ''"))
     return (alt.layer(gaps, bars, data=frame).properties(height=70)
             .facet(row=alt.Row("place:N", title=None)))
+
+
+# --- what the connection check cannot see (issue 22) -----------------------------------------
+# A verdict that rests on absence ("no records", "no response") is only true if the logs
+# were complete for the interfaces of the source and the destination over the window. The
+# check asks three more questions, independent of its own query (so they run beside it):
+# which interfaces own the checked addresses (owners, around the window), the SKIPDATA
+# records of the window (log-gaps), and the records per account, region and hour around it
+# (health): an hour without a single record, between hours with records, is an hour whose
+# objects are missing (logging off, deleted or late).
+
+OWNER_CONTEXT_S = 6 * 3600  # an interface's own records this long around the window tell its address
+HOURS_CONTEXT_S = 2 * 3600  # hours with records this long around the window show the logging was on
+
+
+def _around(filters: Filters, seconds: int, align: int = 1) -> Filters:
+    start = max(EARLIEST, filters.start - seconds)
+    end = filters.end + seconds
+    return filters.with_(start=start - start % align, end=-(-end // align) * align)
+
+
+def context_queries(filters: Filters, scope: Scope, addresses: tuple[str, ...]
+                    ) -> dict[str, Query]:
+    """The check's context: owners (when it names single addresses), gaps, hours. Only
+    time, accounts and regions of ``filters`` apply."""
+    plain = Filters(start=filters.start, end=filters.end, accounts=filters.accounts,
+                    regions=filters.regions)
+    queries = {"gaps": gaps_query(plain, scope),
+               "hours": hours_query(_around(plain, HOURS_CONTEXT_S, HOUR), scope)}
+    if addresses:
+        queries["owners"] = Query("owners", _around(plain, OWNER_CONTEXT_S), scope=scope,
+                                  addresses=addresses)
+    return queries
+
+
+@dataclass(frozen=True)
+class Interface:
+    """An interface of the source or the destination, and where its logs are stored."""
+
+    interface_id: str
+    side: str  # source | destination
+    account: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class MissingHour:
+    account: str
+    region: str
+    start: int  # the hour (UTC epoch)
+    end: int
+
+
+@dataclass
+class Coverage:
+    """What the logs could not see of a check's interfaces over its window."""
+
+    interfaces: list[Interface]
+    gaps: list[Gap]  # SKIPDATA of those interfaces overlapping the window
+    missing: list[MissingHour]  # hours without any record of their accounts and regions
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps and not self.missing
+
+    def side_of(self, interface_id: str) -> str | None:
+        return next((i.side for i in self.interfaces if i.interface_id == interface_id), None)
+
+
+def owner_interfaces(rows: list[dict], in_source, in_destination) -> list[Interface]:
+    """Interfaces of the owners query whose own address is the source's or destination's
+    (``in_source``/``in_destination``: address text -> bool)."""
+    out = []
+    for row in rows:
+        address = row.get("address")
+        for side, inside in (("source", in_source), ("destination", in_destination)):
+            if address and inside(address) and row.get("interface_id"):
+                out.append(Interface(row["interface_id"], side, row.get("log_account"),
+                                     row.get("log_region")))
+    return out
+
+
+def missing_hours(hour_rows: list[dict], places: set[tuple[str, str]], start: int, end: int
+                  ) -> list[MissingHour]:
+    """Hours overlapping [start, end) in which an account and region had no record at all,
+    though it had records before and after (within the rows' context)."""
+    seen: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for row in hour_rows:
+        if int(row.get("records") or 0):
+            seen[(row["log_account"], row["log_region"])].add(int(row["hour_start"]))
+    out = []
+    for place in sorted(p for p in places if p[0] and p[1]):
+        hours = seen.get(place, set())
+        for hour in _hours(start, end):
+            if hour not in hours and any(h < hour for h in hours) and any(h > hour for h in hours):
+                out.append(MissingHour(place[0], place[1], hour, hour + HOUR))
+    return out
+
+
+def coverage(interfaces: list[Interface], gap_rows: list[dict], hour_rows: list[dict],
+             start: int, end: int) -> Coverage:
+    """The gaps and missing hours of the check's interfaces over [start, end)."""
+    unique = list(dict.fromkeys(interfaces))
+    ids = {i.interface_id for i in unique}
+    gaps = overlapping(gaps_from(gap_rows, start, end), interfaces=ids) if ids else []
+    places = {(i.account, i.region) for i in unique if i.account and i.region}
+    return Coverage(unique, gaps, missing_hours(hour_rows, places, start, end))
