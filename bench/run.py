@@ -306,10 +306,10 @@ def main(argv=None) -> int:
     os.environ["FLOWSCOPE_CONFIG"] = "/nonexistent"
     from lib import columnar
     from lib.config import load_settings
-    from lib.generator import parse_time
+    from lib.generator import epoch_of
 
     cache = columnar.cache_dir_for(load_settings(), str(root))
-    info = {"end": parse_time(END), "search_cidr": search_cidr(root)}
+    info = {"end": epoch_of(END), "search_cidr": search_cidr(root)}
     if args.item:
         print(json.dumps(item(args, root, cache, info)))
         return 0

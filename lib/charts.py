@@ -11,6 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from lib import i18n
 from lib.traffic import MEASURE_TITLES, PICK
 
 ACTION_COLORS = {"ACCEPT": "#4c9f70", "REJECT": "#d1495b"}
@@ -78,19 +79,22 @@ def rejection_heatmap(frame: pd.DataFrame, zone_name: str) -> alt.Chart:
             .add_params(_pick(["utc_hour", "dstport", "protocol"])))
 
 
+_TIME = {"en": "Time", "ja": "時刻"}
+_RECORDS = {"en": "Records", "ja": "記録数"}
+
+
 def check_timeline(frame: pd.DataFrame, zone_name: str, window=None, lang: str = "en"
                    ) -> alt.Chart:
     """Connection check: accepted and rejected records per time bucket, one row per
-    direction (lib.check.timeline_frame). With a (start, end) window of wall-clock times
+    direction (lib.check.timeline_chart_frame). With a (start, end) window of wall-clock times
     the axis spans all of it, so quiet stretches show."""
-    japanese = lang == "ja"
     scale = (alt.Scale(type="utc", domain=[t.isoformat() for t in window]) if window
              else alt.Scale(type="utc"))
     return (alt.Chart(frame, height=120)
             .mark_bar()
-            .encode(x=alt.X("time:T", title=f"{'時刻' if japanese else 'Time'} ({zone_name})",
+            .encode(x=alt.X("time:T", title=f"{i18n.pick(_TIME, lang)} ({zone_name})",
                             scale=scale, axis=alt.Axis(format="%m-%d %H:%M", labelOverlap=True)),
-                    y=alt.Y("sum(records):Q", title="記録数" if japanese else "Records",
+                    y=alt.Y("sum(records):Q", title=i18n.pick(_RECORDS, lang),
                             axis=alt.Axis(tickMinStep=1, format=EXACT)),
                     color=alt.Color("action:N", title="Action",
                                     scale=alt.Scale(domain=list(ACTION_COLORS),

@@ -153,24 +153,33 @@ def _add_query(sub) -> None:
     p.set_defaults(run=_run_query)
 
 
-def _run_query(args) -> int:
+def _run_audited(args, query):
+    """The query's Result, run and audited like the pages' queries (the user is the
+    operating-system account), skipped objects said on stderr; None once the error is said."""
     from lib import audit
     from lib.engines import EngineError, get_engine
 
-    query = _query_from(args)
-    if query is None:
-        return EXIT_USAGE
     settings = _settings_for(args)
-    if args.kind == "health":
-        return _run_health(args, query, settings)
-    try:  # audited like the pages' queries; the user is the operating-system account
+    try:
         result = audit.run_audited(settings, f"cli:{_os_user()}", "cli", query,
                                    get_engine(settings).run)
     except (EngineError, audit.AuditError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return None
     for note in result.skipped:
         print(f"skipped: {note}", file=sys.stderr)
+    return result
+
+
+def _run_query(args) -> int:
+    query = _query_from(args)
+    if query is None:
+        return EXIT_USAGE
+    if args.kind == "health":
+        return _run_health(args, query)
+    result = _run_audited(args, query)
+    if result is None:
+        return EXIT_FAILED
     records = result.records()
     if args.format == "csv":
         import pandas as pd
@@ -183,21 +192,23 @@ def _run_query(args) -> int:
     return EXIT_OK
 
 
-def _run_health(args, query, settings) -> int:
+def _run_health(args, query) -> int:
     """The Data health page's report (issue 22): the record queries on the engine, the
     objects from a listing of the store."""
-    from lib import audit, health
-    from lib.engines import EngineError, get_engine
+    from lib import health
     from lib.store.backends import StoreError
 
-    run = get_engine(settings).run
+    rows = {}
+    for name, q in (("hours", query), ("gaps", health.gaps_query(query.filters, query.scope))):
+        result = _run_audited(args, q)
+        if result is None:
+            return EXIT_FAILED
+        rows[name] = result.rows()
     try:
-        rows = {name: audit.run_audited(settings, f"cli:{_os_user()}", "cli", q, run).rows()
-                for name, q in (("hours", query),
-                                ("gaps", health.gaps_query(query.filters, query.scope)))}
-        report = health.collect(rows["hours"], rows["gaps"], health.store_backend(settings),
-                                query.filters, query.scope)
-    except (EngineError, audit.AuditError, StoreError, OSError) as error:
+        report = health.collect(rows["hours"], rows["gaps"],
+                                health.store_backend(_settings_for(args)), query.filters,
+                                query.scope)
+    except (StoreError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
     if args.format == "csv":  # the hours table: the one that is a table
@@ -439,10 +450,10 @@ def _add_demo(sub) -> None:
 
 
 def _run_demo(args) -> int:
-    from lib.generator import generate, parse_time, text_progress
+    from lib.generator import epoch_of, generate, text_progress
 
     try:
-        end = None if args.end is None else parse_time(args.end)
+        end = None if args.end is None else epoch_of(args.end)
         summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
                            end=end, progress=text_progress(sys.stderr),
                            cost_cases=args.cost_cases, gap_cases=args.gap_cases)
@@ -527,7 +538,6 @@ def _add_check(sub) -> None:
 
 def _run_check(args) -> int:
     from lib import check, timeutil
-    from lib.engines import EngineError, get_engine
     from lib.filters import InvalidFilters
     from lib.query import ALL_ACCOUNTS, MAX_LIMIT
 
@@ -543,18 +553,9 @@ def _run_check(args) -> int:
     if not 1 <= args.limit <= MAX_LIMIT:
         print(f"error: --limit: must be 1-{MAX_LIMIT}", file=sys.stderr)
         return EXIT_USAGE
-    from lib import audit
-
-    settings = _settings_for(args)
-    try:  # audited like the pages' checks; the user is the operating-system account
-        result = audit.run_audited(settings, f"cli:{_os_user()}", "cli",
-                                   check.check_query(filters, ALL_ACCOUNTS, limit=args.limit),
-                                   get_engine(settings).run)
-    except (EngineError, audit.AuditError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    result = _run_audited(args, check.check_query(filters, ALL_ACCOUNTS, limit=args.limit))
+    if result is None:
         return EXIT_FAILED
-    for note in result.skipped:
-        print(f"skipped: {note}", file=sys.stderr)
     verdict = check.judge(result.rows(), check.CheckSpec.from_filters(filters), lang=args.lang,
                           now=timeutil.now(), limit=args.limit)
     sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False, indent=1) + "\n")

@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 import pandas as pd
 from sqlglot import exp
 
-from lib import timeutil
+from lib import i18n, timeutil
 from lib.filters import parse_network, to_params
 from lib.query import Query, QueryError, alias, bigint, col, is_flow, lit, ordered, window
 
@@ -69,8 +69,6 @@ COST_GROUPS: dict[str, tuple[str, ...]] = {
     "account": ("log_account",), "time": ("bucket_start",),
     # where the records were stored: which flow logs to switch to a v5 format
     "log": ("log_account", "log_region", "vpc_id")}
-SAVINGS_CHANGES = ("gateway-endpoint", "interface-endpoint", "co-locate")
-GATEWAY_SERVICES = ("S3", "DYNAMODB")
 # pkt-*-aws-service values no interface endpoint can carry (global or generic services).
 NO_ENDPOINT_SERVICES = ("AMAZON", "CLOUDFRONT", "GLOBALACCELERATOR", "ROUTE53",
                         "ROUTE53_HEALTHCHECKS", "ROUTE53_HEALTHCHECKS_PUBLISHING")
@@ -620,110 +618,13 @@ def per_class(rows: list[Mapping]) -> dict[str, dict]:
 
 # --- the page: words (English, Japanese), frames, drill-down ---------------------------------
 
-TEXTS: dict[str, dict[str, str]] = {
-    "title": {"en": "Cost", "ja": "コスト"},
-    "caption": {"en": "Which traffic costs money, who causes it, and what a change would save: "
-                      "estimated from the flow logs in the sidebar's range, accounts and regions.",
-                "ja": "どの通信に料金がかかり、誰が原因で、何を変えればいくら節約できるか。"
-                      "サイドバーの期間・アカウント・リージョンのフローログから見積もります。"},
-    "prices": {"en": "Prices: AWS list prices per GiB (2^30 bytes) as of {taken}; setting "
-                     "`prices` in flowscope.toml changes them per region.",
-               "ja": "単価: {taken} 時点の AWS 公開価格（GiB = 2^30 バイトあたり）。"
-                     "flowscope.toml の `prices` 設定でリージョンごとに変更できます。"},
-    "top": {"en": "How many per class", "ja": "種類ごとの表示件数"},
-    "month": {"en": "Month to date ({month}, UTC)", "ja": "今月の累計（{month}、UTC）"},
-    "period": {"en": "Selected period", "ja": "選択した期間"},
-    "total": {"en": "Estimated charges", "ja": "推定料金"},
-    "per-month": {"en": "{usd} a month at this rate", "ja": "このペースで月 {usd}"},
-    "trend": {"en": "Charges over time", "ja": "料金の推移"},
-    "drivers": {"en": "Top cost drivers per class", "ja": "種類ごとの主なコスト要因"},
-    "drivers-by": {"en": "Group by", "ja": "集計の単位"},
-    "drivers-help": {"en": "Select a row to open Search on its records.",
-                     "ja": "行を選ぶと、その記録を検索ページで開きます。"},
-    "no-drill": {"en": "Search has no filter for AWS services: this table opens nothing.",
-                 "ja": "検索ページには AWS サービスの条件がないため、この表からは開けません。"},
-    "savings": {"en": "What a change would save", "ja": "変更による節約額"},
-    "savings-help": {"en": "Dollars per month, scaled from the selected period. Select a row "
-                           "to open Search on its records.",
-                     "ja": "選択した期間から月額に換算しています。行を選ぶと記録を検索ページで"
-                           "開きます。"},
-    "no-savings": {"en": "No savings found: no NAT gateway traffic to AWS services and no "
-                         "cross-AZ transfers in this range.",
-                   "ja": "節約案はありません（AWS サービスへの NAT ゲートウェイ経由の通信も、"
-                         "AZ 間の転送もありません）。"},
-    "nothing": {"en": "No traffic in this range.", "ja": "この期間に通信はありません。"},
-    "unknown": {"en": "{size} could not be classified: these flow logs use a format without "
-                      "flow-direction and traffic-path (v2–v4). Create flow logs with a v5 or "
-                      "later format (with az-id, flow-direction, traffic-path, "
-                      "pkt-src-aws-service and pkt-dst-aws-service) for:",
-                "ja": "{size} は分類できませんでした。以下のフローログは flow-direction と "
-                      "traffic-path のない形式（v2〜v4）です。v5 以降の形式（az-id、"
-                      "flow-direction、traffic-path、pkt-src-aws-service、pkt-dst-aws-service "
-                      "を含む）のフローログを作成してください:"},
-    "unknown-row": {"en": "account {account}, region {region}, {vpc}: {size}",
-                    "ja": "アカウント {account}、リージョン {region}、{vpc}: {size}"},
-    "no-vpc": {"en": "VPC not in the format", "ja": "形式に VPC ID なし"},
-    "limits": {"en": "What this estimate can and cannot see", "ja": "この見積もりでわかること・"
-                                                                    "わからないこと"},
-    "limits-text": {
-        "en": "- An **estimate** from flow logs at list prices, **not your invoice**: discounts, "
-              "Savings Plans, credits, the free tier and volume tiers are not applied.\n"
-              "- Only traffic the flow logs record: interfaces without a flow log, skipped "
-              "records (SKIPDATA) and traffic flow logs never capture (Amazon DNS, DHCP, "
-              "instance metadata, Time Sync) are missing.\n"
-              "- Per-GiB charges only: NAT gateway, endpoint and transit gateway hours and "
-              "public IPv4 addresses are not included.\n"
-              "- The classes need a v5 or later format; older formats count as unknown. A "
-              "transfer to an interface whose AZ the logs do not show counts as free; a "
-              "transit gateway is recognised only when the other VPC's interface is in the "
-              "logs.\n"
-              "- NAT gateway traffic also pays internet egress (at the NAT gateway's own "
-              "records) and cross-AZ transfer when the NAT gateway is in another AZ.\n"
-              "- Only the records of the accounts you may see are read: a transfer whose "
-              "other side is in another account is classified from your side alone.",
-        "ja": "- 公開価格によるフローログからの**見積もり**で、**請求書ではありません**。割引、"
-              "Savings Plans、クレジット、無料枠、段階料金は反映していません。\n"
-              "- フローログに記録された通信だけが対象です。フローログのないインターフェイス、"
-              "スキップされた記録（SKIPDATA）、フローログが記録しない通信（Amazon DNS、DHCP、"
-              "インスタンスメタデータ、Time Sync）は含まれません。\n"
-              "- GiB あたりの料金だけです。NAT ゲートウェイ・エンドポイント・Transit Gateway "
-              "の時間料金やパブリック IPv4 アドレスの料金は含みません。\n"
-              "- 分類には v5 以降の形式が必要で、古い形式は unknown になります。AZ がログから"
-              "わからないインターフェイスへの転送は free、Transit Gateway は相手 VPC の"
-              "インターフェイスがログにある場合だけ判定できます。\n"
-              "- NAT ゲートウェイ経由の通信には、NAT ゲートウェイ自身の記録でインターネット"
-              "送信料金が、別の AZ にある場合は AZ 間転送料金もかかります。\n"
-              "- 閲覧を許可されたアカウントの記録だけを読みます。相手側が別のアカウントに"
-              "ある転送は、こちら側の記録だけで分類します。"},
-}
-CLASS_TITLES: dict[str, dict[str, str]] = {
-    "internet-egress": {"en": "Internet egress", "ja": "インターネットへの送信"},
-    "nat-gateway": {"en": "NAT gateway processing", "ja": "NAT ゲートウェイ処理"},
-    "gateway-endpoint": {"en": "Gateway endpoint (free)", "ja": "ゲートウェイエンドポイント（無料）"},
-    "cross-az": {"en": "Cross-AZ transfer", "ja": "AZ 間転送"},
-    "inter-region": {"en": "Inter-region peering", "ja": "リージョン間ピアリング"},
-    "transit-gateway": {"en": "Transit gateway", "ja": "Transit Gateway"},
-    "free": {"en": "Free", "ja": "無料"},
-    "unknown": {"en": "Unknown (format before v5)", "ja": "不明（v5 より前の形式）"},
-}
-CHANGE_TITLES: dict[str, dict[str, str]] = {
-    "gateway-endpoint": {"en": "Add a gateway endpoint for {what}",
-                         "ja": "{what} 用のゲートウェイエンドポイントを追加"},
-    "interface-endpoint": {"en": "Add an interface endpoint for {what}",
-                           "ja": "{what} 用のインターフェイスエンドポイントを追加"},
-    "co-locate": {"en": "Put {what} in one AZ", "ja": "{what} を同じ AZ に配置"},
-}
-DRIVER_GROUPS: dict[str, dict[str, str]] = {
-    "pair": {"en": "Pairs", "ja": "通信の組"}, "src": {"en": "Sources", "ja": "送信元"},
-    "dst": {"en": "Destinations", "ja": "宛先"},
-    "interface": {"en": "Interfaces", "ja": "インターフェイス"},
-    "service": {"en": "AWS services", "ja": "AWS サービス"}, "vpc": {"en": "VPCs", "ja": "VPC"},
-    "account": {"en": "Accounts", "ja": "アカウント"}}
-COLUMNS: dict[str, dict[str, str]] = {
-    "charge": {"en": "charge", "ja": "料金の種類"}, "usd": {"en": "USD", "ja": "USD"},
-    "gib": {"en": "GiB", "ja": "GiB"}, "change": {"en": "change", "ja": "変更"},
-    "vpc": {"en": "VPC", "ja": "VPC"}, "usd_saved": {"en": "USD saved a month",
-                                                     "ja": "月あたりの節約額（USD）"}}
+# The texts are in lib/texts/cost.toml (see lib/i18n.py).
+_CATALOGUE = i18n.catalogue("cost")
+TEXTS = _CATALOGUE["texts"]  # headings, captions, notes
+CLASS_TITLES = _CATALOGUE["classes"]  # the charge classes
+CHANGE_TITLES = _CATALOGUE["changes"]  # the savings' changes ({what})
+DRIVER_GROUPS = _CATALOGUE["driver_groups"]  # the drivers table's groupings, in page order
+COLUMNS = _CATALOGUE["columns"]  # table headings
 DRIVERS_KEY = "cost_drivers"  # the drivers table's selection
 DRIVER_GROUP_KEY = "cost_driver_group"  # which grouping it shows
 SAVINGS_KEY = "cost_savings"
@@ -732,13 +633,11 @@ MIN_TREND_BUCKET = 3600
 
 
 def say(key: str, lang: str, **values) -> str:
-    texts = TEXTS[key]
-    return (texts.get(lang) or texts["en"]).format(**values)
+    return i18n.fill(TEXTS[key], lang, **values)
 
 
-def title(table: Mapping[str, Mapping[str, str]], key: str, lang: str) -> str:
-    texts = table[key]
-    return texts.get(lang) or texts["en"]
+def title(table: i18n.Table, key: str, lang: str) -> str:
+    return i18n.pick(table[key], lang)
 
 
 def dollars(value: float) -> str:

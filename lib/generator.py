@@ -152,7 +152,7 @@ def _iso(t: int) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_time(value: str | float) -> int:
+def epoch_of(value: str | float) -> int:
     """Epoch seconds or ISO 8601 (naive means UTC) -> epoch seconds."""
     if isinstance(value, (int, float)):
         return int(value)
@@ -986,7 +986,7 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     t_wall = time.monotonic()
     report = progress or (lambda done, message: None)
     records, seed = int(records), int(seed)
-    end = int(time.time()) // SLOT * SLOT if end is None else parse_time(end)
+    end = int(time.time()) // SLOT * SLOT if end is None else epoch_of(end)
     if records < MIN_RECORDS:
         raise ValueError(f"records must be at least {MIN_RECORDS}")
     if not days > 0 or days * 86400 < 3 * 3600:

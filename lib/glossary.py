@@ -12,14 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-LANGS = ("en", "ja")
-
-Texts = dict[str, str]  # {"en": ..., "ja": ...}
-
-
-def _pick(texts: Mapping[str, str], lang: str) -> str:
-    """The text in the wanted language; English when that language is missing."""
-    return texts.get(lang) or texts["en"]
+from lib.i18n import Translations, pick
 
 
 def _as_int(value: Any) -> int | None:
@@ -40,7 +33,7 @@ def _as_int(value: Any) -> int | None:
 
 # --- fields ------------------------------------------------------------------------------
 
-FIELD_HELP: dict[str, Texts] = {
+FIELD_HELP: dict[str, Translations] = {
     "version": {
         "en": "The flow log format version: 2 is the default format; higher numbers mean the log "
               "was set up to include newer fields.",
@@ -257,7 +250,7 @@ FIELD_HELP: dict[str, Texts] = {
     },
 }
 
-UNKNOWN_FIELD_HELP: Texts = {
+UNKNOWN_FIELD_HELP: Translations = {
     "en": "A field this version of Flowscope does not know yet (newer flow log version); "
           "shown as text.",
     "ja": "このバージョンの Flowscope がまだ知らない項目です（新しいフローログ形式のもの）。"
@@ -267,36 +260,36 @@ UNKNOWN_FIELD_HELP: Texts = {
 
 def explain_field(name: str, lang: str = "en") -> str:
     """One plain sentence about a field; a generic note for names AWS added later."""
-    return _pick(FIELD_HELP.get(name, UNKNOWN_FIELD_HELP), lang)
+    return pick(FIELD_HELP.get(name, UNKNOWN_FIELD_HELP), lang)
 
 
 # --- why a value is "-" -------------------------------------------------------------------
 
-_NO_PORTS: Texts = {
+_NO_PORTS: Translations = {
     "en": "Ports exist only for TCP and UDP-like protocols; traffic such as ICMP (ping) has none.",
     "ja": "ポートは TCP や UDP などのプロトコルにしかなく、ICMP（ping）などの通信にはありません。",
 }
-_NOT_ECS: Texts = {
+_NOT_ECS: Translations = {
     "en": "The traffic does not belong to an Amazon ECS task.",
     "ja": "この通信は Amazon ECS のタスクのものではありません。",
 }
-_NO_CONTAINER_INSTANCE: Texts = {
+_NO_CONTAINER_INSTANCE: Translations = {
     "en": "The task runs on AWS Fargate, which has no EC2 container instance, or the traffic "
           "does not belong to an ECS task.",
     "ja": "タスクが EC2 コンテナインスタンスを持たない AWS Fargate で動いているか、"
           "通信が ECS タスクのものではありません。",
 }
-_NOT_IN_SERVICE_RANGE: Texts = {
+_NOT_IN_SERVICE_RANGE: Translations = {
     "en": "The address is not in the published IP address range of an AWS service.",
     "ja": "アドレスが AWS のサービスとして公開されている IP アドレス範囲に含まれていません。",
 }
-_NOT_IN_SUBLOCATION: Texts = {
+_NOT_IN_SUBLOCATION: Translations = {
     "en": "The network interface is not in a Wavelength Zone, an Outpost or a Local Zone.",
     "ja": "ネットワークインターフェイスは Wavelength Zone、Outpost、ローカルゾーンのいずれにも"
           "ありません。",
 }
 
-NOT_APPLICABLE_REASON: dict[str, Texts] = {
+NOT_APPLICABLE_REASON: dict[str, Translations] = {
     "srcport": _NO_PORTS,
     "dstport": _NO_PORTS,
     "tcp-flags": {
@@ -354,7 +347,7 @@ NOT_APPLICABLE_REASON: dict[str, Texts] = {
 
 # NODATA/SKIPDATA records carry no traffic, so every traffic field is "-" whatever its own
 # reason would be: the record's status explains it better than the field.
-STATUS_MISSING_REASON: dict[str, Texts] = {
+STATUS_MISSING_REASON: dict[str, Translations] = {
     "NODATA": {
         "en": "NODATA record: there was no traffic on this network interface during the "
               "capture window, so traffic fields are empty.",
@@ -369,7 +362,7 @@ STATUS_MISSING_REASON: dict[str, Texts] = {
     },
 }
 
-GENERIC_MISSING_REASON: Texts = {
+GENERIC_MISSING_REASON: Translations = {
     "en": "AWS wrote '-': this field has no value for this record.",
     "ja": "AWS は '-' を記録しました。この記録にはこの項目の値がありません。",
 }
@@ -379,8 +372,8 @@ def explain_missing(name: str, record: Mapping[str, Any] | None = None, lang: st
     """Why ``name`` is ``-`` in ``record`` (the record gives context such as NODATA)."""
     status = (record or {}).get("log-status")
     if status in STATUS_MISSING_REASON:
-        return _pick(STATUS_MISSING_REASON[status], lang)
-    return _pick(NOT_APPLICABLE_REASON.get(name, GENERIC_MISSING_REASON), lang)
+        return pick(STATUS_MISSING_REASON[status], lang)
+    return pick(NOT_APPLICABLE_REASON.get(name, GENERIC_MISSING_REASON), lang)
 
 
 # --- protocols and ports ------------------------------------------------------------------
@@ -400,7 +393,6 @@ _BY_PROTOCOL_NAME = {name.lower(): n for n, name in PROTOCOLS.items()} | _PROTOC
 
 # Protocols whose header carries port numbers; for all others AWS writes port 0 or "-".
 PORT_PROTOCOLS = frozenset({6, 17, 33, 132, 136})
-ICMP_PROTOCOLS = frozenset({1, 58})
 
 
 def protocol_name(n: Any) -> str:
@@ -490,7 +482,7 @@ def _tcp_events(value: Any) -> list[str]:
     return events + [n for n in names if n not in covered]
 
 
-_TCP_EVENT_WORDS: dict[str, Texts] = {
+_TCP_EVENT_WORDS: dict[str, Translations] = {
     "SYN": {"en": "SYN: a new connection was being opened (its first packet).",
             "ja": "SYN: 新しい接続を開こうとしました（接続の最初のパケット）。"},
     "SYN-ACK": {"en": "SYN-ACK: the receiving side answered a connection request (the "
@@ -501,19 +493,19 @@ _TCP_EVENT_WORDS: dict[str, Texts] = {
     "RST": {"en": "RST: the connection was reset (refused or aborted).",
             "ja": "RST: 接続がリセットされました（拒否または中断）。"},
 }
-_TCP_OTHER_FLAGS: Texts = {"en": "Other flags: {names}.", "ja": "その他のフラグ: {names}。"}
-_TCP_COMBINED: Texts = {
+_TCP_OTHER_FLAGS: Translations = {"en": "Other flags: {names}.", "ja": "その他のフラグ: {names}。"}
+_TCP_COMBINED: Translations = {
     "en": "Flags are combined over the capture window, so all of this happened within it.",
     "ja": "フラグは集計期間中のものがまとめて記録されるため、これらはすべてその期間内に"
           "起きています。",
 }
-_TCP_ZERO: Texts = {
+_TCP_ZERO: Translations = {
     "en": "No SYN, FIN or RST was seen: usually data flowing in a connection that was already "
           "open (AWS does not log ACK or PSH on their own).",
     "ja": "SYN・FIN・RST はありません。通常はすでに開いている接続でのデータのやりとりです"
           "（AWS は ACK や PSH だけでは記録しません）。",
 }
-_TCP_NONE: Texts = {
+_TCP_NONE: Translations = {
     "en": "No TCP flags recorded (not TCP traffic, or no data).",
     "ja": "TCP フラグは記録されていません（TCP 以外の通信、またはデータなし）。",
 }
@@ -523,16 +515,16 @@ def explain_tcp_flags(value: Any, lang: str = "en") -> str:
     """tcp-flags in plain words, e.g. 19 -> SYN-ACK and FIN within one capture window."""
     bits = _as_int(value)
     if bits is None or bits < 0:
-        return _pick(_TCP_NONE, lang)
+        return pick(_TCP_NONE, lang)
     events = _tcp_events(value)
     if not events:
-        return _pick(_TCP_ZERO, lang)
-    named = [_pick(_TCP_EVENT_WORDS[e], lang) for e in events if e in _TCP_EVENT_WORDS]
+        return pick(_TCP_ZERO, lang)
+    named = [pick(_TCP_EVENT_WORDS[e], lang) for e in events if e in _TCP_EVENT_WORDS]
     others = [e for e in events if e not in _TCP_EVENT_WORDS]
     if others:
-        named.append(_pick(_TCP_OTHER_FLAGS, lang).format(names=", ".join(others)))
+        named.append(pick(_TCP_OTHER_FLAGS, lang).format(names=", ".join(others)))
     if len(events) > 1:
-        named.append(_pick(_TCP_COMBINED, lang))
+        named.append(pick(_TCP_COMBINED, lang))
     return ("" if lang == "ja" else " ").join(named)  # Japanese puts no space after 。
 
 
@@ -541,12 +533,12 @@ def _tcp_flags_short(value: Any, lang: str) -> str | None:
     bits = _as_int(value)
     if bits is None or bits < 0:
         return None
-    return " + ".join(_tcp_events(value)) or _pick({"en": "none", "ja": "なし"}, lang)
+    return " + ".join(_tcp_events(value)) or pick({"en": "none", "ja": "なし"}, lang)
 
 
 # --- coded values -------------------------------------------------------------------------
 
-TRAFFIC_PATHS: dict[int, Texts] = {
+TRAFFIC_PATHS: dict[int, Translations] = {
     1: {"en": "through another resource in the same VPC",
         "ja": "同じ VPC 内の別のリソース経由"},
     2: {"en": "through an internet gateway or a gateway VPC endpoint",
@@ -562,14 +554,14 @@ TRAFFIC_PATHS: dict[int, Texts] = {
     8: {"en": "through an internet gateway (Nitro-based instances only)",
         "ja": "インターネットゲートウェイ経由（Nitro ベースのインスタンスのみ）"},
 }
-_UNKNOWN_PATH: Texts = {"en": "path {n} (not known to this version of Flowscope)",
+_UNKNOWN_PATH: Translations = {"en": "path {n} (not known to this version of Flowscope)",
                         "ja": "経路 {n}（このバージョンの Flowscope では未対応）"}
 
-FLOW_DIRECTIONS: dict[str, Texts] = {
+FLOW_DIRECTIONS: dict[str, Translations] = {
     "ingress": {"en": "incoming (ingress)", "ja": "受信 (ingress)"},
     "egress": {"en": "outgoing (egress)", "ja": "送信 (egress)"},
 }
-LOG_STATUSES: dict[str, Texts] = {
+LOG_STATUSES: dict[str, Translations] = {
     "OK": {"en": "OK: data is recorded normally", "ja": "OK: 正常に記録されています"},
     "NODATA": {"en": "NODATA: no traffic during the interval",
                "ja": "NODATA: 期間中に通信がありませんでした"},
@@ -577,33 +569,33 @@ LOG_STATUSES: dict[str, Texts] = {
                        "(capacity constraint or internal error)",
                  "ja": "SKIPDATA: 期間中に一部の記録が省略されました（容量の制約または内部エラー）"},
 }
-ACTIONS: dict[str, Texts] = {
+ACTION_LABELS: dict[str, Translations] = {
     "ACCEPT": {"en": "accepted (allowed through)", "ja": "許可 (ACCEPT)"},
     "REJECT": {"en": "rejected (blocked, for example by a security group or network ACL)",
                "ja": "拒否 (REJECT: セキュリティグループやネットワーク ACL などで遮断)"},
 }
-TRAFFIC_TYPES: dict[str, Texts] = {
+TRAFFIC_TYPES: dict[str, Translations] = {
     "IPv4": {"en": "IPv4", "ja": "IPv4"},
     "IPv6": {"en": "IPv6", "ja": "IPv6"},
     "EFA": {"en": "EFA (Elastic Fabric Adapter traffic)",
             "ja": "EFA（Elastic Fabric Adapter の通信）"},
 }
-REJECT_REASONS: dict[str, Texts] = {
+REJECT_REASONS: dict[str, Translations] = {
     "BPA": {"en": "blocked by VPC Block Public Access",
             "ja": "VPC のパブリックアクセスのブロック (BPA) により遮断"},
 }
-_UNKNOWN_ACCOUNT: Texts = {
+_UNKNOWN_ACCOUNT: Translations = {
     "en": "an interface created by an AWS service (owner account not reported)",
     "ja": "AWS のサービスが作成したインターフェイス（所有アカウントは記録されません）",
 }
 
 
-def _label(table: Mapping[str, Texts], value: Any, lang: str) -> str:
+def _label(table: Mapping[str, Translations], value: Any, lang: str) -> str:
     """The label of a coded text value; unknown values (newer AWS codes) pass through."""
     if value is None:
         return "-"
     texts = table.get(str(value))
-    return _pick(texts, lang) if texts else str(value)
+    return pick(texts, lang) if texts else str(value)
 
 
 def traffic_path_label(n: Any, lang: str = "en") -> str:
@@ -611,7 +603,7 @@ def traffic_path_label(n: Any, lang: str = "en") -> str:
     if number is None:
         return "-" if n is None else str(n)
     texts = TRAFFIC_PATHS.get(number)
-    return _pick(texts, lang) if texts else _pick(_UNKNOWN_PATH, lang).format(n=number)
+    return pick(texts, lang) if texts else pick(_UNKNOWN_PATH, lang).format(n=number)
 
 
 def flow_direction_label(v: Any, lang: str = "en") -> str:
@@ -623,7 +615,7 @@ def log_status_label(v: Any, lang: str = "en") -> str:
 
 
 def action_label(v: Any, lang: str = "en") -> str:
-    return _label(ACTIONS, v, lang)
+    return _label(ACTION_LABELS, v, lang)
 
 
 def type_label(v: Any, lang: str = "en") -> str:
@@ -644,7 +636,7 @@ def utc_time(seconds: Any) -> str | None:
 
 
 def _account_meaning(value: Any, lang: str) -> str | None:
-    return _pick(_UNKNOWN_ACCOUNT, lang) if value == "unknown" else None
+    return pick(_UNKNOWN_ACCOUNT, lang) if value == "unknown" else None
 
 
 _DECODERS = {

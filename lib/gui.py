@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from lib import audit, auth, timeutil
+from lib import audit, auth, i18n, timeutil
 from lib.config import Settings, load_settings
 from lib.engines import EngineError, Result, get_engine
 from lib.filters import KEYS, Filters, InvalidFilters, parse_filters
@@ -64,7 +64,7 @@ def viewer_zone() -> str:
 
 
 def language() -> str:
-    return st.session_state.get("lang") or "en"
+    return i18n.known(st.session_state.get("lang"))
 
 
 def user_scope() -> Scope:

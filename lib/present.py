@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from lib import glossary, schema, timeutil
+from lib import glossary, i18n, schema, timeutil
 
 # Characters that make Markdown anywhere in a line: escapes, code, emphasis, strikethrough,
 # links and images ([ ]), HTML and autolinks (< >), Streamlit's LaTeX ($), tables, entities.
@@ -67,14 +67,17 @@ def aws_record(row: dict) -> dict:
     return out
 
 
+_STORED_UNDER = {
+    "en": "The account and region folder of the central bucket holding this record.",
+    "ja": "この記録が保存されている中央バケットのアカウントとリージョンのフォルダです。"}
+
+
 def explain_row(row: dict, lang: str = "en") -> pd.DataFrame:
     """Every field of one record with its value, meaning and plain-words explanation."""
     rows = glossary.explain_record(aws_record(row), lang)
     stored = {"field": "stored under", "value": f"{row.get(schema.LOG_ACCOUNT)} / "
               f"{row.get(schema.LOG_REGION)}",
-              "meaning": "", "explanation": (
-                  "The account and region folder of the central bucket holding this record."
-                  if lang == "en" else "この記録が保存されている中央バケットのアカウントとリージョンのフォルダです。")}
+              "meaning": "", "explanation": i18n.pick(_STORED_UNDER, lang)}
     frame = pd.DataFrame([*rows, stored])
     frame["value"] = frame["value"].map(lambda v: "-" if v is None else str(v))
     return frame

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from lib import glossary, timeutil
+from lib import glossary, i18n, timeutil
 from lib.filters import InvalidFilters, parse_filters
 from lib.parser import ParsedLine, looks_like_header, parse_format, parse_lines
 from lib.schema import BY_COLUMN, BY_NAME, DEFAULT_FORMAT, VERSION_FORMATS, field_for
@@ -233,7 +233,7 @@ def explain_table(row: Row, lang: str = "en") -> pd.DataFrame:
     """Every field of a record: value, decoded meaning, plain-words explanation."""
     frame = pd.DataFrame(glossary.explain_record(row.values, lang),
                          columns=["field", "value", "meaning", "explanation"])
-    not_applicable = _NOT_APPLICABLE.get(lang, _NOT_APPLICABLE["en"])
+    not_applicable = i18n.pick(_NOT_APPLICABLE, lang)
     frame["value"] = frame["value"].map(lambda v: not_applicable if v is None else str(v))
     return frame
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from lib import glossary, timeutil
-from lib.filters import Filters, parse_network, to_params
+from lib.filters import ACTIONS, Filters, parse_network, to_params
 from lib.query import SCAN_MIN_HOSTS, SCAN_MIN_PORTS, SCAN_WINDOW_S, Query, Scope
 
 MAX_POINTS = 300  # time buckets on one chart at most (for ranges up to MAX_POINTS days)
@@ -23,7 +23,6 @@ BUCKET_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 LABEL_LIMIT = 5000  # labels returned at most (addresses shown x interfaces holding them)
 GROUP_TITLES = {"src": "Sources", "dst": "Destinations", "pair": "Pairs"}
 GROUP_FIELDS = {"src": ["srcaddr"], "dst": ["dstaddr"], "pair": ["srcaddr", "dstaddr"]}
-ACTIONS = ("ACCEPT", "REJECT")
 MEASURE_TITLES = {"bytes": "Bytes", "packets": "Packets", "flows": "Flows"}
 BYTE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 
@@ -285,14 +284,14 @@ def human_bytes(value: int) -> str:
 # --- labels and top talkers --------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Owner:
+class Holder:
     """What holds an address: `short` for a chart axis, `full` for tooltips and tables."""
 
     short: str  # the instance, else the interface ("+N" when several hold the address)
     full: str  # every holder: "i-0abc / eni-0123, vpc-0de; eni-0456, vpc-0fe"
 
 
-def address_labels(rows: list[Mapping]) -> dict[str, Owner]:
+def address_labels(rows: list[Mapping]) -> dict[str, Holder]:
     """Address -> what owns it, from the labels query.
 
     Private ranges overlap between VPCs, so one address can belong to several interfaces:
@@ -309,17 +308,17 @@ def address_labels(rows: list[Mapping]) -> dict[str, Owner]:
             name = " / ".join(v for v in (row.get("instance_id"), row.get("interface_id")) if v)
             names.append(name + (f", {row['vpc_id']}" if row.get("vpc_id") else ""))
         short = found[0].get("instance_id") or found[0]["interface_id"]
-        owners[address] = Owner(short + (f" +{len(found) - 1}" if len(found) > 1 else ""),
+        owners[address] = Holder(short + (f" +{len(found) - 1}" if len(found) > 1 else ""),
                                 "; ".join(names))
     return owners
 
 
-def address_text(address: str, labels: Mapping[str, Owner]) -> str:
+def address_text(address: str, labels: Mapping[str, Holder]) -> str:
     owner = labels.get(address)
     return f"{address} ({owner.short})" if owner else address
 
 
-def talkers_frame(rows: list[Mapping], group: str, labels: Mapping[str, Owner]
+def talkers_frame(rows: list[Mapping], group: str, labels: Mapping[str, Holder]
                   ) -> pd.DataFrame:
     """One row per talker in the engine's order: a short 'talker' label for the axis and
     the full 'owner' (interface, instance, VPC) for the tooltip."""

@@ -27,7 +27,7 @@ def tooltip_formats(chart: alt.Chart) -> dict[str, str | None]:
 def test_talker_bars_are_horizontal_sorted_and_exact_on_hover():
     rows = [{"srcaddr": "10.0.0.5", "bytes": 9_000_000_001, "packets": 7, "flows": 2},
             {"srcaddr": "10.0.1.9", "bytes": 5, "packets": 1, "flows": 1}]
-    frame = traffic.talkers_frame(rows, "src", {"10.0.0.5": traffic.Owner("eni-a", "eni-a, vpc-a")})
+    frame = traffic.talkers_frame(rows, "src", {"10.0.0.5": traffic.Holder("eni-a", "eni-a, vpc-a")})
     chart = charts.bars(frame, "talker", "bytes", ["srcaddr"])
     assert isinstance(chart, alt.Chart)
     encoding = spec(chart)["encoding"]

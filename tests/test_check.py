@@ -342,7 +342,7 @@ def test_timeline_numbers_and_chart():
          "bytes": 100},
         {"bucket_start": T0 + 300, "direction": "response", "action": "ACCEPT", "records": 1,
          "bytes": 100}]
-    frame = check.timeline_frame(timeline, "Asia/Tokyo")
+    frame = check.timeline_chart_frame(timeline, "Asia/Tokyo")
     # T0 is a UTC midnight: 09:00 in Tokyo
     assert [str(t) for t in frame["time"]] == ["2026-09-21 09:00:00", "2026-09-21 09:00:00",
                                                "2026-09-21 09:05:00"]
@@ -359,7 +359,7 @@ def test_timeline_numbers_and_chart():
     drawn = pd.DataFrame(next(iter(spec["datasets"].values())))
     assert list(drawn["records"]) == [1, 1, 1] and list(drawn["action"]) == [
         "ACCEPT", "REJECT", "ACCEPT"]
-    assert check.bucket_for(3600) == 60 and check.bucket_for(7 * 86400) == 3 * 3600
+    assert check.timeline_bucket(3600) == 60 and check.timeline_bucket(7 * 86400) == 3 * 3600
 
 
 def test_parse_check_names_every_bad_input():

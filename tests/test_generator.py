@@ -310,13 +310,13 @@ def test_duckdb_reads_mixed_formats(data):
     assert sum(r[2] for r in rows) == expected
 
 
-def test_parse_time():
-    assert generator.parse_time("1764115200") == 1764115200
-    assert generator.parse_time("2025-11-26T00:00:00Z") == 1764115200
-    assert generator.parse_time("2025-11-26T01:00:00+01:00") == 1764115200
-    assert generator.parse_time("2025-11-26 00:00") == 1764115200
+def test_epoch_of():
+    assert generator.epoch_of("1764115200") == 1764115200
+    assert generator.epoch_of("2025-11-26T00:00:00Z") == 1764115200
+    assert generator.epoch_of("2025-11-26T01:00:00+01:00") == 1764115200
+    assert generator.epoch_of("2025-11-26 00:00") == 1764115200
     with pytest.raises(ValueError):
-        generator.parse_time("yesterday")
+        generator.epoch_of("yesterday")
 
 
 def test_cli_demo(tmp_path, capsys):

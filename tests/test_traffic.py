@@ -92,8 +92,8 @@ def test_labels_are_asked_for_the_addresses_shown():
 
 def test_address_labels_name_every_owner():
     assert traffic.address_labels(LABEL_ROWS) == {
-        "10.0.0.5": traffic.Owner("eni-a", "eni-a"),
-        "10.0.2.7": traffic.Owner("eni-d +1", "eni-d, vpc-d; i-0c / eni-c, vpc-c")}
+        "10.0.0.5": traffic.Holder("eni-a", "eni-a"),
+        "10.0.2.7": traffic.Holder("eni-d +1", "eni-d, vpc-d; i-0c / eni-c, vpc-c")}
     assert traffic.address_labels(LABEL_ROWS[1:2])["10.0.2.7"].short == "i-0c"
 
 

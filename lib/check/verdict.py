@@ -1,0 +1,39 @@
+"""Connection check, the verdict: the decision on the facts, in words, with its evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from lib.check.facts import CheckSpec, Facts, classify, decide, evidence_of, infer_owners, side_of
+from lib.check.words import Words, reasons_for
+
+
+@dataclass
+class Verdict:
+    code: str
+    message: str
+    reasons: list[str]
+    evidence: dict
+    lang: str = "en"
+
+    def to_json(self) -> dict:
+        """What the command line prints."""
+        return {"verdict": self.code, "message": self.message, "reasons": self.reasons,
+                "evidence": self.evidence}
+
+
+def judge(rows: Iterable[Mapping], spec: CheckSpec, lang: str = "en", now: int | None = None,
+          zone: str | None = None, limit: int | None = None) -> Verdict:
+    """The verdict on rows of the ``check`` query (``Result.rows()``). ``now`` (epoch) makes
+    the late-delivery note possible; ``zone`` is for times in the reasons; ``limit`` is the
+    query's row limit (a full result means older records may be missing)."""
+    rows = list(rows)
+    seen = [s for s in (classify(r, spec) for r in rows) if s is not None]
+    owners = infer_owners(seen)
+    facts = Facts(spec, seen, owners, [side_of(s, owners) for s in seen])
+    code = decide(facts)
+    words = Words(lang, spec, zone)
+    reasons = reasons_for(code, facts, words, now, truncated=limit is not None and len(rows) >= limit)
+    evidence = evidence_of(code, facts, truncated=limit is not None and len(rows) >= limit)
+    return Verdict(code, words.say("message-" + code), reasons, evidence, lang)
