@@ -556,8 +556,14 @@ def _run_check(args) -> int:
     result = _run_audited(args, check.check_query(filters, ALL_ACCOUNTS, limit=args.limit))
     if result is None:
         return EXIT_FAILED
+    context = {}  # what the logs could not see (issue 22): gaps, hours, the interfaces' owners
+    for name, query in check.context_queries(filters, ALL_ACCOUNTS).items():
+        found = _run_audited(args, query)
+        if found is None:
+            return EXIT_FAILED
+        context[name] = found.rows()
     verdict = check.judge(result.rows(), check.CheckSpec.from_filters(filters), lang=args.lang,
-                          now=timeutil.now(), limit=args.limit)
+                          now=timeutil.now(), limit=args.limit, context=context)
     sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK
 

@@ -20,13 +20,14 @@ import gzip
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
+from lib import i18n
 from lib.filters import EARLIEST, Filters
 from lib.parser import looks_like_header
-from lib.query import Query, Scope
+from lib.query import GAP_STATUSES, Query, Scope
 from lib.store import layout
 from lib.store.layout import StoredObject
 
-HOUR = 3600
+HOUR_S = 3600
 # The longest aggregation interval (10 minutes): a gap record that started this much
 # before a range still covers part of it.
 LONGEST_INTERVAL_S = 600
@@ -34,7 +35,6 @@ LONGEST_INTERVAL_S = 600
 MERGE_SLACK_S = 60
 GAP_LIMIT = 10_000
 SAMPLE_MAX_BYTES = 8 * 2**20  # text read from a flow log's newest object at most
-GAP_STATUSES = ("SKIPDATA", "NODATA")
 
 
 # --- the record queries -------------------------------------------------------------------
@@ -104,7 +104,7 @@ def overlapping(gaps: list[Gap], interfaces=None, accounts=None,
 
 # --- the stored objects ---------------------------------------------------------------------
 
-def list_objects(backend, filters: Filters, scope: Scope) -> list[StoredObject]:
+def list_stored_objects(backend, filters: Filters, scope: Scope) -> list[StoredObject]:
     """Objects delivered within [start, end) of the accounts the scope and filters allow
     (a listing of the day folders, never a scan)."""
     accounts = scope.effective(filters.accounts)
@@ -168,48 +168,21 @@ def samples_of(backend, objects: list[StoredObject]) -> dict[str, Sample]:
 
 # --- what a field order enables -------------------------------------------------------------
 
-# (field, what it enables, what lacking it means), English and Japanese.
-FIELD_NOTES = (
-    ("log-status",
-     {"en": "NODATA/SKIPDATA visible", "ja": "NODATA/SKIPDATA を確認できる"},
-     {"en": "no log-status: gaps (SKIPDATA) cannot be seen",
-      "ja": "log-status なし: 記録の欠落 (SKIPDATA) を確認できない"}),
-    ("flow-direction",
-     {"en": "the check knows each record's side", "ja": "接続チェックが記録の向きを判別できる"},
-     {"en": "no flow-direction: the check infers sides from the records",
-      "ja": "flow-direction なし: 接続チェックは記録から向きを推定する"}),
-    ("pkt-dst-aws-service",
-     {"en": "the Cost page can classify charges", "ja": "コストページで料金を分類できる"},
-     {"en": "no v5 fields: the Cost page cannot classify (counted unknown)",
-      "ja": "v5 フィールドなし: コストページで分類できない（不明として集計）"}),
-    ("tcp-flags",
-     {"en": "TCP handshakes (SYN, RST) visible", "ja": "TCP のハンドシェイク (SYN, RST) を確認できる"},
-     {"en": "no tcp-flags: an unanswered SYN and a reset look alike",
-      "ja": "tcp-flags なし: 応答のない SYN とリセットを区別できない"}),
-    ("vpc-id",
-     {"en": "VPC and subnet filters work", "ja": "VPC・サブネットの絞り込みが使える"},
-     {"en": "no vpc-id: VPC and subnet filters match nothing",
-      "ja": "vpc-id なし: VPC・サブネットの絞り込みに一致しない"}),
-    ("pkt-srcaddr",
-     {"en": "original addresses behind NAT visible", "ja": "NAT の背後の元のアドレスを確認できる"},
-     {"en": "no pkt-srcaddr: original addresses behind NAT unknown",
-      "ja": "pkt-srcaddr なし: NAT の背後の元のアドレスが分からない"}),
-)
+# The fields whose presence changes what the pages can tell ([enables.*] / [lacks.*] in
+# lib/texts/health.toml say what).
+NOTED_FIELDS = ("log-status", "flow-direction", "pkt-dst-aws-service", "tcp-flags", "vpc-id",
+                "pkt-srcaddr")
 
 
 def field_order_notes(header: tuple[str, ...] | None, lang: str = "en"
                       ) -> tuple[list[str], list[str]]:
     """What a field order enables and what it lacks, in plain words."""
     if header is None:
-        unknown = {"en": "field order unknown (no header line, or Parquet: fields by name)",
-                   "ja": "フィールド順が不明（ヘッダー行なし、または Parquet: 名前で対応）"}
-        return [], [unknown.get(lang, unknown["en"])]
-    enables, lacks = [], []
-    for name, yes, no in FIELD_NOTES:
-        if name in header:
-            enables.append(yes.get(lang, yes["en"]))
-        else:
-            lacks.append(no.get(lang, no["en"]))
+        return [], [health_text("unknown-order", lang)]
+    enables = [i18n.pick(_CATALOGUE["enables"][name], lang) for name in NOTED_FIELDS
+               if name in header]
+    lacks = [i18n.pick(_CATALOGUE["lacks"][name], lang) for name in NOTED_FIELDS
+             if name not in header]
     return enables, lacks
 
 
@@ -250,7 +223,7 @@ class HealthReport:
 
 
 def _hours(start: int, end: int) -> list[int]:
-    return list(range(start - start % HOUR, end, HOUR))
+    return list(range(start - start % HOUR_S, end, HOUR_S))
 
 
 def report(hour_rows: list[dict], gap_rows: list[dict], objects: list[StoredObject],
@@ -264,13 +237,13 @@ def report(hour_rows: list[dict], gap_rows: list[dict], objects: list[StoredObje
     delivered = [o.delivered for o in objects if o.delivered is not None]
     # The store's delivery span: an hour inside it without an object of a flow log that
     # delivers is a gap (logging off, deleted, or late); outside it nothing was delivered.
-    span = (min(delivered) - min(delivered) % HOUR, max(delivered)) if delivered else None
+    span = (min(delivered) - min(delivered) % HOUR_S, max(delivered)) if delivered else None
     flow_logs = []
     for (account, region, log_id), objs in sorted(by_log.items()):
-        seen = {o.delivered - o.delivered % HOUR for o in objs if o.delivered is not None}
+        seen = {o.delivered - o.delivered % HOUR_S for o in objs if o.delivered is not None}
         # whole hours only: an hour the range cuts may just hold no slot of a quiet log
         missing = [h for h in hours if span and span[0] <= h <= span[1] and h not in seen
-                   and start <= h and h + HOUR <= end]
+                   and start <= h and h + HOUR_S <= end]
         sample = samples.get(log_id, Sample(None, None))
         enables, lacks = field_order_notes(sample.fields, lang)
         times = [o.delivered for o in objs if o.delivered is not None]
@@ -292,7 +265,7 @@ def _hour_rows(hour_rows, objects, flow_logs, hours) -> list[dict]:
     counts: dict[tuple, int] = defaultdict(int)
     for obj in objects:
         if obj.delivered is not None:
-            counts[(obj.account, obj.region, obj.delivered - obj.delivered % HOUR)] += 1
+            counts[(obj.account, obj.region, obj.delivered - obj.delivered % HOUR_S)] += 1
     missing: dict[tuple, list[str]] = defaultdict(list)
     for log in flow_logs:
         for hour in log.missing_hours:
@@ -319,73 +292,14 @@ def missing_for(report_: HealthReport, accounts=None) -> list[dict]:
 
 # --- words: the note under Search results, the page's labels ---------------------------------
 
-WORDS = {
-    "gap-note": {
-        "en": "The flow logs skipped records (SKIPDATA: capacity limits or an internal error) "
-              "within this range, so these results may be incomplete: {gaps}.",
-        "ja": "この期間にフローログが記録を省略しました（SKIPDATA: 容量の制約または内部エラー）。"
-              "結果は不完全な可能性があります: {gaps}。"},
-    "more": {"en": " and {n} more", "ja": " ほか {n} 件"},
-    "title": {"en": "Data health", "ja": "データの健全性"},
-    "caption": {
-        "en": "Is every account, region and interface logged, and where can the logs not tell? "
-              "Objects per hour, hours without objects, delivery delay, SKIPDATA and NODATA "
-              "intervals, and what each flow log's field order allows. The time range, "
-              "accounts and regions come from the sidebar.",
-        "ja": "すべてのアカウント・リージョン・インターフェイスが記録されているか、ログで判断できない"
-              "のはどこかを示します。時間ごとのオブジェクト数、オブジェクトのない時間、配信の遅延、"
-              "SKIPDATA と NODATA の期間、各フローログのフィールド順でできること。期間・アカウント・"
-              "リージョンはサイドバーで指定します。"},
-    "flow-logs": {"en": "Flow logs", "ja": "フローログ"},
-    "hours": {"en": "Objects and records per hour", "ja": "時間ごとのオブジェクトと記録"},
-    "gaps": {"en": "SKIPDATA and NODATA intervals per interface",
-             "ja": "インターフェイスごとの SKIPDATA・NODATA の期間"},
-    "no-objects": {"en": "No stored objects of the accounts you may see in this time range.",
-                   "ja": "この期間に、閲覧できるアカウントの保存オブジェクトはありません。"},
-    "no-gaps": {"en": "No SKIPDATA or NODATA records in this time range.",
-                "ja": "この期間に SKIPDATA・NODATA の記録はありません。"},
-    "missing": {"en": "{n} hour(s) in which a flow log delivered no object while others did: "
-                      "logging off, deleted, or late. Answers for those hours rest on missing "
-                      "data.",
-                "ja": "他のフローログは配信しているのに、オブジェクトが配信されなかった時間が {n} 件あり"
-                      "ます（ログの無効化・削除・遅延）。その時間の結果は欠けたデータに基づきます。"},
-    "skipped": {"en": "{n} SKIPDATA interval(s): records were lost (capacity limits or an "
-                      "internal error). \"No records\" there does not mean no traffic.",
-                "ja": "SKIPDATA の期間が {n} 件あります。記録が失われました（容量の制約または内部エラー）。"
-                      "その期間の「記録なし」は通信がなかったことを意味しません。"},
-    "limited": {"en": "Only the first {n:,} SKIPDATA/NODATA records were read.",
-                "ja": "SKIPDATA・NODATA の記録は最初の {n:,} 件だけを読みました。"},
-    "store-error": {"en": "The stored objects could not be listed: {error}",
-                    "ja": "保存オブジェクトを一覧できませんでした: {error}"},
-}
-
-COLUMNS = {
-    "account": {"en": "Account", "ja": "アカウント"},
-    "region": {"en": "Region", "ja": "リージョン"},
-    "flow_log_id": {"en": "Flow log ID", "ja": "フローログ ID"},
-    "objects": {"en": "Objects", "ja": "オブジェクト数"},
-    "last_object": {"en": "Last object", "ja": "最後のオブジェクト"},
-    "delay": {"en": "Delivery delay (min)", "ja": "配信の遅延（分）"},
-    "missing": {"en": "Hours without objects", "ja": "オブジェクトのない時間"},
-    "enables": {"en": "The field order allows", "ja": "フィールド順でできること"},
-    "lacks": {"en": "The field order lacks", "ja": "フィールド順に足りないもの"},
-    "hour": {"en": "Hour", "ja": "時間"},
-    "records": {"en": "Records", "ja": "記録数"},
-    "nodata": {"en": "NODATA", "ja": "NODATA"},
-    "skipdata": {"en": "SKIPDATA", "ja": "SKIPDATA"},
-    "gap": {"en": "Gap", "ja": "欠落"},
-    "interface": {"en": "Interface", "ja": "インターフェイス"},
-    "status": {"en": "Log status", "ja": "ログの状態"},
-    "from": {"en": "From", "ja": "開始"},
-    "to": {"en": "To", "ja": "終了"},
-    "meaning": {"en": "Meaning", "ja": "意味"},
-}
+# The words are in lib/texts/health.toml (see lib/i18n.py).
+_CATALOGUE = i18n.catalogue("health")
+HEALTH_TEXTS, HEALTH_HEADINGS = _CATALOGUE["texts"], _CATALOGUE["columns"]
 NOTE_MAX_GAPS = 5
 
 
-def say(key: str, lang: str = "en", **values) -> str:
-    words = WORDS[key]
-    return words.get(lang, words["en"]).format(**values)
+def health_text(key: str, lang: str = "en", **values) -> str:
+    return i18n.fill(HEALTH_TEXTS[key], lang, **values)
 
 
 def gap_text(gap: Gap, zone: str | None) -> str:
@@ -412,8 +326,8 @@ def gap_note(gaps: list[Gap], zone: str | None, lang: str = "en") -> str | None:
         return None
     listed = "; ".join(gap_text(g, zone) for g in gaps[:NOTE_MAX_GAPS])
     if len(gaps) > NOTE_MAX_GAPS:
-        listed += say("more", lang, n=len(gaps) - NOTE_MAX_GAPS)
-    return say("gap-note", lang, gaps=listed)
+        listed += health_text("more", lang, n=len(gaps) - NOTE_MAX_GAPS)
+    return health_text("gap-note", lang, gaps=listed)
 
 
 def store_backend(settings):
@@ -427,7 +341,7 @@ def store_backend(settings):
 def collect(hour_rows: list[dict], gap_rows: list[dict], backend, filters: Filters,
             scope: Scope, lang: str = "en") -> HealthReport:
     """The report from the two queries' rows and a listing of the store within scope."""
-    stored = list_objects(backend, filters, scope)
+    stored = list_stored_objects(backend, filters, scope)
     return report(hour_rows, gap_rows, stored, samples_of(backend, stored), filters.start,
                   filters.end, lang)
 
@@ -436,7 +350,7 @@ def collect(hour_rows: list[dict], gap_rows: list[dict], backend, filters: Filte
 # --- the page's tables and chart ------------------------------------------------------------
 
 def column(key: str, lang: str) -> str:
-    return COLUMNS[key].get(lang, COLUMNS[key]["en"])
+    return i18n.pick(HEALTH_HEADINGS[key], lang)
 
 
 def flow_logs_frame(report_: HealthReport, zone: str | None, lang: str = "en"):
@@ -495,7 +409,7 @@ def hours_chart(report_: HealthReport, lang: str = "en"):
     import pandas as pd
 
     frame = pd.DataFrame([{"time": pd.Timestamp(h["hour_start"], unit="s", tz="UTC"),
-                           "end": pd.Timestamp(h["hour_start"] + HOUR, unit="s", tz="UTC"),
+                           "end": pd.Timestamp(h["hour_start"] + HOUR_S, unit="s", tz="UTC"),
                            "place": f"{h['account']} {h['region']}", "objects": h["objects"],
                            "gap": ", ".join(h["missing_flow_logs"])}
                           for h in report_.hours],
@@ -531,14 +445,14 @@ def _around(filters: Filters, seconds: int, align: int = 1) -> Filters:
     return filters.with_(start=start - start % align, end=-(-end // align) * align)
 
 
-def context_queries(filters: Filters, scope: Scope, addresses: tuple[str, ...]
+def check_context_queries(filters: Filters, scope: Scope, addresses: tuple[str, ...]
                     ) -> dict[str, Query]:
     """The check's context: owners (when it names single addresses), gaps, hours. Only
     time, accounts and regions of ``filters`` apply."""
     plain = Filters(start=filters.start, end=filters.end, accounts=filters.accounts,
                     regions=filters.regions)
     queries = {"gaps": gaps_query(plain, scope),
-               "hours": hours_query(_around(plain, HOURS_CONTEXT_S, HOUR), scope)}
+               "hours": hours_query(_around(plain, HOURS_CONTEXT_S, HOUR_S), scope)}
     if addresses:
         queries["owners"] = Query("owners", _around(plain, OWNER_CONTEXT_S), scope=scope,
                                   addresses=addresses)
@@ -564,7 +478,7 @@ class MissingHour:
 
 
 @dataclass
-class Coverage:
+class LogCoverage:
     """What the logs could not see of a check's interfaces over its window."""
 
     interfaces: list[Interface]
@@ -605,15 +519,15 @@ def missing_hours(hour_rows: list[dict], places: set[tuple[str, str]], start: in
         hours = seen.get(place, set())
         for hour in _hours(start, end):
             if hour not in hours and any(h < hour for h in hours) and any(h > hour for h in hours):
-                out.append(MissingHour(place[0], place[1], hour, hour + HOUR))
+                out.append(MissingHour(place[0], place[1], hour, hour + HOUR_S))
     return out
 
 
 def coverage(interfaces: list[Interface], gap_rows: list[dict], hour_rows: list[dict],
-             start: int, end: int) -> Coverage:
+             start: int, end: int) -> LogCoverage:
     """The gaps and missing hours of the check's interfaces over [start, end)."""
     unique = list(dict.fromkeys(interfaces))
     ids = {i.interface_id for i in unique}
     gaps = overlapping(gaps_from(gap_rows, start, end), interfaces=ids) if ids else []
     places = {(i.account, i.region) for i in unique if i.account and i.region}
-    return Coverage(unique, gaps, missing_hours(hour_rows, places, start, end))
+    return LogCoverage(unique, gaps, missing_hours(hour_rows, places, start, end))

@@ -8,8 +8,8 @@ from lib.store.backends import StoreError
 
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 lang, zone = gui.language(), gui.viewer_zone()
-st.title(health.say("title", lang))
-st.caption(health.say("caption", lang))
+st.title(health.health_text("title", lang))
+st.caption(health.health_text("caption", lang))
 filters = gui.current_filters()
 if filters is None:
     st.stop()
@@ -23,31 +23,31 @@ try:
     report = health.collect(results["hours"].rows(), results["gaps"].rows(),
                             health.store_backend(gui.settings()), filters, scope, lang)
 except (StoreError, OSError) as error:
-    st.error(plain(health.say("store-error", lang, error=error)))
+    st.error(plain(health.health_text("store-error", lang, error=error)))
     st.stop()
 
 missing = health.missing_for(report)
 if missing:
-    st.warning(health.say("missing", lang, n=len(missing)))
+    st.warning(health.health_text("missing", lang, n=len(missing)))
 skipped = health.overlapping(report.gaps)
 if skipped:
-    st.warning(health.say("skipped", lang, n=len(skipped)))
+    st.warning(health.health_text("skipped", lang, n=len(skipped)))
 if report.gaps_limited:
-    st.caption(health.say("limited", lang, n=health.GAP_LIMIT))
+    st.caption(health.health_text("limited", lang, n=health.GAP_LIMIT))
 
-st.subheader(health.say("flow-logs", lang))
+st.subheader(health.health_text("flow-logs", lang))
 if report.flow_logs:
     st.dataframe(health.flow_logs_frame(report, zone, lang), hide_index=True, width="stretch")
 else:
-    st.info(health.say("no-objects", lang))
+    st.info(health.health_text("no-objects", lang))
 
-st.subheader(health.say("gaps", lang))
+st.subheader(health.health_text("gaps", lang))
 if report.gaps:
     st.dataframe(health.gaps_frame(report.gaps, zone, lang), hide_index=True, width="stretch")
 else:
-    st.info(health.say("no-gaps", lang))
+    st.info(health.health_text("no-gaps", lang))
 
-st.subheader(health.say("hours", lang))
+st.subheader(health.health_text("hours", lang))
 if report.hours:
     st.altair_chart(health.hours_chart(report, lang), width="stretch")
     st.dataframe(health.hours_frame(report, zone, lang), hide_index=True, width="stretch")
