@@ -435,7 +435,7 @@ def hours_chart(report_: HealthReport, lang: str = "en"):
 # (health): an hour without a single record, between hours with records, is an hour whose
 # objects are missing (logging off, deleted or late).
 
-OWNER_CONTEXT_S = 6 * 3600  # an interface's own records this long around the window tell its address
+OWNER_CONTEXT_S = 3600  # an interface's own records this long around the window tell its address
 HOURS_CONTEXT_S = 2 * 3600  # hours with records this long around the window show the logging was on
 
 

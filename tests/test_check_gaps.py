@@ -222,3 +222,26 @@ def test_every_demo_case_with_gaps_gets_its_verdict(tmp_path):
         got[case["name"]] = judge(rows, CheckSpec.from_filters(filters), context=context).code
     assert got == {case["name"]: case["verdict"] for case in summary.scenarios}
     assert list(got.values()).count("incomplete-logs") == 3
+
+
+# --- the Connection check page ------------------------------------------------------------------
+
+@pytest.mark.parametrize("lang,heading,interface_column", [
+    ("en", "Gaps in the logs", "Interface"), ("ja", "ログの欠落", "インターフェイス")])
+def test_the_page_says_incomplete_logs_and_lists_the_gap(monkeypatch, store, lang, heading,
+                                                         interface_column):
+    from apptest import app, errors
+
+    start, end = window(1)
+    at = app(monkeypatch, store, start=str(start), end=str(end), lang=lang,
+             check_src=ADDR["x1"], check_dst=ADDR["y1"], check_port="443", check_protocol="tcp")
+    at.run()
+    at.switch_page("pages/check.py").run()
+    assert not at.exception and not errors(at), errors(at)
+    assert any("incomplete-logs" in c.value for c in at.caption)
+    message = {"en": "The logs cannot tell", "ja": "ログでは判断できません"}[lang]
+    assert any(message in w.value for w in at.warning)
+    assert heading in [s.value for s in at.subheader]
+    gaps = next(d.value for d in at.dataframe if interface_column in d.value.columns
+                and len(d.value.columns) == 8)
+    assert list(gaps[interface_column]) == [ENI["y1"]]
