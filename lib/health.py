@@ -332,15 +332,23 @@ def gap_note(gaps: list[Gap], zone: str | None, lang: str = "en") -> str | None:
 
 def store_backend(settings):
     """The store the Records page browses (``s3_location``, else ``data_dir``): the objects
-    the engine's records come from."""
+    the engine's records come from. None with Athena and no ``s3_location``: the local
+    ``data_dir`` is not what Athena reads."""
     from lib import objects
 
+    if settings.engine == "athena" and not settings.s3_location:
+        return None
     return objects._backend(settings)  # one backend per configuration (it caches listings)
 
 
 def collect(hour_rows: list[dict], gap_rows: list[dict], backend, filters: Filters,
             scope: Scope, lang: str = "en") -> HealthReport:
-    """The report from the two queries' rows and a listing of the store within scope."""
+    """The report from the two queries' rows and a listing of the store within scope
+    (without a store: the records' part only, and a note saying so)."""
+    if backend is None:
+        result = report(hour_rows, gap_rows, [], {}, filters.start, filters.end, lang)
+        result.notes.append(health_text("no-store", lang))
+        return result
     stored = list_stored_objects(backend, filters, scope)
     return report(hour_rows, gap_rows, stored, samples_of(backend, stored), filters.start,
                   filters.end, lang)

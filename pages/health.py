@@ -26,6 +26,8 @@ except (StoreError, OSError) as error:
     st.error(plain(health.health_text("store-error", lang, error=error)))
     st.stop()
 
+for note in report.notes:
+    st.info(note)
 missing = health.missing_for(report)
 if missing:
     st.warning(health.health_text("missing", lang, n=len(missing)))

@@ -160,3 +160,17 @@ def test_hours_chart_marks_the_missing_hours_red(store):
         (f"{ACCOUNT_B} eu-west-1", "2026-09-21T02"), (f"{ACCOUNT_B} eu-west-1", "2026-09-21T03")]
     layers = spec["spec"]["layer"]
     assert layers[0]["mark"]["color"] == "#d1495b" and "datum.gap" in str(layers[0]["transform"])
+
+
+def test_with_athena_and_no_bucket_the_report_says_objects_are_not_listed(store):
+    from lib.config import Settings
+
+    assert health.store_backend(Settings(engine="athena", data_dir=str(store))) is None
+    filters = parse_filters(WINDOW)
+    engine = DuckDBEngine(str(store))
+    report = health.collect(engine.run(health.hours_query(filters, ALL_ACCOUNTS)).rows(),
+                            engine.run(health.gaps_query(filters, ALL_ACCOUNTS)).rows(),
+                            None, filters, ALL_ACCOUNTS)
+    assert report.flow_logs == [] and len(report.gaps) == 2
+    assert report.notes[0].startswith("Objects are not listed: with the Athena engine")
+    assert sum(h["records"] for h in report.hours) == 7
