@@ -3,7 +3,8 @@
 Every setting has one name, used in both places: ``FLOWSCOPE_<NAME>`` in the environment
 (upper case) and ``name = ...`` in the file named by ``FLOWSCOPE_CONFIG`` (default
 ``flowscope.toml`` in the working directory, if it exists). Nested sections are not used:
-Athena settings are ``athena_*`` keys.
+Athena settings are ``athena_*`` keys. In the code, ``Settings`` is flat too; the classes it is
+made of only group the settings by concern.
 """
 
 from __future__ import annotations
@@ -20,17 +21,23 @@ def _default_cache_dir() -> str:
 
 
 @dataclass(frozen=True)
-class Settings:
+class _Source:
+    """Where flow logs are read from and by which engine; the demo data made when there are
+    none."""
+
     # Where the embedded engine reads flow logs (a directory in the S3 layout, i.e. the
     # folder that holds AWSLogs/). Empty: demo data under cache_dir, created on first start.
     data_dir: str = ""
     cache_dir: str = ""
     engine: str = "duckdb"  # duckdb | athena
-    # Records arrive in objects written up to this many seconds after their start time:
-    # the file choice keeps this margin, the time filter itself stays exact.
-    late_margin_s: int = 3600
     demo_records: int = 200_000
     demo_days: int = 7
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """What one user may make the engine do."""
+
     search_limit: int = 1000
     # The longest time range one query may cover (pages, CLI, every query path): a bound on
     # what one user can make the engine read.
@@ -38,6 +45,16 @@ class Settings:
     # Queries one user may have running at once on this server (all tabs together); 0: no
     # limit. Four tabs over a wide range otherwise saturate the machine for everyone.
     max_concurrent_queries_per_user: int = 2
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How the store is read: records that arrive late, the embedded engine's columnar copy
+    and raw objects."""
+
+    # Records arrive in objects written up to this many seconds after their start time:
+    # the file choice keeps this margin, the time filter itself stays exact.
+    late_margin_s: int = 3600
     # The embedded engine reads a local columnar copy of data_dir (Parquet under
     # cache_dir/columnar, built by `python -m lib.cli cache build` or the app in the
     # background) when there is one; objects newer than the copy are read raw.
@@ -51,7 +68,12 @@ class Settings:
     object_max_bytes: int = 512 << 20
     object_max_ratio: int = 100
     line_max_bytes: int = 64 << 10
-    # Athena
+
+
+@dataclass(frozen=True)
+class _Athena:
+    """Amazon Athena: where the table is, what a query may cost, its rollups."""
+
     athena_region: str = "us-east-1"
     athena_profile: str = ""
     athena_role_arn: str = ""
@@ -73,11 +95,22 @@ class Settings:
     athena_rollup_location: str = ""
     # Bytes one user may have Athena scan per UTC day (0: no budget).
     athena_user_daily_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    """The log bucket browsed by the Records page."""
+
     # The log bucket itself (s3://bucket/prefix, the folder holding AWSLogs/), browsed by the
     # Records page with the Athena credentials settings. Empty: the page browses data_dir.
     s3_location: str = ""
     s3_endpoint_url: str = ""  # empty: athena_endpoint_url if set, else AWS's own
-    # Access
+
+
+@dataclass(frozen=True)
+class _Access:
+    """Who may sign in, how, and what they may see."""
+
     auth_mode: str = "none"  # password | oidc | alb | none
     users_file: str = ""
     audit_file: str = ""
@@ -107,10 +140,22 @@ class Settings:
     alb_region: str = ""  # empty: the signer ARN's region, else AWS_REGION
     alb_signer_arn: str = ""  # the load balancer's ARN; tokens signed by another are refused
     alb_logout_url: str = ""  # the identity provider's sign-out page, linked in the sidebar
+
+
+@dataclass(frozen=True)
+class _Cost:
+    """The Cost page."""
+
     # Cost page: dollars per GiB per region and charge class, and the day they were taken
     # (a TOML table [prices] / [prices.<region>], or JSON in FLOWSCOPE_PRICES); checked by
     # lib.cost.parse_prices. Kept as nested (key, value) pairs: Settings must stay hashable.
     prices: tuple = ()
+
+
+@dataclass(frozen=True)
+class Settings(_Cost, _Access, _Bucket, _Athena, _Reading, _Limits, _Source):
+    """Every setting, flat (``settings.athena_region``): the groups above only sort them by
+    concern; ``fields(Settings)`` lists them group by group, the last base first."""
 
     @property
     def demo_dir(self) -> Path:
