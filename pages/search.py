@@ -13,6 +13,7 @@ if filters is None:
 
 gap_records = st.checkbox(
     "Include NODATA/SKIPDATA records", key="search_gap_records", value=False,
+    bind="query-params",  # a shared link shows the same rows
     help="Records that carry no traffic: NODATA (no traffic on the interface in that interval) "
          "and SKIPDATA (AWS skipped records: capacity limits or an internal error).")
 result = gui.run_query(Query("search", filters, scope=gui.user_scope(),

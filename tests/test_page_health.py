@@ -104,3 +104,12 @@ def test_the_page_run_on_its_own_first_shows_only_the_sign_in(monkeypatch, tmp_p
     assert "Data health" not in [t.value for t in at.title]
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert not at.dataframe and audit_lines(files["audit_file"]) == []
+
+
+def test_the_search_option_is_read_from_the_link(monkeypatch, store):
+    at = app(monkeypatch, store)
+    at.query_params.update({**WINDOW, "search_gap_records": "true"})
+    at.run()
+    assert not at.exception and not errors(at), errors(at)
+    assert at.checkbox(key="search_gap_records").value is True
+    assert len(search_rows(at)) == 7
