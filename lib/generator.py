@@ -994,6 +994,9 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     if not 0 <= seed < 2**63:
         raise ValueError("seed must be a non-negative integer")
     begin = end - int(days * 86400)
+    if gap_cases and end - begin < GAP_MIN_SPAN_S:
+        raise ValueError(f"gap cases need at least {GAP_MIN_SPAN_S // 3600} hours of data "
+                         f"(days >= {GAP_MIN_SPAN_S / 86400:.2f})")
     report(0.0, "building topology")
     rng = np.random.default_rng(seed)
     topo = _Topo(rng)
@@ -1287,7 +1290,11 @@ def add_cost_traffic(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot
 
 GAP_SEED_OFFSET = 22_022
 GAP_ACCOUNT, GAP_REGION = 2, "ap-northeast-1"
-GAP_CASE_AT = (0.30, 0.20, 0.10)  # the cases' hours: this share of the last day before end
+# The cases' hours: two hours apart (an hour without objects loses the records delivered in
+# it, some of the hour before's too), the last one a tenth of the last day before the end.
+GAP_CASE_LAST_AT = 0.10
+GAP_CASE_SPACING_S = 2 * 3600
+GAP_MIN_SPAN_S = 8 * 3600  # room for the three cases and the hours around them
 
 
 def _gap_hosts(topo: _Topo, rng) -> tuple[int, dict[str, int]]:
@@ -1338,8 +1345,8 @@ def _gap_traffic(topo: _Topo, seed: int, begin: int, end: int
                            ("client", "web", 443)):
             _gap_conversation(rows, t, e[a], e[b], own[a], own[b],
                               int(rng.integers(32768, 61000)), port)
-    day = min(end - begin, 86400)
-    hours = [(end - int(day * share)) // 3600 * 3600 for share in GAP_CASE_AT]
+    last = (end - int(min(end - begin, 86400) * GAP_CASE_LAST_AT)) // 3600 * 3600
+    hours = [last - 2 * GAP_CASE_SPACING_S, last - GAP_CASE_SPACING_S, last]
     cases = []
 
     def case(name, hour, src, description, records):

@@ -69,3 +69,9 @@ def test_the_demo_has_a_skipdata_interval_and_an_hour_without_objects(demos):
         assert gap.status == "SKIPDATA" and gap.start < case["start"] and gap.end > case["end"]
     # without gap_cases: no SKIPDATA interval covers a case window, no such flow log
     assert not [g for g in health_of(plain, plain.start, plain.end).gaps if g.records > 1]
+
+
+def test_gap_cases_need_room_and_say_so(tmp_path):
+    with pytest.raises(ValueError, match="gap cases need at least 8 hours"):
+        generator.generate(tmp_path, records=N, days=0.25, seed=3, end=END, gap_cases=True)
+    assert not (tmp_path / "AWSLogs").exists()  # checked before anything is written
