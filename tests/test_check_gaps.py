@@ -115,14 +115,14 @@ def engine(request, store):
         yield AthenaEngine(fake.settings(), poll_interval=0.01)
 
 
-def verdict(engine, a, b, port, hour, lang="en", scope=ALL_ACCOUNTS):
+def verdict(engine, a, b, port, hour, lang="en", scope=ALL_ACCOUNTS, zone=None):
     start, end = window(hour)
     filters = parse_check({"start": str(start), "end": str(end), "src": ADDR[a], "dst": ADDR[b],
                            "dst_port": str(port), "protocol": "tcp"})
     rows = engine.run(check.check_query(filters, scope)).rows()
     context = {name: engine.run(query).rows()
                for name, query in check.context_queries(filters, scope).items()}
-    return judge(rows, CheckSpec.from_filters(filters), lang=lang, context=context)
+    return judge(rows, CheckSpec.from_filters(filters), lang=lang, zone=zone, context=context)
 
 
 def test_no_answer_with_skipdata_at_the_destination_is_incomplete(engine):
@@ -133,6 +133,8 @@ def test_no_answer_with_skipdata_at_the_destination_is_incomplete(engine):
     assert (gap["interface_id"], gap["side"], gap["status"]) == (ENI["y1"], "destination", "SKIPDATA")
     start, end = window(1)
     assert gap["start"] < start and gap["end"] >= end - 1 and gap["records"] >= 10
+    assert v.message.startswith(f"The logs cannot tell: the destination's interface {ENI['y1']} "
+                                "logged SKIPDATA (records lost) from 2026-09-21 01:")
     assert v.reasons[0].startswith(f"Interface {ENI['y1']} (the destination's, account {ACCOUNT_A}")
     assert any(r.startswith("What the records that do exist show: No answer") for r in v.reasons)
     assert v.evidence["request"]["accepted"] == 3  # the records seen are still the evidence
@@ -165,6 +167,10 @@ def test_an_hour_without_any_record_of_the_account_and_region_is_incomplete(engi
         "end": T0 + (MISSING_HOUR + 1) * H, "start_utc": "2026-09-21T04:00:00Z",
         "end_utc": "2026-09-21T05:00:00Z"}]
     assert v.reasons[0].startswith(f"Account {ACCOUNT_B} in eu-west-1 delivered no flow log")
+    assert v.message == (f"The logs cannot tell: account {ACCOUNT_B} in eu-west-1 delivered no "
+                         "record at all from 2026-09-21 04:00:00 UTC to 2026-09-21 05:00:00 UTC, "
+                         f"so the missing records of traffic from {ADDR['x3']} to {ADDR['y3']} "
+                         "on TCP port 8443 (HTTPS alternate) prove nothing.")
     assert verdict(engine, "x3", "y3", 8443, MISSING_HOUR - 1).code == "no-records"
 
 
@@ -176,8 +182,9 @@ def test_a_verdict_on_records_seen_keeps_its_code_with_a_caveat(engine):
 
 
 def test_japanese_words_and_the_gaps_table(engine):
-    v = verdict(engine, "x1", "y1", 443, 1, lang="ja")
-    assert v.code == "incomplete-logs" and v.message.startswith("ログでは判断できません")
+    v = verdict(engine, "x1", "y1", 443, 1, lang="ja", zone="Asia/Tokyo")
+    assert v.code == "incomplete-logs" and v.message.startswith(
+        f"ログでは判断できません: 宛先のインターフェイス {ENI['y1']} が 2026-09-21 10:")  # JST
     assert v.reasons[0].startswith(f"インターフェイス {ENI['y1']}（宛先、アカウント {ACCOUNT_A}")
     table = check.gaps_table(v, "Asia/Tokyo")
     assert list(table.columns) == ["インターフェイス", "側", "アカウント", "リージョン", "ログの状態",

@@ -15,7 +15,7 @@ from lib.check.facts import (
     infer_owners,
     side_of,
 )
-from lib.check.words import Words, reasons_for
+from lib.check.words import Words, message_for, reasons_for
 
 
 @dataclass
@@ -49,4 +49,4 @@ def judge(rows: Iterable[Mapping], spec: CheckSpec, lang: str = "en", now: int |
     words = Words(lang, spec, zone)
     reasons = reasons_for(code, facts, words, now, truncated=limit is not None and len(rows) >= limit)
     evidence = evidence_of(code, facts, truncated=limit is not None and len(rows) >= limit)
-    return Verdict(code, words.say("message-" + code), reasons, evidence, lang)
+    return Verdict(code, message_for(code, facts, words), reasons, evidence, lang)

@@ -195,6 +195,24 @@ def _gap_reasons(facts: Facts, w: Words) -> list[str]:
     return out
 
 
+def message_for(code: str, facts: Facts, w: Words) -> str:
+    """The verdict in one sentence; incomplete-logs names the first gap (interface or
+    account, from-to in the viewer's zone)."""
+    if code != INCOMPLETE or facts.coverage is None:
+        return w.say("message-" + code)
+    c = facts.coverage
+    if c.gaps:
+        g = c.gaps[0]
+        gap = w.say("gap-short-skipdata", interface=g.interface_id,
+                    side=w.say("side-" + (c.side_of(g.interface_id) or "unknown")),
+                    first=w.time(g.start), last=w.time(g.end))
+    else:
+        m = c.missing[0]
+        gap = w.say("gap-short-missing-hour", account=m.account, region=m.region,
+                    first=w.time(m.start), last=w.time(m.end))
+    return w.say("message-" + code, gap=gap)
+
+
 def reasons_for(code: str, facts: Facts, w: Words, now: int | None, truncated: bool
              ) -> list[str]:
     if code == INCOMPLETE:  # the gaps first, then what the records that exist show
