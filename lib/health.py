@@ -312,12 +312,10 @@ def gap_text(gap: Gap, zone: str | None) -> str:
     return f"{gap.interface_id} ({gap.account} {gap.region}) {first} – {last}"
 
 
-def search_gaps(gaps: list[Gap], filters: Filters, rows: list[dict]) -> list[Gap]:
+def search_gaps(gaps: list[Gap], filters: Filters) -> list[Gap]:
     """SKIPDATA gaps a search's answer may miss records in: of the filtered interfaces, else
-    of the interfaces in its results, else (no result) of the accounts it read."""
-    interfaces = set(filters.interface_ids) or {r.get("interface_id") for r in rows
-                                                if r.get("interface_id")}
-    return overlapping(gaps, interfaces=interfaces or None)
+    of every interface of the accounts it read (the gap query reads only those)."""
+    return overlapping(gaps, interfaces=set(filters.interface_ids) or None)
 
 
 def gap_note(gaps: list[Gap], zone: str | None, lang: str = "en") -> str | None:

@@ -40,11 +40,13 @@ elif rows:
 # the file it serves (the browser then gets a 404 and the download fails).
 st.download_button("Download CSV", present.csv_bytes(rows), file_name="flowscope-search.csv",
                    mime="text/csv", disabled=not rows, on_click="ignore")
-# A gap in the logs for these interfaces (or accounts) means an answer may miss records.
-gaps = gui.run_query(health.gaps_query(filters, gui.user_scope()))
+# A gap in the logs of the filtered interfaces (or accounts) means an answer may miss
+# records: asked only when the search names some (one more query, audited like the first).
+gaps = (gui.run_query(health.gaps_query(filters, gui.user_scope()))
+        if filters.interface_ids or filters.accounts else None)
 if gaps is not None:
     note = health.gap_note(health.search_gaps(
-        health.gaps_from(gaps.rows(), filters.start, filters.end), filters, rows),
+        health.gaps_from(gaps.rows(), filters.start, filters.end), filters),
         gui.viewer_zone(), gui.language())
     if note:
         st.warning(present.plain(note))

@@ -123,12 +123,12 @@ def test_search_note_names_the_interfaces_gap_in_the_viewers_zone(store):
         health.gaps_query(parse_filters(WINDOW), ALL_ACCOUNTS)).rows()
     gaps = health.gaps_from(rows, T0, T0 + 4 * 3600)
     filters = parse_filters({**WINDOW, "eni": ENI_Y})
-    note = health.gap_note(health.search_gaps(gaps, filters, []), "Asia/Tokyo")
+    note = health.gap_note(health.search_gaps(gaps, filters), "Asia/Tokyo")
     assert note.startswith("The flow logs skipped records (SKIPDATA")
     assert f"{ENI_Y} ({ACCOUNT_A} us-east-1) 2026-09-21 12:01:00" in note  # UTC+9
-    assert health.search_gaps(gaps, parse_filters({**WINDOW, "eni": ENI_X}), []) == []
-    # without an interface filter: the interfaces of the results
-    assert health.search_gaps(gaps, parse_filters(WINDOW), [{"interface_id": ENI_X}]) == []
+    assert health.search_gaps(gaps, parse_filters({**WINDOW, "eni": ENI_X})) == []
+    # an account filter: every interface of the accounts read
+    assert health.search_gaps(gaps, parse_filters({**WINDOW, "account": ACCOUNT_A})) == gaps[:1]
     assert health.gap_note([], "UTC") is None
     assert "省略しました" in health.gap_note(gaps[:1], "UTC", "ja")
 

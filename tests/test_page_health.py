@@ -87,6 +87,10 @@ def test_search_notes_a_skipdata_gap_of_the_filtered_interface(monkeypatch, stor
     assert len(notes) == 1 and ENI_Y in notes[0] and "2026-09-21 03:01:00" in notes[0]
     other = app(monkeypatch, store, **WINDOW, eni=ENI_X).run()
     assert not [w.value for w in other.warning if "SKIPDATA" in w.value]
+    account_b = app(monkeypatch, store, **WINDOW, account=[ACCOUNT_B]).run()  # NODATA only
+    assert not [w.value for w in account_b.warning if "SKIPDATA" in w.value]
+    account_a = app(monkeypatch, store, **WINDOW, account=[ACCOUNT_A]).run()
+    assert [w.value for w in account_a.warning if ENI_Y in w.value]
 
 
 def test_the_page_run_on_its_own_first_shows_only_the_sign_in(monkeypatch, tmp_path):
