@@ -35,6 +35,9 @@ LONGEST_INTERVAL_S = 600
 MERGE_SLACK_S = 60
 GAP_LIMIT = 10_000
 SAMPLE_MAX_BYTES = 8 * 2**20  # text read from a flow log's newest object at most
+# Day folders listed for one report at most (a listing each: a month of a large
+# organisation is thousands); the newest days are listed, and the report says so.
+MAX_LISTED_FOLDERS = 500
 
 
 # --- the record queries -------------------------------------------------------------------
@@ -104,15 +107,21 @@ def overlapping(gaps: list[Gap], interfaces=None, accounts=None,
 
 # --- the stored objects ---------------------------------------------------------------------
 
-def list_stored_objects(backend, filters: Filters, scope: Scope) -> list[StoredObject]:
-    """Objects delivered within [start, end) of the accounts the scope and filters allow
-    (a listing of the day folders, never a scan)."""
+def day_folders(backend, filters: Filters, scope: Scope) -> list:
+    """The day folders holding objects delivered within [start, end), of the accounts the
+    scope and filters allow, newest day first."""
     accounts = scope.effective(filters.accounts)
     if accounts is not None and not accounts:
         return []
     wanted = set(accounts) if accounts is not None else None
     folders = [r.day(d) for r in layout.regions(backend, wanted, filters.regions or None)
                for d in layout.days_between(filters.start, filters.end - 1)]
+    return sorted(folders, key=lambda f: f.day, reverse=True)
+
+
+def list_stored_objects(backend, filters: Filters, folders: list) -> list[StoredObject]:
+    """The objects of these day folders delivered within [start, end) (one listing per
+    folder, never a scan)."""
     return [o for folder in folders
             for o in layout.list_day(backend, folder, filters.start, filters.end - 1)]
 
@@ -347,9 +356,15 @@ def collect(hour_rows: list[dict], gap_rows: list[dict], backend, filters: Filte
         result = report(hour_rows, gap_rows, [], {}, filters.start, filters.end, lang)
         result.notes.append(health_text("no-store", lang))
         return result
-    stored = list_stored_objects(backend, filters, scope)
-    return report(hour_rows, gap_rows, stored, samples_of(backend, stored), filters.start,
-                  filters.end, lang)
+    folders = day_folders(backend, filters, scope)
+    stored = list_stored_objects(backend, filters, folders[:MAX_LISTED_FOLDERS])
+    result = report(hour_rows, gap_rows, stored, samples_of(backend, stored), filters.start,
+                    filters.end, lang)
+    if len(folders) > MAX_LISTED_FOLDERS:
+        oldest = folders[MAX_LISTED_FOLDERS - 1].day
+        result.notes.append(health_text("folders-limited", lang, n=MAX_LISTED_FOLDERS,
+                                        total=len(folders), day="-".join(oldest)))
+    return result
 
 
 

@@ -174,3 +174,12 @@ def test_with_athena_and_no_bucket_the_report_says_objects_are_not_listed(store)
     assert report.flow_logs == [] and len(report.gaps) == 2
     assert report.notes[0].startswith("Objects are not listed: with the Athena engine")
     assert sum(h["records"] for h in report.hours) == 7
+
+
+def test_a_report_lists_at_most_so_many_day_folders_and_says_so(store, monkeypatch):
+    monkeypatch.setattr(health, "MAX_LISTED_FOLDERS", 1)
+    report = health_report(store)  # two folders of one day (A's and B's): A's comes first
+    assert [f.flow_log_id for f in report.flow_logs] == [LOG_A]
+    assert report.notes == ["Objects were listed in the newest 1 of 2 day folders (back to "
+                            "2026-09-21): a shorter time range, or fewer accounts or regions, "
+                            "lists them all."]
