@@ -10,6 +10,7 @@ PAGES = [
     st.Page("pages/traffic.py", title="Traffic", icon=":material/bar_chart:"),
     st.Page("pages/cost.py", title="Cost", icon=":material/payments:"),
     st.Page("pages/records.py", title="Records", icon=":material/description:"),
+    st.Page("pages/health.py", title="Data health", icon=":material/monitor_heart:"),
 ]
 
 # An emoji favicon is drawn in the browser; a ":material/…" one is fetched from

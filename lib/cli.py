@@ -64,7 +64,7 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vpc", action="append", default=[], help="VPC ID (repeatable)")
     p.add_argument("--subnet", action="append", default=[], help="subnet ID (repeatable)")
     p.add_argument("--kind", default="search",
-                   help="search | top-talkers | timeline | ... | cost | cost-savings")
+                   help="search | top-talkers | timeline | ... | cost | cost-savings | health | log-gaps")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
     p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
                    "pair | src | dst | interface | service | vpc | account | time (default class)")
@@ -175,6 +175,8 @@ def _run_query(args) -> int:
     query = _query_from(args)
     if query is None:
         return EXIT_USAGE
+    if args.kind == "health":
+        return _run_health(args, query)
     result = _run_audited(args, query)
     if result is None:
         return EXIT_FAILED
@@ -187,6 +189,36 @@ def _run_query(args) -> int:
         sys.stdout.write(safe_csv(pd.DataFrame(records)))
     else:
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+    return EXIT_OK
+
+
+def _run_health(args, query) -> int:
+    """The Data health page's report (issue 22): the record queries on the engine, the
+    objects from a listing of the store."""
+    from lib import health
+    from lib.store.backends import StoreError
+
+    rows = {}
+    for name, q in (("hours", query), ("gaps", health.gaps_query(query.filters, query.scope))):
+        result = _run_audited(args, q)
+        if result is None:
+            return EXIT_FAILED
+        rows[name] = result.rows()
+    try:
+        report = health.collect(rows["hours"], rows["gaps"],
+                                health.store_backend(_settings_for(args)), query.filters,
+                                query.scope)
+    except (StoreError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.format == "csv":  # the hours table: the one that is a table
+        import pandas as pd
+
+        from lib.present import safe_csv
+
+        sys.stdout.write(safe_csv(pd.DataFrame(report.hours)))
+    else:
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK
 
 
@@ -410,6 +442,10 @@ def _add_demo(sub) -> None:
     p.add_argument("--cost-cases", action="store_true",
                    help="add traffic of every charge class for the Cost page (two more flow "
                         "logs, after the --records lines; DIR/cost_cases.json)")
+    p.add_argument("--gap-cases", action="store_true",
+                   help="add a flow log with gaps in its logging (a SKIPDATA interval, an hour "
+                        "without objects) and three connection-check cases that hit them "
+                        "(after the --records lines)")
     p.set_defaults(run=_run_demo)
 
 
@@ -420,7 +456,7 @@ def _run_demo(args) -> int:
         end = None if args.end is None else epoch_of(args.end)
         summary = generate(args.out, records=args.records, days=args.days, seed=args.seed,
                            end=end, progress=text_progress(sys.stderr),
-                           cost_cases=args.cost_cases)
+                           cost_cases=args.cost_cases, gap_cases=args.gap_cases)
     except ValueError as error:  # checked before anything is written
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -520,8 +556,14 @@ def _run_check(args) -> int:
     result = _run_audited(args, check.check_query(filters, ALL_ACCOUNTS, limit=args.limit))
     if result is None:
         return EXIT_FAILED
+    context = {}  # what the logs could not see (issue 22): gaps, hours, the interfaces' owners
+    for name, query in check.context_queries(filters, ALL_ACCOUNTS).items():
+        found = _run_audited(args, query)
+        if found is None:
+            return EXIT_FAILED
+        context[name] = found.rows()
     verdict = check.judge(result.rows(), check.CheckSpec.from_filters(filters), lang=args.lang,
-                          now=timeutil.now(), limit=args.limit)
+                          now=timeutil.now(), limit=args.limit, context=context)
     sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK
 

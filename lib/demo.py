@@ -41,13 +41,14 @@ def ensure_demo_data(settings: Settings,
 
 
 def _generate_into(folder: Path, settings: Settings, progress) -> None:
-    from lib.generator import generate
+    from lib.generator import GAP_MIN_SPAN_S, generate
 
     temporary = folder.with_name(folder.name + ".new")
     shutil.rmtree(temporary, ignore_errors=True)
     end = int(time.time()) // 300 * 300
     summary = generate(temporary, records=settings.demo_records, days=settings.demo_days,
-                       seed=1, end=end, progress=progress, cost_cases=True)
+                       seed=1, end=end, progress=progress, cost_cases=True,
+                       gap_cases=settings.demo_days * 86400 >= GAP_MIN_SPAN_S)
     (temporary / MARKER).write_text(json.dumps({"end": end, "records": summary.records}))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)

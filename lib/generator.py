@@ -972,7 +972,7 @@ def _write_objects(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot: 
 
 def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
              end: int | str | None = None, progress: Progress | None = None,
-             cost_cases: bool = False) -> GenerateSummary:
+             cost_cases: bool = False, gap_cases: bool = False) -> GenerateSummary:
     """Write demo flow logs under ``out_dir/AWSLogs/...`` and ``out_dir/scenarios.json``.
 
     ``records`` record lines (exactly) covering ``[end - days*86400, end)``; ``end`` is a
@@ -980,6 +980,8 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     are not removed. ``progress(done_fraction, message)`` is called periodically.
     ``cost_cases`` adds the cost demo's traffic (two more flow logs, written after the
     ``records``; see add_cost_traffic) and ``out_dir/cost_cases.json``.
+    ``gap_cases`` adds a flow log with gaps in its logging (a SKIPDATA interval, an hour
+    without objects; see add_gap_traffic) and three more connection-check cases.
     """
     t_wall = time.monotonic()
     report = progress or (lambda done, message: None)
@@ -992,6 +994,9 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     if not 0 <= seed < 2**63:
         raise ValueError("seed must be a non-negative integer")
     begin = end - int(days * 86400)
+    if gap_cases and end - begin < GAP_MIN_SPAN_S:
+        raise ValueError(f"gap cases need at least {GAP_MIN_SPAN_S // 3600} hours of data "
+                         f"(days >= {GAP_MIN_SPAN_S / 86400:.2f})")
     report(0.0, "building topology")
     rng = np.random.default_rng(seed)
     topo = _Topo(rng)
@@ -1049,6 +1054,10 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     if cost_cases:
         r, fl, slot, costs = add_cost_traffic(topo, r, fl, slot, seed, begin, end)
         n = len(r["eni"])
+    if gap_cases:
+        r, fl, slot, gap_scenarios = add_gap_traffic(topo, r, fl, slot, seed, begin, end)
+        scenarios = scenarios + gap_scenarios
+        n = len(r["eni"])
     report(0.1, "writing objects")
     out_dir = os.fspath(out_dir)
     n_obj, written = _write_objects(topo, r, fl, slot, out_dir, seed, report)
@@ -1096,15 +1105,16 @@ def _cost_address(topo: _Topo, rng, prefix: str, svc: str) -> int:
             return topo.addr.add(text, svc=svc)
 
 
-def _cost_vpc(topo: _Topo, rng, fmt: str, used_octets: set[int]) -> int:
-    """A new flow log and VPC (its plan row is the v5 flow log's: account 0, us-east-1)."""
+def _cost_vpc(topo: _Topo, rng, fmt: str, used_octets: set[int], account: int = 0,
+             region: str = COST_REGION) -> int:
+    """A new flow log and VPC (by default in account 0, us-east-1, the cost demo's)."""
     octet = next(o for o in range(250, 0, -1) if o not in used_octets)
     used_octets.add(octet)
     fields = FORMATS[fmt]
     version = max(schema.BY_NAME[f].version for f in fields)
     v = len(topo.flow_logs)
-    topo.flow_logs.append({"id": _hexid(rng, "fl"), "account": topo.accounts[0],
-                           "region": COST_REGION, "version": version, "interval": 60,
+    topo.flow_logs.append({"id": _hexid(rng, "fl"), "account": topo.accounts[account],
+                           "region": region, "version": version, "interval": 60,
                            "format": fmt, "fields": list(fields),
                            "vpc_cidr": f"10.{octet}.0.0/16"})
     subnets = [_hexid(rng, "subnet") for _ in range(6)]
@@ -1266,5 +1276,123 @@ def add_cost_traffic(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot
     extra_slot += SLOT * ((window_end % SLOT == 0) & (rng.random(len(extra_fl)) < .5))
     merged = {k: np.concatenate([r[k], extra[k]]) for k in r}
     fl, slot = np.concatenate([fl, extra_fl]), np.concatenate([slot, extra_slot])
+    order = np.lexsort((merged["start"], slot, fl))
+    return {k: v[order] for k, v in merged.items()}, fl[order], slot[order], cases
+
+
+
+# --- gaps in the logging (issue 22): SKIPDATA and an hour without objects ---------------------
+# One more flow log (v5, 60 s) and VPC of its own, in account 2 and ap-northeast-1, where
+# that account logs nothing else: its hour without objects is a gap of the whole account
+# and region. Drawn from its own random stream and written after everything else, so the
+# rest of the demo is the same with or without it. Hourly conversations make each
+# interface's own address known from its records; the three cases lie in the last day.
+
+GAP_SEED_OFFSET = 22_022
+GAP_ACCOUNT, GAP_REGION = 2, "ap-northeast-1"
+# The cases' hours: two hours apart (an hour without objects loses the records delivered in
+# it, some of the hour before's too), the last one a tenth of the last day before the end.
+GAP_CASE_LAST_AT = 0.10
+GAP_CASE_SPACING_S = 2 * 3600
+GAP_MIN_SPAN_S = 8 * 3600  # room for the three cases and the hours around them
+
+
+def _gap_hosts(topo: _Topo, rng) -> tuple[int, dict[str, int]]:
+    used = {int(f["vpc_cidr"].split(".")[1]) for f in topo.flow_logs}
+    v = _cost_vpc(topo, rng, "v5", used, account=GAP_ACCOUNT, region=GAP_REGION)
+    eni = {name: topo._add_eni(rng, topo.enis, v, role, s, GAP_ACCOUNT, win=False, v6=False)
+           for name, (role, s) in {"client": (APP, 3), "server": (DB, 4),
+                                   "lonely": (WORKER, 3), "web": (WEB, 4)}.items()}
+    for i in eni.values():
+        topo.enis["account"][i] = topo.accounts[GAP_ACCOUNT]
+    _refresh_tables(topo)
+    return v, eni
+
+
+def _gap_conversation(rows: list[dict], t: int, client: int, server: int, c_addr: int,
+                      s_addr: int, sport: int, dport: int) -> None:
+    """A TCP connection accepted both ways, logged at both interfaces (v5 directions)."""
+    for eni, fwd, dirn in ((client, True, EGRESS), (client, False, INGRESS),
+                           (server, True, INGRESS), (server, False, EGRESS)):
+        rows.append({"eni": eni, "src": c_addr if fwd else s_addr,
+                     "dst": s_addr if fwd else c_addr, "sport": sport if fwd else dport,
+                     "dport": dport if fwd else sport, "proto": 6, "packets": 12,
+                     "bytes": 12 * 300, "start": t + (0 if fwd else 1), "end": t + 20,
+                     "flags": 3 if fwd else 19, "dirn": dirn,
+                     "path": 1 if dirn == EGRESS else 0})
+
+
+def _skipdata(rows: list[dict], eni: int, first: int, last: int) -> None:
+    """One SKIPDATA record per 60 s aggregation window from first's to last's."""
+    for window in range(first - first % 60, last, 60):
+        rows.append({"eni": eni, "start": window + 1, "end": window + 59, "action": NOACTION,
+                     "status": SKIPDATA, "flags": -1})
+
+
+def _gap_traffic(topo: _Topo, seed: int, begin: int, end: int
+                 ) -> tuple[dict[str, np.ndarray], list[dict], int]:
+    """The records, the three cases and the hour whose objects are left out."""
+    rng = np.random.default_rng(seed + GAP_SEED_OFFSET)
+    _, e = _gap_hosts(topo, rng)
+    own = {name: int(topo.eni_v4[i]) for name, i in e.items()}
+    rows: list[dict] = []
+    for hour in range(begin - begin % 3600, end, 3600):
+        # at 5 past (never in a case's window), so every hour of the data has objects
+        t = max(hour, begin) + 300 + int(rng.integers(0, 60))
+        if t + 20 >= end:
+            break
+        for a, b, port in (("client", "server", 5432), ("lonely", "server", 5432),
+                           ("client", "web", 443)):
+            _gap_conversation(rows, t, e[a], e[b], own[a], own[b],
+                              int(rng.integers(32768, 61000)), port)
+    last = (end - int(min(end - begin, 86400) * GAP_CASE_LAST_AT)) // 3600 * 3600
+    hours = [last - 2 * GAP_CASE_SPACING_S, last - GAP_CASE_SPACING_S, last]
+    cases = []
+
+    def case(name, hour, src, description, records):
+        t0 = hour + 1800 + 17
+        cases.append({"name": name, "verdict": "incomplete-logs",
+                      "src": topo.addr_text[own[src]], "dst": topo.addr_text[own["web"]],
+                      "dst_port": 443, "protocol": 6, "start": t0, "end": t0 + 600,
+                      "description": description, "src_interface": topo.eni_id[e[src]],
+                      "dst_interface": topo.eni_id[e["web"]], "records": records})
+        return t0
+
+    t0 = case("incomplete-logs-skipdata-destination", hours[0], "client",
+              "HTTPS requests (SYN only, ACCEPTed egress at the source, custom v5 format) "
+              "and no answer, while the destination's interface logged SKIPDATA over the "
+              "whole window: its records were lost, so 'no response' cannot be told.", 3)
+    for attempt in range(3):
+        t = t0 + attempt * 180
+        rows.append({"eni": e["client"], "src": own["client"], "dst": own["web"],
+                     "sport": int(rng.integers(32768, 61000)), "dport": 443, "proto": 6,
+                     "packets": 2, "bytes": 120, "start": t, "end": t + 5, "flags": 2,
+                     "dirn": EGRESS, "path": 1})
+    _skipdata(rows, e["web"], t0 - 180, t0 + 900)
+    t0 = case("incomplete-logs-skipdata-source", hours[1], "lonely",
+              "No records between the two hosts, while the source's interface logged SKIPDATA "
+              "over the whole window: 'no records' cannot be told.", 0)
+    _skipdata(rows, e["lonely"], t0 - 180, t0 + 900)
+    case("incomplete-logs-missing-hour", hours[2], "lonely",
+         "No records between the two hosts, in an hour in which the account and region "
+         "delivered no flow log object at all (logging off, deleted or late).", 0)
+    records = {k: np.array([row.get(k, default) for row in rows], dtype=_DTYPES[k])
+               for k, default in _COLS.items()}
+    return records, cases, hours[2]
+
+
+def add_gap_traffic(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot: np.ndarray,
+                    seed: int, begin: int, end: int):
+    """The records, flow logs and slots with the gap flow log's after them (objects of its
+    missing hour left out), and its cases."""
+    extra, cases, missing_hour = _gap_traffic(topo, seed, begin, end)
+    extra_fl = topo.eni_fl[extra["eni"]]
+    window_end = extra["start"] // 60 * 60 + 60
+    extra_slot = -(-(window_end + SLOT) // SLOT) * SLOT
+    kept = (extra_slot < missing_hour) | (extra_slot >= missing_hour + 3600)
+    extra = {k: v[kept] for k, v in extra.items()}
+    merged = {k: np.concatenate([r[k], extra[k]]) for k in r}
+    fl = np.concatenate([fl, extra_fl[kept]])
+    slot = np.concatenate([slot, extra_slot[kept]])
     order = np.lexsort((merged["start"], slot, fl))
     return {k: v[order] for k, v in merged.items()}, fl[order], slot[order], cases

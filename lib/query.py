@@ -23,7 +23,7 @@ from lib.filters import Filters, IPNetwork
 from lib.iputil import network_bounds, parse_address
 
 KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
-         "rejected-heatmap", "scans", "labels", "traffic")
+         "rejected-heatmap", "scans", "labels", "traffic", "health", "log-gaps", "owners")
 GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
 MEASURES = ("bytes", "packets", "flows")
 MAX_LIMIT = 100_000
@@ -92,6 +92,9 @@ class Query:
     bucket: int = 300  # timeline: seconds per bucket
     limit: int = 1000  # search: rows
     addresses: tuple[str, ...] = ()  # labels: only the interfaces holding these addresses
+    # search: also NODATA/SKIPDATA records (they carry no traffic; the Search page leaves
+    # them out unless asked, the command line and other readers keep every record)
+    gap_records: bool = True
 
     def __post_init__(self):
         if not isinstance(self.scope, Scope):
@@ -179,6 +182,9 @@ def athena_address_range(column: str, network: IPNetwork) -> exp.Expression:
 
 def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:
     f = query.filters
+    if query.kind in LOGGING_KINDS:  # NODATA/SKIPDATA records have no traffic fields
+        f = f.with_(src=None, dst=None, src_ports=(), dst_ports=(), protocols=(), action=None,
+                    vpc_ids=(), subnet_ids=())
     if query.kind in TWO_WAY_KINDS:  # addresses and ports select both directions instead
         one_way = f.with_(src=None, dst=None, src_ports=(), dst_ports=())
         return [*filter_predicates(replace(query, kind="search", filters=one_way), dialect),
@@ -207,6 +213,13 @@ def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:
         if values:
             where.append(in_list(column, values))
     return where
+
+
+# Kinds about the logging itself (issue 22): only time, accounts, regions and interfaces
+# select their records; addresses, ports, protocol, action, VPC and subnet are traffic
+# fields a NODATA/SKIPDATA record does not have.
+LOGGING_KINDS = frozenset({"health", "log-gaps"})
+GAP_STATUSES = ("NODATA", "SKIPDATA")
 
 
 # Kinds that read a conversation: filters.src/dst/dst_ports name the request (A -> B:P); the
@@ -255,8 +268,16 @@ SEARCH_ORDER = ("start", "log_account", "log_region", "interface_id", "srcaddr",
                 "srcport", "dstport", "protocol", "end", "action", "packets", "bytes")
 
 
+def is_gap_record() -> exp.Expression:
+    """A NODATA or SKIPDATA record (formats without log-status have none)."""
+    return in_list("log_status", GAP_STATUSES)
+
+
 def build_search(query: Query, select: exp.Select) -> exp.Select:
     order = [ordered("start", desc=True)] + [ordered(c) for c in SEARCH_ORDER[1:]]
+    if not query.gap_records:
+        select = select.where(exp.or_(col("log_status").is_(exp.null()),
+                                      exp.not_(is_gap_record())))
     return (select.select(*[col(c) for c in RECORD_COLUMNS])
             .order_by(*order).limit(lit(query.limit)))
 
@@ -422,7 +443,7 @@ def build_scans(query: Query, select: exp.Select) -> exp.Select:
             .limit(lit(query.top)))
 
 
-def build_labels(query: Query, select: exp.Select) -> exp.Select:
+def build_labels(query: Query, select: exp.Select, where: tuple[str, ...] = ()) -> exp.Select:
     """Each interface's own address, with its instance and VPC where the format has them.
 
     A record of interface E has E's address on one side: the source when it leaves E
@@ -433,6 +454,9 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
     With ``query.addresses`` only records holding one of them are read (far fewer) and only
     their labels returned: a listed address is in every record it is counted in, so its
     count, and whether it is an interface's own, do not change.
+
+    ``where``: columns also returned, from the interface's records (an interface is in one
+    account and region: log_account, log_region).
     """
     if query.addresses:
         select = select.where(exp.or_(in_list("srcaddr", query.addresses),
@@ -443,7 +467,8 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
     conversations = (select.select(
                          *[col(k) for k in keys], flow_count().as_("records"),
                          exp.func("MAX", col("instance_id")).as_("instance_id"),
-                         exp.func("MAX", col("vpc_id")).as_("vpc_id"))
+                         exp.func("MAX", col("vpc_id")).as_("vpc_id"),
+                         *[exp.func("MAX", col(c)).as_(c) for c in where])
                      .where(col("interface_id").is_(exp.null()).not_())
                      .group_by(*[col(k) for k in keys]))
     sides = exp.values([("src",), ("dst",)], alias="sides", columns=["side"])
@@ -459,6 +484,7 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
                    col("interface_id"), address.as_("address"), bigint(records).as_("flows"),
                    exp.func("MAX", col("instance_id")).as_("instance_id"),
                    exp.func("MAX", col("vpc_id")).as_("vpc_id"),
+                   *[exp.func("MAX", col(c)).as_(c) for c in where],
                    window(exp.RowNumber(), ["interface_id"], by_count).as_("place"),
                    window(exp.func("LEAD", records.copy()), ["interface_id"],
                           by_count).as_("runner_up"))
@@ -469,11 +495,50 @@ def build_labels(query: Query, select: exp.Select) -> exp.Select:
                .having(address.is_(exp.null()).not_()))
     unique = exp.or_(col("runner_up").is_(exp.null()), col("runner_up") < col("flows"))
     listed = [in_list("address", query.addresses)] if query.addresses else []
-    return (exp.select("address", "interface_id", "instance_id", "vpc_id", "flows")
+    return (exp.select("address", "interface_id", "instance_id", "vpc_id", *where, "flows")
             .from_(alias(counted, "counted"))
             .where(col("place").eq(lit(1)), unique, *listed)
             .order_by(ordered("flows", desc=True), ordered("interface_id"))
             .limit(lit(query.limit)))
+
+
+# --- the health of the logging (issue 22) --------------------------------------------------
+
+def build_health(query: Query, select: exp.Select) -> exp.Select:
+    """Per account, region and clock hour (UTC): records, NODATA and SKIPDATA records,
+    interfaces, the first start and last end, and how many records name a flow-direction
+    (0 where the field order has none). An hour without a row had no records at all."""
+    hour = exp.Sub(this=col("start"), expression=exp.Mod(this=col("start"), expression=lit(3600)))
+    keys = [col(schema.LOG_ACCOUNT), col(schema.LOG_REGION)]
+    return (select.select(
+                *keys, bigint(hour).as_("hour_start"), flow_count().as_("records"),
+                count_if(col("log_status").eq(lit("NODATA"))).as_("nodata"),
+                count_if(col("log_status").eq(lit("SKIPDATA"))).as_("skipdata"),
+                distinct_count("interface_id").as_("interfaces"),
+                bigint(exp.func("MIN", col("start"))).as_("first_start"),
+                bigint(exp.func("MAX", col("end"))).as_("last_end"),
+                count_if(col("flow_direction").is_(exp.null()).not_()).as_("with_direction"))
+            .group_by(*[k.copy() for k in keys], hour)
+            .order_by(ordered(schema.LOG_ACCOUNT), ordered(schema.LOG_REGION),
+                      ordered("hour_start")))
+
+
+GAP_ORDER = ("start", schema.LOG_ACCOUNT, schema.LOG_REGION, "interface_id", "log_status", "end")
+
+
+def build_log_gaps(query: Query, select: exp.Select) -> exp.Select:
+    """The NODATA and SKIPDATA records, oldest first (at most ``limit``)."""
+    return (select.select(*[col(c) for c in (schema.LOG_ACCOUNT, schema.LOG_REGION,
+                                              "interface_id", "log_status", "start", "end")])
+            .where(is_gap_record())
+            .order_by(*[ordered(c) for c in GAP_ORDER]).limit(lit(query.limit)))
+
+
+def build_owners(query: Query, select: exp.Select) -> exp.Select:
+    """The labels of ``query.addresses`` with the account and region folder of each
+    interface: the connection check's way to know an address's interface, and where its
+    logs are, when the check's own records do not say (issue 22)."""
+    return build_labels(query, select, where=(schema.LOG_ACCOUNT, schema.LOG_REGION))
 
 
 # --- the Traffic page in one scan ---------------------------------------------------------
@@ -627,6 +692,9 @@ KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
     "scans": build_scans,
     "labels": build_labels,
     "traffic": build_traffic,
+    "health": build_health,
+    "log-gaps": build_log_gaps,
+    "owners": build_owners,
 }
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib import check, gui, present, timeutil
+from lib import check, gui, i18n, present, timeutil
 from lib.engines import data_dir
 from lib.filters import InvalidFilters
 from lib.present import plain
@@ -14,7 +14,7 @@ HELP = {"src": "Where the traffic comes from: 10.0.1.5, 10.0.1.0/24 or 2001:db8:
         "dst_port": "The service's port, e.g. 443. Leave empty for ICMP (ping) or any port.",
         "protocol": "TCP, UDP, ICMP or a number; empty means any."}
 ALERTS = {"connected": st.success, "intermittent": st.warning, "refused": st.warning,
-          "no-response": st.warning, "no-records": st.info}
+          "no-response": st.warning, "no-records": st.info, "incomplete-logs": st.warning}
 
 
 def use_demo_case() -> None:
@@ -57,20 +57,29 @@ except InvalidFilters as invalid:
         st.error(f"{LABELS.get(key) or gui.LABELS.get(key, key)}: {plain(message)}")
     st.stop()
 
-result = gui.run_query(check.check_query(filters, gui.user_scope()))
-if result is None:
+# The check's records and, beside them, what the logs could not see (issue 22).
+scope = gui.user_scope()
+results = gui.run_all({"check": check.check_query(filters, scope),
+                       **check.context_queries(filters, scope)})
+if any(found is None for found in results.values()):
     st.stop()
+result = results.pop("check")
 rows = result.rows()
 spec = check.CheckSpec.from_filters(filters)
 zone, lang = gui.viewer_zone(), gui.language()
 verdict = check.judge(rows, spec, lang=lang, now=timeutil.now(), zone=zone,
-                      limit=check.CHECK_LIMIT)
+                      limit=check.CHECK_LIMIT,
+                      context={name: found.rows() for name, found in results.items()})
 
 # The words hold addresses, interface IDs and values read from the logs: text, not Markdown.
 ALERTS.get(verdict.code, st.error)(f"**{plain(verdict.message)}**")
 st.caption(f"verdict: `{verdict.code}` · " + gui.query_caption(result))
 st.markdown("\n".join(f"- {plain(reason)}" for reason in verdict.reasons))
 
+gaps = check.gaps_table(verdict, zone)
+if gaps is not None:
+    st.subheader(i18n.pick(check.words.WORDS["gaps-heading"], lang))
+    st.dataframe(gaps, hide_index=True, width="stretch")
 if rows:
     st.subheader("Evidence")
     st.dataframe(check.evidence_table(verdict, zone), hide_index=True, width="stretch")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib import gui, present
+from lib import gui, health, present
 from lib.query import Query
 
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
@@ -11,8 +11,13 @@ filters = gui.current_filters()
 if filters is None:
     st.stop()
 
+gap_records = st.checkbox(
+    "Include NODATA/SKIPDATA records", key="search_gap_records", value=False,
+    bind="query-params",  # a shared link shows the same rows
+    help="Records that carry no traffic: NODATA (no traffic on the interface in that interval) "
+         "and SKIPDATA (AWS skipped records: capacity limits or an internal error).")
 result = gui.run_query(Query("search", filters, scope=gui.user_scope(),
-                       limit=gui.settings().search_limit))
+                       limit=gui.settings().search_limit, gap_records=gap_records))
 if result is None:
     st.stop()
 
@@ -35,4 +40,14 @@ elif rows:
 # the file it serves (the browser then gets a 404 and the download fails).
 st.download_button("Download CSV", present.csv_bytes(rows), file_name="flowscope-search.csv",
                    mime="text/csv", disabled=not rows, on_click="ignore")
+# A gap in the logs of the filtered interfaces (or accounts) means an answer may miss
+# records: asked only when the search names some (one more query, audited like the first).
+gaps = (gui.run_query(health.gaps_query(filters, gui.user_scope()))
+        if filters.interface_ids or filters.accounts else None)
+if gaps is not None:
+    note = health.gap_note(health.search_gaps(
+        health.gaps_from(gaps.rows(), filters.start, filters.end), filters),
+        gui.viewer_zone(), gui.language())
+    if note:
+        st.warning(present.plain(note))
 gui.show_result_notes(result)

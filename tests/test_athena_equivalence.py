@@ -45,6 +45,7 @@ OPTION_CASES = [
     ("top-talkers", {"group": "dst", "measure": "flows", "top": 3}),
     ("timeline", {"bucket": 3600}),
     ("search", {"limit": 5}),
+    ("search", {"gap_records": False}),
 ]
 
 CASES = ([pytest.param(kind, raw, scope, {}, id=f"{kind}-{name}")

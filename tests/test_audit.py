@@ -178,6 +178,9 @@ def test_the_cli_check_is_audited(store, tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**__import__("os").environ, "FLOWSCOPE_AUDIT_FILE": str(trail)})
     assert result.returncode == 0, result.stderr
-    (line,) = audit_lines(trail)
+    # the check's query, then the ones telling whether its logs were complete (issue 22)
+    line, *context = audit_lines(trail)
+    assert [c["kind"] for c in context] == ["log-gaps", "health", "owners"]
+    assert all(c["page"] == "cli" and c["user"] == line["user"] for c in context)
     assert (line["event"], line["page"], line["kind"]) == ("query", "cli", "check")
     assert line["user"].startswith("cli:") and line["filters"]["src"].startswith("10.1.0.5")

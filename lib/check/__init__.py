@@ -27,7 +27,9 @@ from lib.check.facts import (
     Seen,
     check_query,
     classify,
+    context_queries,
     decide,
+    decide_on_records,
     infer_owners,
     parse_check,
     record_key,
@@ -40,6 +42,7 @@ from lib.check.view import (
     demo_cases,
     demo_inputs,
     evidence_table,
+    gaps_table,
     interfaces_table,
     proof_label,
     share_query,
@@ -55,4 +58,5 @@ __all__ = [
     "classify", "decide", "demo_cases", "demo_inputs", "evidence_table", "infer_owners",
     "interfaces_table", "judge", "parse_check", "proof_label", "record_key", "search_filters",
     "share_query", "side_of", "timeline_chart", "timeline_chart_frame", "timeline_rows",
+    "context_queries", "decide_on_records", "gaps_table",
 ]

@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from lib import glossary, iputil, timeutil
+from lib import glossary, health, iputil, timeutil
 from lib.filters import Filters, InvalidFilters, IPNetwork, PortRange, parse_filters, to_params
 from lib.glossary import SYN_ACK
 from lib.query import Query, Scope
@@ -259,6 +259,13 @@ class Facts:
     seen: list[Seen]
     owners: dict[str, Owner]
     sides: list[str]  # per record: source | destination | unknown (whose interface logged it)
+    # what the logs could not see of the source's and destination's interfaces (issue 22);
+    # None: not asked (the verdict then rests on the records alone)
+    coverage: health.LogCoverage | None = None
+
+    @property
+    def incomplete(self) -> bool:
+        return self.coverage is not None and not self.coverage.complete
 
     def pick(self, direction: str | None = None, action: str | None = None,
              side: str | None = None) -> list[Seen]:
@@ -290,10 +297,23 @@ def _refused(items: list[Seen]) -> bool:
     return flags is not None and bool(flags & RST) and flags & SYN_ACK != SYN_ACK
 
 
+# Verdicts that rest on what was NOT logged: only true if the logs were complete.
+ABSENCE_VERDICTS = ("no-records", "no-response")
+INCOMPLETE = "incomplete-logs"
+
+
 def decide(facts: Facts) -> str:
-    """The verdict code. A response that came back (not a reset) means connected, or
-    intermittent beside rejections; otherwise the first failure on the way decides: the
-    request rejected (where), then the response rejected, else no answer."""
+    """The verdict code: the records' verdict, unless it rests on absence while the logs of
+    the source's or destination's interfaces have a gap over the window (SKIPDATA, or an
+    hour without any record of their account and region): then ``incomplete-logs``."""
+    code = decide_on_records(facts)
+    return INCOMPLETE if code in ABSENCE_VERDICTS and facts.incomplete else code
+
+
+def decide_on_records(facts: Facts) -> str:
+    """The verdict the records give. A response that came back (not a reset) means
+    connected, or intermittent beside rejections; otherwise the first failure on the way
+    decides: the request rejected (where), then the response rejected, else no answer."""
     if not facts.seen:
         return "no-records"
     answered = [f for f in facts.flows(RESPONSE).values()
@@ -405,6 +425,8 @@ def search_filters(facts_spec: CheckSpec, items: list[Seen], direction: str, act
 
 
 def _proof(code: str, facts: Facts) -> list[dict]:
+    if code == INCOMPLETE:  # the records that do exist prove what they show
+        code = decide_on_records(facts)
     groups = []
     for direction, action in _PROOF_ORDER[code]:
         items = facts.pick(direction, action)
@@ -429,7 +451,58 @@ def evidence_of(code: str, facts: Facts, truncated: bool) -> dict:
         "response": _direction_evidence(facts, RESPONSE),
         "interfaces": _interfaces(facts),
         "proof": _proof(code, facts),
+        **_coverage_evidence(code, facts),
     }
+
+
+def _coverage_evidence(code: str, facts: Facts) -> dict:
+    """The gaps (issue 22): SKIPDATA intervals of the checked interfaces and hours without
+    records of their accounts and regions; with incomplete-logs, the records' own verdict."""
+    if facts.coverage is None:
+        return {}
+    c = facts.coverage
+    out = {"gaps": [{"interface_id": g.interface_id, "side": c.side_of(g.interface_id),
+                     "account": g.account, "region": g.region, "status": g.status,
+                     "start": g.start, "end": g.end, "start_utc": timeutil.iso_utc(g.start),
+                     "end_utc": timeutil.iso_utc(g.end), "records": g.records} for g in c.gaps],
+           "missing_hours": [{"account": m.account, "region": m.region, "start": m.start,
+                              "end": m.end, "start_utc": timeutil.iso_utc(m.start),
+                              "end_utc": timeutil.iso_utc(m.end)} for m in c.missing]}
+    if code == INCOMPLETE:
+        out["records_show"] = decide_on_records(facts)
+    return out
+
+
+# --- what the logs could not see (issue 22) ----------------------------------------------------
+
+def single_addresses(spec: CheckSpec) -> tuple[str, ...]:
+    """The checked addresses whose interfaces the owners query can find (not networks)."""
+    return tuple(network_text(n) for n in (spec.src, spec.dst) if n.num_addresses == 1)
+
+
+def context_queries(filters: Filters, scope: Scope) -> dict[str, Query]:
+    """The queries beside the check's own that tell whether its logs were complete: run
+    them together with ``check_query`` and give their rows to ``judge(context=...)``."""
+    return health.check_context_queries(filters, scope, single_addresses(CheckSpec.from_filters(filters)))
+
+
+def coverage_of(facts: Facts, context: Mapping[str, list[dict]]) -> health.LogCoverage:
+    """The checked interfaces (from the records' sides, then the owners query) and what
+    their logs could not see over the window."""
+    spec = facts.spec
+    known = [health.Interface(s.interface, side, s.row.get("log_account"), s.row.get("log_region"))
+             for s, side in zip(facts.seen, facts.sides, strict=True)
+             if side in (SIDE_SOURCE, SIDE_DESTINATION) and s.interface != "-"]
+
+    def inside(network):
+        return lambda address: (_ip(address) or _NOWHERE) in network
+
+    known += health.owner_interfaces(context.get("owners") or [], inside(spec.src), inside(spec.dst))
+    return health.coverage(known, context.get("gaps") or [], context.get("hours") or [],
+                           spec.start, spec.end)
+
+
+_NOWHERE = ipaddress.ip_address("0.0.0.0")
 
 
 def network_text(network: IPNetwork) -> str:

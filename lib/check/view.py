@@ -170,6 +170,32 @@ def interfaces_table(verdict: Verdict):
                                                       "side", "address", "how")])
 
 
+def gaps_table(verdict: Verdict, zone: str | None = None):
+    """The gap records of the checked interfaces (SKIPDATA intervals) and the hours without
+    any record of their accounts and regions (issue 22); None when there are none."""
+    import pandas as pd
+
+    gaps = verdict.evidence.get("gaps") or []
+    missing = verdict.evidence.get("missing_hours") or []
+    if not gaps and not missing:
+        return None
+    c = i18n.pick_all(HEADINGS, verdict.lang)
+    sides = {SIDE_SOURCE: WORDS["side-source"], SIDE_DESTINATION: WORDS["side-destination"]}
+    rows = [{c["interface_id"]: g["interface_id"],
+             c["side"]: i18n.pick(sides[g["side"]], verdict.lang) if g["side"] in sides else "?",
+             c["account"]: g["account"], c["region"]: g["region"], c["status"]: g["status"],
+             c["gap_from"]: timeutil.format_local(g["start"], zone),
+             c["gap_to"]: timeutil.format_local(g["end"], zone), c["records"]: g["records"]}
+            for g in gaps]
+    rows += [{c["interface_id"]: "-", c["side"]: "-", c["account"]: m["account"],
+              c["region"]: m["region"], c["status"]: "-",
+              c["gap_from"]: timeutil.format_local(m["start"], zone),
+              c["gap_to"]: timeutil.format_local(m["end"], zone), c["records"]: 0}
+             for m in missing]
+    return pd.DataFrame(rows, columns=[c[k] for k in ("interface_id", "side", "account", "region",
+                                                      "status", "gap_from", "gap_to", "records")])
+
+
 def proof_label(group: dict, lang: str = "en") -> str:
     texts = PROOF_LABELS[(group["direction"], group["action"])]
     return f"{i18n.pick(texts, lang)} ({group['records']})"

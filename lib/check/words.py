@@ -7,6 +7,7 @@ from collections import Counter
 
 from lib import glossary, i18n, timeutil
 from lib.check.facts import (
+    INCOMPLETE,
     RECENT_S,
     REQUEST,
     RESPONSE,
@@ -20,6 +21,7 @@ from lib.check.facts import (
     Facts,
     Seen,
     counts_of,
+    decide_on_records,
     flags_of,
     network_text,
 )
@@ -179,8 +181,52 @@ def _owner_reasons(facts: Facts, w: Words) -> list[str]:
     return out
 
 
+def _gap_reasons(facts: Facts, w: Words) -> list[str]:
+    """Each SKIPDATA interval and hour without records of the checked interfaces."""
+    c = facts.coverage
+    if c is None:
+        return []
+    out = [w.say("gap-skipdata", interface=g.interface_id,
+                 side=w.say("side-" + (c.side_of(g.interface_id) or "unknown")),
+                 account=g.account, region=g.region, first=w.time(g.start), last=w.time(g.end))
+           for g in c.gaps]
+    out += [w.say("gap-missing-hour", account=m.account, region=m.region, first=w.time(m.start),
+                  last=w.time(m.end)) for m in c.missing]
+    return out
+
+
+def message_for(code: str, facts: Facts, w: Words) -> str:
+    """The verdict in one sentence; incomplete-logs names the first gap (interface or
+    account, from-to in the viewer's zone)."""
+    if code != INCOMPLETE or facts.coverage is None:
+        return w.say("message-" + code)
+    c = facts.coverage
+    if c.gaps:
+        g = c.gaps[0]
+        gap = w.say("gap-short-skipdata", interface=g.interface_id,
+                    side=w.say("side-" + (c.side_of(g.interface_id) or "unknown")),
+                    first=w.time(g.start), last=w.time(g.end))
+    else:
+        m = c.missing[0]
+        gap = w.say("gap-short-missing-hour", account=m.account, region=m.region,
+                    first=w.time(m.start), last=w.time(m.end))
+    return w.say("message-" + code, gap=gap)
+
+
 def reasons_for(code: str, facts: Facts, w: Words, now: int | None, truncated: bool
              ) -> list[str]:
+    if code == INCOMPLETE:  # the gaps first, then what the records that exist show
+        shown = decide_on_records(facts)
+        return (_gap_reasons(facts, w) + [w.say("records-show", verdict=w.say("message-" + shown))]
+                + _record_reasons(shown, facts, w, now, truncated))
+    out = _record_reasons(code, facts, w, now, truncated)
+    if facts.incomplete:  # a verdict on records that were seen stands, with a caveat
+        out += [w.say("gap-caveat"), *_gap_reasons(facts, w)]
+    return out
+
+
+def _record_reasons(code: str, facts: Facts, w: Words, now: int | None, truncated: bool
+                    ) -> list[str]:
     spec = facts.spec
     recent = now is not None and spec.end > now - RECENT_S
     if code == "no-records":
