@@ -44,7 +44,7 @@ class InventoryError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Interface:
+class NetworkInterface:
     interface_id: str
     account: str
     region: str
@@ -87,7 +87,7 @@ class Interface:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> Interface:
+    def from_json(cls, text: str) -> NetworkInterface:
         data = json.loads(text)
         data["security_groups"] = tuple(tuple(g) for g in data.get("security_groups", ()))
         for key in ("private_ips", "public_ips"):
@@ -97,7 +97,7 @@ class Interface:
 
 # --- reading AWS -----------------------------------------------------------------------------
 
-def interface_from(item: dict, account: str, region: str, names: dict[str, str]) -> Interface:
+def interface_from(item: dict, account: str, region: str, names: dict[str, str]) -> NetworkInterface:
     """One DescribeNetworkInterfaces item."""
     private, public = [], []
     for address in item.get("PrivateIpAddresses") or []:
@@ -107,7 +107,7 @@ def interface_from(item: dict, account: str, region: str, names: dict[str, str])
             public.append(public_ip)
     private += [a["Ipv6Address"] for a in item.get("Ipv6Addresses") or []]
     instance = (item.get("Attachment") or {}).get("InstanceId") or ""
-    return Interface(
+    return NetworkInterface(
         interface_id=item["NetworkInterfaceId"], account=item.get("OwnerId") or account,
         region=region, kind=item.get("InterfaceType") or "",
         description=item.get("Description") or "", requester=item.get("RequesterId") or "",
@@ -131,7 +131,7 @@ def _instance_names(ec2, instance_ids: list[str]) -> dict[str, str]:
     return names
 
 
-def read_region(ec2, account: str, region: str) -> list[Interface]:
+def read_region(ec2, account: str, region: str) -> list[NetworkInterface]:
     """Every interface of one account and region, with its instance's Name tag."""
     items = [item for page in ec2.get_paginator("describe_network_interfaces").paginate()
              for item in page["NetworkInterfaces"]]
@@ -181,7 +181,7 @@ class InventoryStore:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=30)
 
-    def record(self, interfaces: Iterable[Interface], account: str, region: str,
+    def record(self, interfaces: Iterable[NetworkInterface], account: str, region: str,
                taken_at: int) -> int:
         """Store one reading of an account and region; returns how many versions are new."""
         new = 0
@@ -211,7 +211,7 @@ class InventoryStore:
                              (account, region)).fetchone()
         return row[0] if row else None
 
-    def interface(self, interface_id: str, when: int | None = None) -> Interface | None:
+    def interface(self, interface_id: str, when: int | None = None) -> NetworkInterface | None:
         """The interface as it was at ``when`` (epoch seconds; default: now): the version
         read last before then, else (a flow older than the first reading) the first one."""
         when = int(time.time()) if when is None else when
@@ -220,10 +220,10 @@ class InventoryStore:
                 "SELECT data FROM interfaces WHERE interface_id = ? ORDER BY "
                 "(first_seen <= ?) DESC, CASE WHEN first_seen <= ? THEN -first_seen "
                 "ELSE first_seen END LIMIT 1", (interface_id, when, when)).fetchone()
-        return Interface.from_json(row[0]) if row else None
+        return NetworkInterface.from_json(row[0]) if row else None
 
     def holders(self, address: str, when: int | None = None, account: str | None = None
-                ) -> list[Interface]:
+                ) -> list[NetworkInterface]:
         """The interfaces that held ``address`` at ``when`` (private ranges repeat across VPCs:
         there may be several); ``account`` narrows them to one account."""
         with closing(self._connect()) as db:
@@ -234,13 +234,13 @@ class InventoryStore:
         return [i for i in found if i is not None and address in i.addresses()
                 and (account is None or i.account == account)]
 
-    def all_latest(self) -> Iterator[Interface]:
+    def all_latest(self) -> Iterator[NetworkInterface]:
         with closing(self._connect()) as db:
             rows = db.execute("SELECT data FROM interfaces i WHERE first_seen = (SELECT "
                               "MAX(first_seen) FROM interfaces j WHERE j.interface_id = "
                               "i.interface_id) ORDER BY interface_id").fetchall()
         for (data,) in rows:
-            yield Interface.from_json(data)
+            yield NetworkInterface.from_json(data)
 
 
 def inventory_store(settings) -> InventoryStore:
