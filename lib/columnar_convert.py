@@ -29,7 +29,7 @@ ROW_GROUP_ROWS = 16_384
 COMPRESSION = "zstd"
 # Text per chunk: large enough that per-call costs vanish, small enough to stay in the CPU's
 # caches and to bound memory (a chunk's Arrow tables take about 3 times its text).
-CHUNK_BYTES = 48 << 20
+CHUNK_BYTES = 16 << 20
 
 Header = tuple[str, ...]
 Namer = Callable[[str, str], str]  # (kind, suffix) -> a new file name in the folder
@@ -69,9 +69,10 @@ class Outcome:
 
 
 def chunks(backend, objects: list[StoredObject], headers: Headers, limits: Limits,
-           outcome: Outcome, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """The objects' bodies in chunks of about ``chunk_bytes`` of text; unreadable objects
-    are noted in ``outcome`` and left out."""
+           outcome: Outcome, chunk_bytes: int | None = None) -> Iterator[Chunk]:
+    """The objects' bodies in chunks of about ``chunk_bytes`` (default CHUNK_BYTES) of text;
+    unreadable objects are noted in ``outcome`` and left out."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     chunk = Chunk()
     for obj in objects:
         try:
@@ -154,6 +155,13 @@ def _one_by_one(folder: Folder, chunk: Chunk, limits: Limits, outcome: Outcome
 
 # --- writing a segment -----------------------------------------------------------------------
 
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Text columns: dictionary pages pay off (few distinct values per row group). Integers
+    are mostly counters, ports and times with as many values as rows: trying a dictionary
+    first costs 15% of the writer's time and makes larger files."""
+    return [f.name for f in schema if not pa.types.is_integer(f.type)]
+
+
 class _Stream:
     """One Parquet file written row group by row group under a temporary name."""
 
@@ -167,7 +175,8 @@ class _Stream:
     def write(self, table: pa.Table) -> None:
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.temporary, table.schema, compression=COMPRESSION,
-                                           write_statistics=True)
+                                           write_statistics=True,
+                                           use_dictionary=_dictionary_columns(table.schema))
         elif table.schema != self.writer.schema:
             table = table.cast(self.writer.schema)
         self.writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
