@@ -242,7 +242,7 @@ class Builder:
 
     def commit(self, manifest: dict) -> None:
         manifest["updated"] = time.time()
-        write_json(self.cache_dir / MANIFEST, manifest)
+        write_json(self.cache_dir / MANIFEST, manifest, durable=True)
 
 
 def build(data_dir: str, cache_dir: str | Path, progress: Progress | None = None,
