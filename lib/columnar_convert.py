@@ -193,9 +193,9 @@ class _Stream:
 
 
 def _row_groups(path: Path) -> Iterator[pa.Table]:
-    source = pq.ParquetFile(path)
-    for index in range(source.num_row_groups):
-        yield source.read_row_group(index)
+    with pq.ParquetFile(path) as source:
+        for index in range(source.num_row_groups):
+            yield source.read_row_group(index)
 
 
 class SegmentWriter:
