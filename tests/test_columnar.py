@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from storefixture import T0, record, write_object
 
-from lib import columnar
+from lib import columnar, columnar_build
 from lib.config import load_settings
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
@@ -111,7 +111,7 @@ def test_only_new_objects_are_converted(store):
 def test_many_small_additions_are_merged(store, monkeypatch):
     root, cache, _ = store
     columnar.build(str(root), cache)
-    monkeypatch.setattr(columnar, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(columnar_build, "MAX_SEGMENTS", 2)
     for minute in range(4):
         write_object(root, [record("10.9.0.1", "10.9.0.2", 1000 + minute, 443,
                                    start=END - 3000 + 60 * minute)],

@@ -51,7 +51,9 @@ def address_keys(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     if len(column) == 0:
         return pa.array([], pa.string())
     encoded = pc.dictionary_encode(column)
-    keys = pa.array([_memo_key(a) for a in encoded.dictionary.to_pylist()], pa.string())
+    known = _KEY_MEMO.get
+    keys = pa.array([known(a) or _memo_key(a) for a in encoded.dictionary.to_pylist()],
+                    pa.string())
     return pc.take(keys, encoded.indices)
 
 
@@ -91,7 +93,9 @@ def typed_table(account: str, region: str, texts: list[tuple[tuple[str, ...], pa
     if not parts or "start" not in parts[0].column_names:
         return complete(pa.table({schema.LOG_ACCOUNT: pa.array([], pa.string())})).drop(
             list(KEY_COLUMNS))
-    table = pa.concat_tables(parts)
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    if not table.column("start").null_count:  # the common case: no copy
+        return table
     return table.filter(pc.is_valid(table.column("start")))
 
 
