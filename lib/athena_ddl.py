@@ -441,19 +441,10 @@ def order_problems(survey: BucketSurvey, branches: list[Branch], location: str
 
 def glue_client(settings):
     """Glue with the Athena settings' credentials (profile, role) and endpoint."""
-    import boto3
+    from lib.awsclients import settings_session
 
-    session = boto3.Session(profile_name=settings.athena_profile or None,
-                            region_name=settings.athena_region or None)
     endpoint = settings.athena_endpoint_url or None
-    if settings.athena_role_arn:
-        creds = session.client("sts", endpoint_url=endpoint).assume_role(
-            RoleArn=settings.athena_role_arn, RoleSessionName="flowscope-check")["Credentials"]
-        session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                aws_secret_access_key=creds["SecretAccessKey"],
-                                aws_session_token=creds["SessionToken"],
-                                region_name=settings.athena_region or None)
-    return session.client("glue", endpoint_url=endpoint)
+    return settings_session(settings, "flowscope-check").client("glue", endpoint_url=endpoint)
 
 
 CHECK_FOLDERS = 50  # account/region folders sampled at start-up (the CLI reads them all)

@@ -312,10 +312,10 @@ def traffic_over_rollups(settings, query: Query, target: Target, cut: Plan) -> s
 # --- building (the CLI and the schedule) -------------------------------------------------------
 
 def s3_client(settings):
-    import boto3
+    """S3 with the Athena credentials, through athena_role_arn like Athena itself."""
+    from lib.awsclients import settings_session
 
-    session = boto3.Session(profile_name=settings.athena_profile or None,
-                            region_name=settings.athena_region or None)
+    session = settings_session(settings, "flowscope-rollup")
     endpoint = settings.s3_endpoint_url or settings.athena_endpoint_url or None
     return session.client("s3", endpoint_url=endpoint)
 

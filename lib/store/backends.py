@@ -252,21 +252,13 @@ class S3Backend:
             return self._client
 
     def _make_client(self):
-        import boto3
         from botocore.config import Config
+
+        from lib.awsclients import settings_session
 
         config = self._settings
         endpoint = config.s3_endpoint_url or config.athena_endpoint_url or None
-        session = boto3.Session(profile_name=config.athena_profile or None,
-                                region_name=config.athena_region or None)
-        if config.athena_role_arn:
-            sts = session.client("sts", endpoint_url=config.athena_endpoint_url or None)
-            creds = sts.assume_role(RoleArn=config.athena_role_arn,
-                                    RoleSessionName="flowscope-records")["Credentials"]
-            session = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                    aws_secret_access_key=creds["SecretAccessKey"],
-                                    aws_session_token=creds["SessionToken"],
-                                    region_name=config.athena_region or None)
+        session = settings_session(config, "flowscope-records")
         return session.client("s3", endpoint_url=endpoint, config=Config(
             connect_timeout=10, read_timeout=30, retries={"mode": "standard"},
             max_pool_connections=16))
