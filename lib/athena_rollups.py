@@ -338,14 +338,13 @@ def mark_done(s3, location: str, day: date) -> None:
 
 
 def build_days(settings, engine, days: list[date], s3=None, report=print) -> list[dict]:
-    """(Re)build the rollup of each day with Athena: clear, INSERT INTO … SELECT, mark."""
-    from lib.engines.athena import athena_target
-
+    """(Re)build the rollup of each day with Athena (an AthenaEngine: its target is the raw
+    table and its partitions): clear, INSERT INTO … SELECT, mark."""
     location = rollup_location(settings)
     if not location:
         raise ValueError("set athena_rollup_location (s3://bucket/prefix/ for the rollup)")
     s3 = s3 or s3_client(settings)
-    target = athena_target(settings)
+    target = engine.target
     done = []
     for day in days:
         removed = clear_day(s3, location, day)

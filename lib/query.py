@@ -13,134 +13,63 @@ come only from the schema and the fixed lists below, quoted by sqlglot on render
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import lru_cache
 
 from sqlglot import exp
 
-from lib import schema
+from lib import cost, schema
 from lib.filters import Filters, IPNetwork
-from lib.iputil import network_bounds, parse_address
+from lib.iputil import network_bounds
+from lib.querycore import (  # noqa: F401 - the query layer's public names, re-exported
+    ALL_ACCOUNTS,
+    ALL_KINDS,
+    COST_KINDS,
+    GROUPS,
+    KIND_BUILDERS,
+    KINDS,
+    MAX_ADDRESSES,
+    MAX_LIMIT,
+    MEASURES,
+    SCAN_MIN_HOSTS,
+    SCAN_MIN_PORTS,
+    SCAN_WINDOW_S,
+    Query,
+    QueryError,
+    Scope,
+    Target,
+    alias,
+    bigint,
+    check_addresses,
+    col,
+    count_if,
+    distinct_count,
+    flow_count,
+    hour_of_day,
+    in_list,
+    is_flow,
+    is_rejected,
+    is_request,
+    lit,
+    ordered,
+    total,
+    total_or_zero,
+    window,
+)
 
-KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
-         "rejected-heatmap", "scans", "labels", "traffic")
-GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
-MEASURES = ("bytes", "packets", "flows")
-MAX_LIMIT = 100_000
-RECORD_COLUMNS = tuple(f.column for f in schema.FIELDS) + (schema.LOG_ACCOUNT, schema.LOG_REGION)
-
-
-class QueryError(ValueError):
-    """A query that must not run (e.g. no time bound, a group-by outside the fixed list)."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The accounts a user may see. ``None`` means every account."""
-
-    accounts: frozenset[str] | None = None
-
-    def allows(self, account: str) -> bool:
-        return self.accounts is None or account in self.accounts
-
-    def effective(self, requested: tuple[str, ...]) -> tuple[str, ...] | None:
-        """Accounts a query may read: the requested ones within scope (None: no limit)."""
-        if self.accounts is None:
-            return requested or None
-        if not requested:
-            return tuple(sorted(self.accounts))
-        return tuple(a for a in requested if a in self.accounts)
-
-    @property
-    def key(self) -> str:
-        return "*" if self.accounts is None else ",".join(sorted(self.accounts))
-
-    def narrowed_to(self, other: Scope) -> Scope:
-        """The accounts both scopes allow (never more than either)."""
-        if other.accounts is None:
-            return self
-        if self.accounts is None:
-            return other
-        return Scope(self.accounts & other.accounts)
-
-
-# Every account: for local use only (the command line), always named explicitly.
-ALL_ACCOUNTS = Scope(None)
-MAX_ADDRESSES = 1000
-
-
-def check_addresses(addresses: tuple[str, ...]) -> None:
-    """Addresses a query names (labels): IP address text only, kept as the data wrote it."""
-    if not isinstance(addresses, tuple) or len(addresses) > MAX_ADDRESSES:
-        raise QueryError(f"addresses must be a tuple of at most {MAX_ADDRESSES}")
-    for address in addresses:
-        try:
-            parse_address(address)
-        except ValueError:
-            raise QueryError(f"{address!r} is not an IP address") from None
-
-
-@dataclass(frozen=True)
-class Query:
-    kind: str
-    filters: Filters
-    # Required, no default: a query that forgot its scope must fail, not read every account.
-    scope: Scope
-    group: str = "pair"  # top-talkers: src | dst | pair
-    measure: str = "bytes"  # top-talkers: bytes | packets | flows
-    top: int = 10
-    bucket: int = 300  # timeline: seconds per bucket
-    limit: int = 1000  # search: rows
-    addresses: tuple[str, ...] = ()  # labels: only the interfaces holding these addresses
-
-    def __post_init__(self):
-        if not isinstance(self.scope, Scope):
-            raise QueryError("a query needs an account scope (lib.query.Scope; ALL_ACCOUNTS "
-                             "for every account, named explicitly)")
-        if self.kind not in KIND_BUILDERS:
-            raise QueryError(f"unknown query kind {self.kind!r} (one of {', '.join(KIND_BUILDERS)})")
-        if self.group not in GROUPS:
-            raise QueryError(f"group must be one of {', '.join(GROUPS)}")
-        if self.measure not in MEASURES:
-            raise QueryError(f"measure must be one of {', '.join(MEASURES)}")
-        if not (1 <= self.top <= 1000 and 1 <= self.limit <= MAX_LIMIT):
-            raise QueryError(f"top must be 1-1000 and limit 1-{MAX_LIMIT}")
-        if not (1 <= self.bucket <= 86400 * 31):
-            raise QueryError("bucket must be 1 second to 31 days")
-        if self.filters.start is None or self.filters.end is None:
-            raise QueryError("a query needs a time range")
-        check_addresses(self.addresses)
-
-    @property
-    def accounts(self) -> tuple[str, ...] | None:
-        """Accounts the query may read: the filter within the scope (None: all)."""
-        return self.scope.effective(self.filters.accounts)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What an engine supplies to render a query: dialect, source of ``flows``, partitions."""
-
-    dialect: str  # sqlglot dialect name: "duckdb" | "athena"
-    source: exp.Expression  # a table, or a SELECT providing the logical columns
-    partition_predicates: Callable[[Query], list[exp.Expression]] = field(
-        default=lambda query: [])
+# The logical `flows` columns a record query (search, check) returns, in order. (The stored
+# columns, with the address keys, are lib.store.columns.RECORD_COLUMNS.)
+FLOW_COLUMNS = tuple(f.column for f in schema.FIELDS) + (schema.LOG_ACCOUNT, schema.LOG_REGION)
+FLOWS = "flows"  # the logical table every query reads
 
 
 # --- literals and predicates -----------------------------------------------------------
 
-def col(name: str) -> exp.Column:
-    return exp.column(name)
 
 
-def lit(value: int | str) -> exp.Expression:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise QueryError(f"not a literal: {value!r}")
-    return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
 
 
-def in_list(column: str, values) -> exp.Expression:
-    return col(column).isin(*[lit(v) for v in values])
 
 
 def ports_predicate(column: str, ranges) -> exp.Expression:
@@ -235,9 +164,6 @@ def two_way_predicates(f: Filters, dialect: str) -> list[exp.Expression]:
 
 # --- the query kinds ---------------------------------------------------------------------
 
-def total(column: str) -> exp.Expression:
-    """SUM cast back to BIGINT (DuckDB's SUM(BIGINT) is HUGEINT, which pandas makes float)."""
-    return exp.cast(exp.func("SUM", col(column)), "BIGINT")
 
 
 def measures() -> list[exp.Expression]:
@@ -245,8 +171,6 @@ def measures() -> list[exp.Expression]:
             exp.cast(exp.func("COUNT", exp.Star()), "BIGINT").as_("flows")]
 
 
-def ordered(column: str, desc: bool = False) -> exp.Ordered:
-    return exp.Ordered(this=col(column), desc=desc, nulls_first=False)
 
 
 # Search results are newest first; the rest of the key makes the order total, so both
@@ -257,7 +181,7 @@ SEARCH_ORDER = ("start", "log_account", "log_region", "interface_id", "srcaddr",
 
 def build_search(query: Query, select: exp.Select) -> exp.Select:
     order = [ordered("start", desc=True)] + [ordered(c) for c in SEARCH_ORDER[1:]]
-    return (select.select(*[col(c) for c in RECORD_COLUMNS])
+    return (select.select(*[col(c) for c in FLOW_COLUMNS])
             .order_by(*order).limit(lit(query.limit)))
 
 
@@ -280,12 +204,12 @@ def build_timeline(query: Query, select: exp.Select) -> exp.Select:
 
 # A connection check reads every record of both directions, newest first (a limit keeps the
 # latest), ordered by every column it returns: a total order, the same rows on both engines.
-CHECK_ORDER = SEARCH_ORDER + tuple(c for c in RECORD_COLUMNS if c not in SEARCH_ORDER)
+CHECK_ORDER = SEARCH_ORDER + tuple(c for c in FLOW_COLUMNS if c not in SEARCH_ORDER)
 
 
 def build_check(query: Query, select: exp.Select) -> exp.Select:
     order = [ordered("start", desc=True)] + [ordered(c) for c in CHECK_ORDER[1:]]
-    return (select.select(*[col(c) for c in RECORD_COLUMNS])
+    return (select.select(*[col(c) for c in FLOW_COLUMNS])
             .where(col("srcaddr").is_(exp.null()).not_())  # NODATA/SKIPDATA: no traffic
             .order_by(*order).limit(lit(query.limit)))
 
@@ -294,67 +218,28 @@ def build_check(query: Query, select: exp.Select) -> exp.Select:
 # Only portable SQL (COUNT(DISTINCT), SUM cast to BIGINT, integer arithmetic on epochs,
 # standard window functions), so one AST serves DuckDB and Athena alike.
 
-# A probable port scan: one source rejected on at least this many destination ports, or
-# this many destination hosts, within one clock hour (a scanner works in bursts; a busy
-# source of background noise spreads the same counts over days).
-SCAN_WINDOW_S = 3600
-SCAN_MIN_PORTS = 20
-SCAN_MIN_HOSTS = 20
 
 
-def alias(select: exp.Select, name: str) -> exp.Subquery:
-    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 
-def bigint(expression: exp.Expression) -> exp.Expression:
-    return exp.cast(expression, "BIGINT")
 
 
-def count_if(condition: exp.Expression) -> exp.Expression:
-    """Rows meeting a condition; 0 (not NULL) over no rows."""
-    case = exp.Case().when(condition, lit(1)).else_(lit(0))
-    return bigint(exp.func("COALESCE", exp.func("SUM", case), lit(0)))
 
 
-def total_or_zero(column: str) -> exp.Expression:
-    return bigint(exp.func("COALESCE", exp.func("SUM", col(column)), lit(0)))
 
 
-def distinct_count(column: str) -> exp.Expression:
-    return bigint(exp.Count(this=exp.Distinct(expressions=[col(column)])))
 
 
-def flow_count() -> exp.Expression:
-    return bigint(exp.func("COUNT", exp.Star()))
 
 
-def is_flow() -> exp.Expression:
-    """A record of traffic: NODATA/SKIPDATA records have no action (and no addresses)."""
-    return col("action").is_(exp.null()).not_()
 
 
-def is_rejected() -> exp.Expression:
-    return col("action").eq(lit("REJECT"))
 
 
-def is_request() -> exp.Expression:
-    """Probably a request, not a response: sent to a port no higher than the one it comes
-    from (a service's port is the lower one). Without this, a server whose responses are
-    dropped (a stateless network ACL) looks like it scans its clients' ephemeral ports."""
-    return exp.or_(col("srcport") >= col("dstport"), col("srcport").is_(exp.null()),
-                   col("dstport").is_(exp.null()))
 
 
-def hour_of_day() -> exp.Expression:
-    """The UTC hour (0-23) of a record's start, by integer arithmetic (no date functions)."""
-    return exp.IntDiv(this=exp.Mod(this=col("start"), expression=lit(86400)),
-                      expression=lit(3600))
 
 
-def window(function: exp.Expression, partition: list[str] | None = None,
-           order: list[exp.Ordered] | None = None) -> exp.Window:
-    return exp.Window(this=function, partition_by=[col(c) for c in partition or []],
-                      order=exp.Order(expressions=order) if order else None)
 
 
 def build_summary(query: Query, select: exp.Select) -> exp.Select:
@@ -616,7 +501,7 @@ def build_traffic(query: Query, select: exp.Select) -> exp.Select:
     return tree
 
 
-KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
+KIND_BUILDERS.update({
     "search": build_search,
     "top-talkers": build_top_talkers,
     "timeline": build_timeline,
@@ -627,38 +512,72 @@ KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
     "scans": build_scans,
     "labels": build_labels,
     "traffic": build_traffic,
-}
+    # The charge classes and the savings what-ifs (issue 16) live in lib/cost.py.
+    "cost": cost.build_cost,
+    "cost-savings": cost.build_cost_savings,
+})
+
+
+# --- building once, then placing the source ------------------------------------------------
+
+def flows_table() -> exp.Table:
+    return exp.Table(this=exp.to_identifier(FLOWS))
+
+
+def logical(query: Query, dialect: str) -> exp.Select:
+    """The query's AST over the logical table ``flows``, without its source: built once per
+    query and dialect (building costs more than running most queries on the cache) and
+    shared, so never changed in place: ``with_source`` and the rollup routing copy it."""
+    try:
+        hash(query)
+    except TypeError:  # a query that cannot be kept (unhashable options): built each time
+        return _build(query, dialect)
+    return _built(query, dialect)
+
+
+@lru_cache(maxsize=1024)
+def _built(query: Query, dialect: str) -> exp.Select:
+    return _build(query, dialect)
+
+
+def _build(query: Query, dialect: str) -> exp.Select:
+    select = exp.select().from_(flows_table()).where(*filter_predicates(query, dialect))
+    return KIND_BUILDERS[query.kind](query, select)
+
+
+def flows_readers(tree: exp.Expression) -> list[exp.Select]:
+    """The SELECTs of a built query that read the logical table ``flows`` directly."""
+    return [table.parent.parent for table in tree.find_all(exp.Table)
+            if table.name == FLOWS and not table.args.get("db")
+            and isinstance(table.parent, exp.From)]
+
+
+def with_source(tree: exp.Select, source: exp.Expression,
+                where: Iterable[exp.Expression] = ()) -> exp.Select:
+    """The one place a built query meets its source: a copy of ``tree`` whose ``flows`` is
+    ``source`` (a table, or a SELECT/UNION providing the logical columns), with ``where``
+    (an engine's partition predicates) added to every SELECT that reads ``flows``."""
+    tree = tree.copy()
+    where = list(where)
+    if where:
+        for reader in flows_readers(tree):
+            reader.where(*[w.copy() for w in where], copy=False)
+    if isinstance(source, exp.Table):
+        source = exp.select(exp.Star()).from_(source)
+    return tree.with_(FLOWS, as_=source, copy=False)
 
 
 def build(query: Query, target: Target) -> exp.Select:
-    """The query's AST for one engine."""
-    select = exp.select().from_(exp.Table(this=exp.to_identifier("flows")))
-    select = select.where(*filter_predicates(query, target.dialect),
-                          *target.partition_predicates(query))
-    select = KIND_BUILDERS[query.kind](query, select)
-    source = target.source
-    if isinstance(source, exp.Table):
-        source = exp.select(exp.Star()).from_(source)
-    return select.with_("flows", as_=source)
+    """The query's AST for one engine: its logical AST over the target's source."""
+    return with_source(logical(query, target.dialect), target.source,
+                       target.partition_predicates(query))
 
 
 def render(query: Query, target: Target, pretty: bool = False) -> str:
     return build(query, target).sql(dialect=target.dialect, identify=True, pretty=pretty)
 
 
-# --- cost kinds (issue 16): the charge classes and the savings what-ifs live in lib/cost.py;
-# imported when built, since lib.cost builds on this module.
-
-def build_cost(query: Query, select: exp.Select) -> exp.Select:
-    from lib import cost
-
-    return cost.build_cost(query, select)
-
-
-def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
-    from lib import cost
-
-    return cost.build_cost_savings(query, select)
-
-
-KIND_BUILDERS.update({"cost": build_cost, "cost-savings": build_cost_savings})
+def logical_sql(query: Query, dialect: str) -> str:
+    """The query's SQL over the logical table ``flows`` (no source): what it asks, the same
+    whatever files it reads, e.g. for a result cache key."""
+    return logical(query, dialect).sql(dialect=dialect, identify=True)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 # The engines' shared types live in lib.engines.base, which the engine modules import: this
 # package imports them back (to make an engine), so they must not import this package.
-from lib.engines.base import EngineError, Progress, Result  # noqa: F401 - public names
+from lib.engines.base import EngineError, Progress, Result, data_dir  # noqa: F401 - public names
 
 
 def get_engine(settings):
@@ -99,28 +99,12 @@ class CachedEngine:
 # (immutable, and always rendered the same for one configuration) is remembered.
 @functools.lru_cache(maxsize=4096)
 def query_cache_key(settings, query) -> str:
+    """The logical query's SQL (its built AST over ``flows``, the one the engine runs, with
+    no source): the same for every file list, so objects that arrive later show after the
+    TTL, or at once with refresh. Athena's partitions follow from the query and the
+    settings, and each configuration has a cache of its own."""
     from lib.cache import cache_key
-    from lib.query import Target, render
+    from lib.query import logical_sql
 
-    if settings.engine == "athena":
-        from lib.engines.athena import athena_target
-
-        sql = render(query, athena_target(settings))  # the exact statement Athena runs
-    else:
-        # The embedded engine's own SQL lists every object read and costs more to build
-        # than a cached answer may take: the logical query over a fixed source stands in
-        # (objects that arrive later show after the TTL, or at once with refresh).
-        sql = render(query, Target("duckdb", exp_table("flows_source")))
-    return cache_key(settings.engine, sql, query.scope.key)
-
-
-def exp_table(name: str):
-    from sqlglot import exp
-
-    return exp.Table(this=exp.to_identifier(name))
-
-
-def data_dir(settings) -> str:
-    """The embedded engine's store: the configured directory or s3://bucket/prefix, else
-    the demo data folder."""
-    return settings.data_dir or str(settings.demo_dir)
+    dialect = "athena" if settings.engine == "athena" else "duckdb"
+    return cache_key(settings.engine, logical_sql(query, dialect), query.scope.key)

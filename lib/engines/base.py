@@ -58,3 +58,10 @@ class Progress:
             if self.cost_usd is not None:
                 parts.append(f"${self.cost_usd:,.4f}")
         return " · ".join(parts)
+
+
+def data_dir(settings) -> str:
+    """The embedded engine's store: the configured directory or s3://bucket/prefix, else
+    the demo data folder. (Here, not in lib.engines, so that lib.objects can read it without
+    importing the engines: lib.engines -> athena -> athena_rollups -> athena_ddl -> objects.)"""
+    return settings.data_dir or str(settings.demo_dir)

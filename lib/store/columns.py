@@ -149,9 +149,15 @@ def source_for(groups: list[Group], keys: tuple[str, ...] = KEY_COLUMNS) -> exp.
     return union
 
 
-@lru_cache(maxsize=256)
-def source_sql(groups: tuple[Group, ...], keys: tuple[str, ...] = KEY_COLUMNS) -> str:
-    return source_for(list(groups), keys).sql(dialect="duckdb", identify=True)
+@lru_cache(maxsize=256)  # one per field-order set: rendering costs more than small builds
+def typed_sql(groups: tuple[Group, ...]) -> str:
+    """The typed records of registered raw_<n> tables, without address keys (the cache
+    build's statement; the raw path's queries read ``source_for`` in their own AST)."""
+    typed = exp.Subquery(this=source_for(list(groups), keys=()),
+                         alias=exp.TableAlias(this=exp.to_identifier("typed")))
+    select = (exp.select(exp.Star()).from_(typed)
+              .where(exp.column("start", quoted=True).is_(exp.null()).not_()))
+    return select.sql(dialect="duckdb", identify=True)
 
 
 _local = threading.local()
@@ -177,9 +183,8 @@ def typed_records(account: str, region: str, texts: list[tuple[tuple[str, ...], 
     try:
         for name, (_, table) in zip(names, texts, strict=True):
             con.register(name, table)
-        union = source_sql(tuple((account, region, header) for header, _ in texts), keys=())
-        return con.sql(f'SELECT * FROM ({union}) AS "typed" WHERE "start" IS NOT NULL'
-                       ).to_arrow_table()
+        sql = typed_sql(tuple((account, region, header) for header, _ in texts))
+        return con.sql(sql).to_arrow_table()
     finally:
         for name in names:
             con.unregister(name)
