@@ -30,17 +30,23 @@ from sqlglot import exp
 
 from lib.athena_ddl import check_name, normalise_location
 from lib.query import (
+    BUNDLE_ROWS,
+    FLOWS,
     Query,
     Target,
+    alias,
     cidr_predicate,
     col,
     filter_predicates,
+    flows_table,
     hour_of_day,
     in_list,
     is_request,
     lit,
+    logical,
     traffic_rows,
-    traffic_sql,
+    union_all,
+    with_source,
 )
 
 DONE_MARKER = "_flowscope_done"
@@ -73,10 +79,21 @@ def create_rollup_sql(settings, location: str | None = None, database: str | Non
     location = normalise_location(location or settings.athena_rollup_location) + "/"
     database = check_name("database", database or settings.athena_database)
     table = check_name("table", table or rollup_table_name(settings))
-    body = ",\n".join(f"  `{name}` {kind}" for name, kind in ROLLUP_COLUMNS)
-    return (f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` (\n{body}\n)\n"
-            f"PARTITIONED BY (`day` string)\nSTORED AS PARQUET\nLOCATION '{location}'\n"
-            "TBLPROPERTIES ('parquet.compression' = 'SNAPPY')")
+    columns = [_column_def(name, kind) for name, kind in ROLLUP_COLUMNS]
+    properties = exp.Properties(expressions=[
+        exp.ExternalProperty(),
+        exp.PartitionedByProperty(this=exp.Schema(expressions=[_column_def("day", "string")])),
+        exp.FileFormatProperty(this=exp.Var(this="PARQUET"), hive_format=True),
+        exp.LocationProperty(this=lit(location)),
+        exp.Property(this=lit("parquet.compression"), value=lit("SNAPPY"))])
+    create = exp.Create(this=exp.Schema(this=_table(database, table), expressions=columns),
+                        kind="TABLE", exists=True, properties=properties)
+    return create.sql(dialect="athena", pretty=True)
+
+
+def _column_def(name: str, kind: str) -> exp.ColumnDef:
+    return exp.ColumnDef(this=exp.to_identifier(name, quoted=True),
+                         kind=exp.DataType.build(kind, dialect="athena"))
 
 
 def _table(database: str, name: str) -> exp.Table:
@@ -195,30 +212,24 @@ def labels_over_rollups(settings, query: Query, target: Target, cut: Plan) -> st
     its per-conversation COUNT(*) becomes the sum of the rows' record counts."""
     from dataclasses import replace
 
-    import sqlglot
-
-    from lib.query import build
-
     parts = []
     for lo, hi in cut.rollup:
         first = datetime.fromtimestamp(lo, UTC).date()
         last = datetime.fromtimestamp(hi - 1, UTC).date()
-        columns = ", ".join('"hour_start" AS "start"' if c == "start" else f'"{c}"'
-                            for c in LABEL_COLUMNS)
-        parts.append(
-            f'SELECT {columns} FROM "{settings.athena_database}".'
-            f'"{rollup_table_name(settings)}" WHERE "day" BETWEEN \'{first}\' AND '
-            f'\'{last}\' AND "hour_start" >= {lo} AND "hour_start" < {hi}')
+        columns = [col("hour_start").as_("start") if c == "start" else col(c)
+                   for c in LABEL_COLUMNS]
+        parts.append(exp.select(*columns)
+                     .from_(_table(settings.athena_database, rollup_table_name(settings)))
+                     .where(col("day").between(lit(first.isoformat()), lit(last.isoformat())),
+                            col("hour_start") >= lit(lo), col("hour_start") < lit(hi)))
     for lo, hi in cut.raw:
         piece = replace(query, filters=query.filters.with_(start=lo, end=hi))
-        select = (exp.select(*[lit(1).as_("records") if c == "records" else col(c)
-                               for c in LABEL_COLUMNS])
-                  .from_(target.source)
-                  .where(col("start") >= lit(lo), col("start") < lit(hi),
-                         *target.partition_predicates(piece)))
-        parts.append(select.sql(dialect="athena", identify=True))
-    source = sqlglot.parse_one(" UNION ALL ".join(parts), read="athena")
-    tree = build(query, Target("athena", source))
+        parts.append(exp.select(*[lit(1).as_("records") if c == "records" else col(c)
+                                  for c in LABEL_COLUMNS])
+                     .from_(target.source.copy())
+                     .where(col("start") >= lit(lo), col("start") < lit(hi),
+                            *target.partition_predicates(piece)))
+    tree = with_source(logical(query, "athena"), union_all(parts))
     for count in list(tree.find_all(exp.Count)):
         if isinstance(count.this, exp.Star):
             count.replace(exp.func("SUM", col("records")))
@@ -287,25 +298,20 @@ def traffic_over_rollups(settings, query: Query, target: Target, cut: Plan) -> s
     day partitions of their own range only) for ``cut.raw``."""
     from dataclasses import replace
 
-    parts = [rollup_rows(settings, query, lo, hi).sql(dialect="athena", identify=True)
-             for lo, hi in cut.rollup]
+    parts = [rollup_rows(settings, query, lo, hi) for lo, hi in cut.rollup]
     for lo, hi in cut.raw:
         piece = replace(query, filters=query.filters.with_(start=lo, end=hi))
-        select = (exp.select().from_(exp.Table(this=exp.to_identifier("flows")))
+        select = (exp.select().from_(flows_table())
                   .where(*filter_predicates(piece, "athena"),
                          *target.partition_predicates(piece)))
-        source = exp.select(exp.Star()).from_(target.source)
-        rows = traffic_rows(select, query.bucket).with_("flows", as_=source)
-        parts.append(rows.sql(dialect="athena", identify=True))
-    import sqlglot
-
-    rows_sql = " UNION ALL ".join(f"SELECT * FROM ({p}) AS piece_{n}"
-                                  for n, p in enumerate(parts))
-    tree = sqlglot.parse_one(traffic_sql("__rows__", query), read="duckdb")
-    for table in tree.find_all(exp.Table):
-        if table.name == "__rows__":
-            table.replace(exp.Subquery(this=sqlglot.parse_one(rows_sql, read="athena")))
-            break
+        source = exp.select(exp.Star()).from_(target.source.copy())
+        parts.append(traffic_rows(select, query.bucket).with_(FLOWS, as_=source))
+    pieces = [exp.select(exp.Star()).from_(alias(part, f"piece_{n}"))
+              for n, part in enumerate(parts)]
+    # The built query's bundle, its rows (the records of the whole range) replaced by these.
+    tree = logical(query, "athena").copy()
+    rows = next(s for s in tree.find_all(exp.Subquery) if s.alias == BUNDLE_ROWS)
+    rows.set("this", union_all(pieces))
     return tree.sql(dialect="athena", identify=True)
 
 

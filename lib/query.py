@@ -55,6 +55,7 @@ from lib.querycore import (  # noqa: F401 - the query layer's public names, re-e
     ordered,
     total,
     total_or_zero,
+    union_all,
     window,
 )
 
@@ -381,18 +382,28 @@ TRAFFIC_SETS = {
     "heatmap": ("action", "hour", "dstport", "protocol"),
     "scans": ("action", "request", "hour_start", "srcaddr"),
 }
-# What each section keeps (besides its grouping): the kind's own WHERE.
-TRAFFIC_KEEP = {
-    "summary": "TRUE",
-    "talkers-src": "srcaddr IS NOT NULL",
-    "talkers-dst": "dstaddr IS NOT NULL",
-    "talkers-pair": "srcaddr IS NOT NULL AND dstaddr IS NOT NULL",
-    "rejected-src": "action = 'REJECT' AND srcaddr IS NOT NULL",
-    "timeline": "action IS NOT NULL",
-    "rejected-ports": "action = 'REJECT'",
-    "heatmap": "action = 'REJECT'",
-    "scans": "action = 'REJECT' AND request = 1 AND srcaddr IS NOT NULL",
-}
+
+
+def not_null(column: str) -> exp.Expression:
+    return col(column).is_(exp.null()).not_()
+
+
+def traffic_keep(section: str) -> exp.Expression:
+    """What a section keeps (besides its grouping): its own kind's WHERE."""
+    src, dst = not_null("srcaddr"), not_null("dstaddr")
+    return {
+        "summary": exp.true(),
+        "talkers-src": src,
+        "talkers-dst": dst,
+        "talkers-pair": exp.and_(src, dst),
+        "rejected-src": exp.and_(is_rejected(), src),
+        "timeline": is_flow(),
+        "rejected-ports": is_rejected(),
+        "heatmap": is_rejected(),
+        "scans": exp.and_(is_rejected(), col("request").eq(lit(1)), src),
+    }[section]
+
+
 TRAFFIC_COLUMNS = ("section", "srcaddr", "dstaddr", "action", "bucket_start", "dstport",
                    "protocol", "hour", "bytes", "packets", "flows", "sources", "destinations",
                    "rejects", "port_flows", "port_rank", "max_ports", "max_hosts", "scan_hours",
@@ -422,83 +433,116 @@ def traffic_rows(select: exp.Select, bucket: int) -> exp.Select:
         lit(1).as_("records"), col("start").as_("first_start"), col("start").as_("last_start"))
 
 
-def traffic_sql(rows: str, query: Query) -> str:
-    """The bundle over a rows relation (SQL text with the columns of traffic_rows)."""
-    keys = ", ".join(TRAFFIC_KEYS)
-    sets = ", ".join("(" + ", ".join(keys) + ")" for keys in TRAFFIC_SETS.values())
+BUNDLE_ROWS = "bundle_rows"  # the alias of the bundle's rows (Athena's rollups replace them)
+
+
+def traffic_bundle(rows: exp.Expression, query: Query) -> exp.Select:
+    """The bundle over a rows relation (a SELECT with the columns of traffic_rows)."""
     g = {name: grouping_id(name) for name in TRAFFIC_SETS}
-    keep = " OR ".join(f"(g = {g[name]} AND {condition})"
-                       for name, condition in TRAFFIC_KEEP.items())
-    section = " ".join(f"WHEN {g[name]} THEN '{name}'" for name in TRAFFIC_SETS)
-    topped = ", ".join(str(g[name]) for name in ("talkers-src", "talkers-dst", "talkers-pair",
-                                                 "rejected-src", "rejected-ports"))
+    ranked = _traffic_ranked(_traffic_placed(_traffic_totals(_traffic_cells(rows), g), query))
+    outputs = [exp.Case(this=col("g"), ifs=[exp.If(this=lit(g[name]), true=lit(name))
+                                           for name in TRAFFIC_SETS]).as_("section"),
+               col("srcaddr"), col("dstaddr"), col("action")]
+    for name in TRAFFIC_COLUMNS[4:]:  # counts and epochs as BIGINT on both engines
+        outputs.append(col(name) if name in ("dstport", "protocol")
+                       else bigint(col(name)).as_(name))
+    topped = [g[name] for name in ("talkers-src", "talkers-dst", "talkers-pair", "rejected-src",
+                                   "rejected-ports")]
+    kept = exp.or_(
+        exp.and_(col("g").isin(*[lit(n) for n in topped]), col("place") <= lit(query.top)),
+        exp.and_(_g_is(g["scans"]), col("scan_place") <= lit(query.top)),
+        exp.and_(_g_is(g["heatmap"]), col("port_rank") <= lit(query.top)),
+        col("g").isin(lit(g["summary"]), lit(g["timeline"])))
+    place = (exp.Case().when(_g_is(g["scans"]), col("scan_place"))
+             .when(_g_is(g["heatmap"]), col("port_rank")).when(_g_is(g["timeline"]), lit(0))
+             .else_(col("place")))
+    return (exp.select(*outputs).from_(alias(ranked, "ranked")).where(kept)
+            .order_by(ordered("g"), exp.Ordered(this=place, nulls_first=False),
+                      ordered("hour"), ordered("bucket_start"), ordered("action")))
+
+
+def _g_is(value: int) -> exp.Expression:
+    return col("g").eq(lit(value))
+
+
+def _when_sum(condition: exp.Expression, then: exp.Expression) -> exp.Expression:
+    """SUM(CASE WHEN condition THEN then ELSE 0 END)."""
+    return exp.func("SUM", exp.Case().when(condition, then).else_(lit(0)))
+
+
+def _traffic_cells(rows: exp.Expression) -> exp.Select:
+    """One aggregation, a grouping set per section: the records read once."""
+    keys = [col(k) for k in TRAFFIC_KEYS]
+    sets = [exp.Tuple(expressions=[col(k) for k in grouped])
+            for grouped in TRAFFIC_SETS.values()]
+    return (exp.select(
+                exp.Grouping(expressions=keys).as_("g"), *[k.copy() for k in keys],
+                exp.func("SUM", col("bytes")).as_("bytes"),
+                exp.func("SUM", col("packets")).as_("packets"),
+                exp.func("SUM", col("records")).as_("records"),
+                _when_sum(is_flow(), col("records")).as_("flow_records"),
+                exp.Count(this=exp.Distinct(expressions=[col("srcaddr")])).as_("sources"),
+                exp.Count(this=exp.Distinct(expressions=[col("dstaddr")])).as_("destinations"),
+                _when_sum(is_rejected(), col("records")).as_("rejects"),
+                exp.Count(this=exp.Distinct(expressions=[col("dstport")])).as_("ports"),
+                exp.func("MIN", col("first_start")).as_("first_start"),
+                exp.func("MAX", col("last_start")).as_("last_start"))
+            .from_(alias(rows, BUNDLE_ROWS))
+            .group_by(exp.GroupingSets(expressions=sets)))
+
+
+def _traffic_totals(cells: exp.Select, g: dict[str, int]) -> exp.Select:
+    """Each section's rows, kept by its own kind's WHERE, with its measures."""
+    keys = ("g", "srcaddr", "dstaddr", "action", "bucket_start", "dstport", "protocol", "hour")
+    keep = exp.or_(*[exp.Paren(this=exp.and_(_g_is(g[name]), traffic_keep(name)))
+                     for name in TRAFFIC_SETS])
+    scanning = exp.or_(col("ports") >= lit(SCAN_MIN_PORTS),
+                       col("destinations") >= lit(SCAN_MIN_HOSTS))
+    flows = exp.Case().when(_g_is(g["summary"]), col("flow_records")).else_(col("records"))
+    return (exp.select(
+                *[col(k) for k in keys],
+                exp.func("SUM", col("bytes")).as_("bytes"),
+                exp.func("SUM", col("packets")).as_("packets"),
+                exp.func("SUM", flows).as_("flows"),
+                exp.func("MAX", col("sources")).as_("sources"),
+                exp.func("MAX", col("destinations")).as_("destinations"),
+                exp.func("MAX", col("rejects")).as_("rejects"),
+                exp.func("MAX", col("ports")).as_("max_ports"),
+                exp.func("MAX", col("destinations")).as_("max_hosts"),
+                _when_sum(scanning, lit(1)).as_("scan_hours"),
+                exp.func("MIN", col("first_start")).as_("first_start"),
+                exp.func("MAX", col("last_start")).as_("last_start"))
+            .from_(alias(cells, "cells")).where(keep)
+            .group_by(*[col(k) for k in keys])
+            .having(exp.or_(col("g").neq(lit(g["scans"])),
+                            exp.func("MAX", col("ports")) >= lit(SCAN_MIN_PORTS),
+                            exp.func("MAX", col("destinations")) >= lit(SCAN_MIN_HOSTS))))
+
+
+def _traffic_placed(totals: exp.Select, query: Query) -> exp.Select:
+    """Each row's place in its section: by the measure, or the scan order; port totals."""
     measure = {"bytes": "bytes", "packets": "packets", "flows": "flows"}[query.measure]
-    ports, hosts = SCAN_MIN_PORTS, SCAN_MIN_HOSTS
-    cells = f"""
-  SELECT GROUPING({keys}) AS g, {keys},
-    SUM(bytes) AS bytes, SUM(packets) AS packets, SUM(records) AS records,
-    SUM(CASE WHEN action IS NOT NULL THEN records ELSE 0 END) AS flow_records,
-    COUNT(DISTINCT srcaddr) AS sources, COUNT(DISTINCT dstaddr) AS destinations,
-    SUM(CASE WHEN action = 'REJECT' THEN records ELSE 0 END) AS rejects,
-    COUNT(DISTINCT dstport) AS ports,
-    MIN(first_start) AS first_start, MAX(last_start) AS last_start
-  FROM ({rows}) AS bundle_rows
-  GROUP BY GROUPING SETS ({sets})"""
-    totals = f"""
-  SELECT g, srcaddr, dstaddr, action, bucket_start, dstport, protocol, hour,
-    SUM(bytes) AS bytes, SUM(packets) AS packets,
-    SUM(CASE WHEN g = {g['summary']} THEN flow_records ELSE records END) AS flows,
-    MAX(sources) AS sources, MAX(destinations) AS destinations, MAX(rejects) AS rejects,
-    MAX(ports) AS max_ports, MAX(destinations) AS max_hosts,
-    SUM(CASE WHEN ports >= {ports} OR destinations >= {hosts} THEN 1 ELSE 0 END) AS scan_hours,
-    MIN(first_start) AS first_start, MAX(last_start) AS last_start
-  FROM ({cells}) AS cells WHERE {keep}
-  GROUP BY g, srcaddr, dstaddr, action, bucket_start, dstport, protocol, hour
-  HAVING g <> {g['scans']} OR MAX(ports) >= {ports} OR MAX(destinations) >= {hosts}"""
-    placed = f"""
-  SELECT *,
-    ROW_NUMBER() OVER (PARTITION BY g ORDER BY {measure} DESC NULLS LAST, srcaddr NULLS LAST,
-                       dstaddr NULLS LAST, dstport NULLS LAST, protocol NULLS LAST) AS place,
-    ROW_NUMBER() OVER (PARTITION BY g ORDER BY GREATEST(max_ports, max_hosts) DESC, flows DESC,
-                       srcaddr NULLS LAST) AS scan_place,
-    SUM(flows) OVER (PARTITION BY g, dstport, protocol) AS port_flows
-  FROM ({totals}) AS totals"""
-    ranked = f"""
-  SELECT *, DENSE_RANK() OVER (PARTITION BY g ORDER BY port_flows DESC, dstport NULLS LAST,
-                                protocol NULLS LAST) AS port_rank
-  FROM ({placed}) AS placed"""
-    return f"""
-SELECT CASE g {section} END AS section, srcaddr, dstaddr, action,
-  CAST(bucket_start AS BIGINT) AS bucket_start, dstport, protocol, CAST(hour AS BIGINT) AS hour,
-  CAST(bytes AS BIGINT) AS bytes, CAST(packets AS BIGINT) AS packets,
-  CAST(flows AS BIGINT) AS flows, CAST(sources AS BIGINT) AS sources,
-  CAST(destinations AS BIGINT) AS destinations, CAST(rejects AS BIGINT) AS rejects,
-  CAST(port_flows AS BIGINT) AS port_flows, CAST(port_rank AS BIGINT) AS port_rank,
-  CAST(max_ports AS BIGINT) AS max_ports, CAST(max_hosts AS BIGINT) AS max_hosts,
-  CAST(scan_hours AS BIGINT) AS scan_hours, CAST(first_start AS BIGINT) AS first_start,
-  CAST(last_start AS BIGINT) AS last_start
-FROM ({ranked}) AS ranked
-WHERE (g IN ({topped}) AND place <= {query.top})
-   OR (g = {g['scans']} AND scan_place <= {query.top})
-   OR (g = {g['heatmap']} AND port_rank <= {query.top})
-   OR g IN ({g['summary']}, {g['timeline']})
-ORDER BY g, CASE WHEN g = {g['scans']} THEN scan_place WHEN g = {g['heatmap']} THEN port_rank
-              WHEN g = {g['timeline']} THEN 0 ELSE place END,
-  hour NULLS LAST, bucket_start NULLS LAST, action NULLS LAST"""
+    by_measure = [ordered(measure, desc=True)] + [ordered(k) for k in (
+        "srcaddr", "dstaddr", "dstport", "protocol")]
+    widest = exp.func("GREATEST", col("max_ports"), col("max_hosts"))
+    by_scan = [exp.Ordered(this=widest, desc=True, nulls_first=False),
+               ordered("flows", desc=True), ordered("srcaddr")]
+    return exp.select(
+        exp.Star(), window(exp.RowNumber(), ["g"], by_measure).as_("place"),
+        window(exp.RowNumber(), ["g"], by_scan).as_("scan_place"),
+        window(exp.func("SUM", col("flows")), ["g", "dstport", "protocol"]).as_("port_flows"),
+    ).from_(alias(totals, "totals"))
+
+
+def _traffic_ranked(placed: exp.Select) -> exp.Select:
+    by_port = [ordered("port_flows", desc=True), ordered("dstport"), ordered("protocol")]
+    return exp.select(exp.Star(), window(exp.func("DENSE_RANK"), ["g"], by_port)
+                      .as_("port_rank")).from_(alias(placed, "placed"))
 
 
 def build_traffic(query: Query, select: exp.Select) -> exp.Select:
     """Every Traffic section from one read of the records (see TRAFFIC_SETS)."""
-    import sqlglot
-
-    placeholder = "__traffic_rows__"
-    tree = sqlglot.parse_one(traffic_sql(placeholder, query), read="duckdb")
-    rows = traffic_rows(select, query.bucket)
-    for table in tree.find_all(exp.Table):
-        if table.name == placeholder:
-            table.replace(exp.Subquery(this=rows))
-            break
-    return tree
+    return traffic_bundle(traffic_rows(select, query.bucket), query)
 
 
 KIND_BUILDERS.update({

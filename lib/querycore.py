@@ -220,3 +220,11 @@ def window(function: exp.Expression, partition: list[str] | None = None,
            order: list[exp.Ordered] | None = None) -> exp.Window:
     return exp.Window(this=function, partition_by=[col(c) for c in partition or []],
                       order=exp.Order(expressions=order) if order else None)
+
+
+def union_all(selects: list[exp.Expression]) -> exp.Expression:
+    """The selects' rows together (UNION ALL, in order); one select is itself."""
+    union = selects[0]
+    for select in selects[1:]:
+        union = exp.union(union, select, distinct=False, copy=False)
+    return union

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from lib import schema
-from lib.query import FLOWS, Query, lit, logical
+from lib.query import FLOWS, Query, lit, logical, union_all
 
 COUNT = "rollup_flows"  # records behind a rollup row (not "flows": that is the table's name)
 SUMMED = ("bytes", "packets")  # the columns a rollup row holds sums of
@@ -296,13 +296,6 @@ def _columns(names) -> list[exp.Column]:
 def _start_between(lo: int, hi: int) -> exp.Expression:
     start = exp.column("start")
     return exp.Paren(this=exp.and_(start >= lit(lo), start.copy() < lit(hi)))
-
-
-def union_all(selects: list[exp.Expression]) -> exp.Expression:
-    union = selects[0]
-    for select in selects[1:]:
-        union = exp.union(union, select, distinct=False, copy=False)
-    return union
 
 
 def _empty(route: Route) -> exp.Select:

@@ -13,16 +13,22 @@ from dataclasses import replace
 
 # The engines' shared types live in lib.engines.base, which the engine modules import: this
 # package imports them back (to make an engine), so they must not import this package.
-from lib.engines.base import EngineError, Progress, Result, data_dir  # noqa: F401 - public names
+from lib.engines.base import (  # noqa: F401 - public names
+    Engine,
+    EngineError,
+    Progress,
+    Result,
+    data_dir,
+)
 
 
-def get_engine(settings):
+def get_engine(settings) -> CachedEngine:
     """The configured engine behind the result cache; connections open on first query,
     never at import."""
     return CachedEngine(_make_engine(settings), settings)
 
 
-def _make_engine(settings):
+def _make_engine(settings) -> Engine:
     if settings.engine == "athena":
         from lib.engines.athena import AthenaEngine
 
@@ -58,19 +64,24 @@ def result_cache(settings):
 
 
 class CachedEngine:
-    """An engine whose identical queries (engine, SQL, account scope) within the TTL are
+    """An engine whose identical queries (engine, query, account scope) within the TTL are
     answered from memory. ``refresh=True`` runs the query anyway and stores the new result.
-    Everything else (``sql``, ``name``, engine-specific attributes) is the engine's own."""
+    An ``Engine`` itself: everything else is asked of the engine behind it, by name."""
 
-    def __init__(self, engine, settings):
+    def __init__(self, engine: Engine, settings):
         self.engine = engine
         self.settings = settings
         self.cache = result_cache(settings)
 
-    def __getattr__(self, name):
-        if name == "engine":  # not set yet (e.g. while copying): no endless recursion
-            raise AttributeError(name)
-        return getattr(self.engine, name)
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    def sql(self, query) -> str:
+        return self.engine.sql(query)
+
+    def route(self, query) -> str:
+        return self.engine.route(query)
 
     def cache_key(self, query) -> str:
         try:
@@ -86,10 +97,7 @@ class CachedEngine:
             if hit is not None:
                 return replace(hit, cache_hit=True, elapsed_s=time.perf_counter() - began,
                                skipped=list(hit.skipped))
-        options = {}
-        if getattr(self.engine, "supports_progress", False):
-            options = {"progress": progress, "refresh": refresh}
-        result = self.engine.run(query, **options)
+        result = self.engine.run(query, progress=progress, refresh=refresh)
         # A copy: callers may edit their result's lists.
         self.cache.put(key, replace(result, skipped=list(result.skipped)))
         return result

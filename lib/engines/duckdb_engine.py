@@ -28,7 +28,7 @@ from sqlglot import exp
 from lib import rollups
 from lib.columnar import ColumnarCache, View
 from lib.engines.base import EngineError, Result
-from lib.query import Query, logical, with_source
+from lib.query import Query, logical, union_all, with_source
 from lib.store import layout
 from lib.store.backends import StoreError, is_s3, open_backend
 from lib.store.columns import RECORD_COLUMNS, Group, source_for
@@ -142,7 +142,9 @@ class DuckDBEngine:
                      self.use_rollups)
 
     # --- running -------------------------------------------------------------------------
-    def run(self, query: Query) -> Result:
+    def run(self, query: Query, *, progress=None, refresh: bool = False) -> Result:
+        """The query's answer. Nothing to report while it runs (``progress`` is not called)
+        and no stored answer to skip (``refresh``): every run reads the store."""
         try:
             return self._answer(query)
         except StoreError as error:  # S3 cannot be listed or read: say why
@@ -235,7 +237,7 @@ def cached_sql(query: Query, records: tuple[str, ...],
     if raw is not None:
         parts.append(exp.select(*[c.copy() for c in columns]).from_(
             exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("remainder")))))
-    source = rollups.union_all(parts) if parts else source_for([])
+    source = union_all(parts) if parts else source_for([])
     return _duckdb(with_source(logical(query, "duckdb"), source))
 
 
