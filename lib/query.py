@@ -63,6 +63,8 @@ from lib.querycore import (  # noqa: F401 - the query layer's public names, re-e
 # columns, with the address keys, are lib.store.columns.RECORD_COLUMNS.)
 FLOW_COLUMNS = tuple(f.column for f in schema.FIELDS) + (schema.LOG_ACCOUNT, schema.LOG_REGION)
 FLOWS = "flows"  # the logical table every query reads
+# DuckDB tests CIDRs on each address's key column (lib.iputil), computed when read.
+ADDRESS_KEY_OF = {"srcaddr": "src_key", "dstaddr": "dst_key"}
 
 
 # --- literals and predicates -----------------------------------------------------------
@@ -86,7 +88,7 @@ def cidr_predicate(column: str, network: IPNetwork, dialect: str) -> exp.Express
     if dialect == "athena":
         return athena_address_range(column, network)
     low, high = network_bounds(network)
-    key_column = {"srcaddr": "src_key", "dstaddr": "dst_key"}.get(column)
+    key_column = ADDRESS_KEY_OF.get(column)
     if key_column is None:
         raise QueryError(f"no address key for {column}")
     return col(key_column).between(lit(low), lit(high))
@@ -609,6 +611,12 @@ def with_source(tree: exp.Select, source: exp.Expression,
     if isinstance(source, exp.Table):
         source = exp.select(exp.Star()).from_(source)
     return tree.with_(FLOWS, as_=source, copy=False)
+
+
+def key_columns(tree: exp.Expression) -> tuple[str, ...]:
+    """The address key columns a built query reads (its source need provide only these)."""
+    read = {column.name for column in tree.find_all(exp.Column)}
+    return tuple(key for key in ADDRESS_KEY_OF.values() if key in read)
 
 
 def build(query: Query, target: Target) -> exp.Select:

@@ -95,3 +95,21 @@ def test_the_source_is_placed_in_the_ast_not_spliced(setup):
     files = [t for t in tree.find_all(exp.ReadParquet)]
     assert files, "the rollup files are read in the statement's own AST"
     assert "__" not in sql  # no placeholder left behind
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_the_source_provides_only_the_address_keys_the_query_reads(setup, cached):
+    root, settings, summary = setup
+    if cached:
+        columnar.build(str(root), columnar.cache_dir_for(settings, str(root)))
+    engine = get_engine(settings)
+    window = {"start": str(summary.start), "end": str(END)}
+    plain = Query("search", parse_filters(window), scope=ALL_ACCOUNTS)
+    by_dst = Query("search", parse_filters({**window, "dst": "10.0.0.0/8"}), scope=ALL_ACCOUNTS)
+    assert engine.route(plain) == ("columnar" if cached else "raw")
+    read = {name: {c.name for c in sqlglot.parse_one(engine.sql(q), read="duckdb")
+                   .find_all(exp.Column)} for name, q in (("plain", plain), ("dst", by_dst))}
+    assert not read["plain"] & {"src_key", "dst_key"}
+    assert "dst_key" in read["dst"] and "src_key" not in read["dst"]
+    rows = engine.run(by_dst).rows()
+    assert rows and all(r["dstaddr"].startswith("10.") for r in rows)

@@ -28,10 +28,10 @@ from sqlglot import exp
 from lib import rollups
 from lib.columnar import ColumnarCache, View
 from lib.engines.base import EngineError, Result
-from lib.query import Query, logical, union_all, with_source
+from lib.query import Query, key_columns, logical, union_all, with_source
 from lib.store import layout
 from lib.store.backends import StoreError, is_s3, open_backend
-from lib.store.columns import RECORD_COLUMNS, Group, source_for
+from lib.store.columns import KEY_COLUMNS, RECORD_COLUMNS, Group, source_for
 from lib.store.layout import StoredObject
 from lib.store.reading import Headers, Limits, ObjectCache, ReadReport, read_objects
 
@@ -216,7 +216,8 @@ def _kept(render_sql, *key) -> str:
 @lru_cache(maxsize=64)
 def raw_sql(query: Query, groups: tuple[Group, ...]) -> str:
     """The query over the registered raw_<n> tables of ``groups``."""
-    return _duckdb(with_source(logical(query, "duckdb"), source_for(list(groups))))
+    tree = logical(query, "duckdb")
+    return _duckdb(with_source(tree, source_for(list(groups), key_columns(tree))))
 
 
 @lru_cache(maxsize=64)
@@ -226,19 +227,22 @@ def cached_sql(query: Query, records: tuple[str, ...],
     """The query over the cache's Parquet records (or, routed, its rollups) and the raw
     tables of the objects not converted yet."""
     records_table = _parquet(records) if records else None
-    raw = source_for(list(remainder)) if remainder else None
     chosen = _kept(_route, query) if use_rollups else None
     if chosen is not None:
         tables = {name: _parquet(files) for name, files in rollup_files}
+        raw = source_for(list(remainder)) if remainder else None
         source = rollups.source_for(chosen, query, tables, records_table, raw)
         return _duckdb(with_source(chosen.select, source))
-    columns = [exp.column(c) for c in RECORD_COLUMNS]
+    tree = logical(query, "duckdb")
+    keys = key_columns(tree)  # the other key columns are not read at all
+    columns = [exp.column(c) for c in RECORD_COLUMNS if c not in KEY_COLUMNS or c in keys]
     parts = [exp.select(*columns).from_(records_table)] if records_table else []
-    if raw is not None:
+    if remainder:
+        raw = source_for(list(remainder), keys)
         parts.append(exp.select(*[c.copy() for c in columns]).from_(
             exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("remainder")))))
-    source = union_all(parts) if parts else source_for([])
-    return _duckdb(with_source(logical(query, "duckdb"), source))
+    source = union_all(parts) if parts else source_for([], keys)
+    return _duckdb(with_source(tree, source))
 
 
 def _duckdb(tree: exp.Expression) -> str:
