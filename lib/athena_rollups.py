@@ -75,25 +75,16 @@ def rollup_location(settings) -> str:
 
 def create_rollup_sql(settings, location: str | None = None, database: str | None = None,
                       table: str | None = None) -> str:
-    """CREATE EXTERNAL TABLE of the rollup (Glue partitions: INSERT INTO adds each day)."""
+    """CREATE EXTERNAL TABLE of the rollup (Glue partitions: INSERT INTO adds each day).
+    DDL text in the same form as lib.athena_ddl's tables (names checked by check_name, the
+    location normalised); every query is built as an AST."""
     location = normalise_location(location or settings.athena_rollup_location) + "/"
     database = check_name("database", database or settings.athena_database)
     table = check_name("table", table or rollup_table_name(settings))
-    columns = [_column_def(name, kind) for name, kind in ROLLUP_COLUMNS]
-    properties = exp.Properties(expressions=[
-        exp.ExternalProperty(),
-        exp.PartitionedByProperty(this=exp.Schema(expressions=[_column_def("day", "string")])),
-        exp.FileFormatProperty(this=exp.Var(this="PARQUET"), hive_format=True),
-        exp.LocationProperty(this=lit(location)),
-        exp.Property(this=lit("parquet.compression"), value=lit("SNAPPY"))])
-    create = exp.Create(this=exp.Schema(this=_table(database, table), expressions=columns),
-                        kind="TABLE", exists=True, properties=properties)
-    return create.sql(dialect="athena", pretty=True)
-
-
-def _column_def(name: str, kind: str) -> exp.ColumnDef:
-    return exp.ColumnDef(this=exp.to_identifier(name, quoted=True),
-                         kind=exp.DataType.build(kind, dialect="athena"))
+    body = ",\n".join(f"  `{name}` {kind}" for name, kind in ROLLUP_COLUMNS)
+    return (f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table}` (\n{body}\n)\n"
+            f"PARTITIONED BY (`day` string)\nSTORED AS PARQUET\nLOCATION '{location}'\n"
+            "TBLPROPERTIES ('parquet.compression' = 'SNAPPY')")
 
 
 def _table(database: str, name: str) -> exp.Table:
