@@ -234,15 +234,20 @@ def cached_sql(query: Query, records: tuple[str, ...],
         source = rollups.source_for(chosen, query, tables, records_table, raw)
         return _duckdb(with_source(chosen.select, source))
     tree = logical(query, "duckdb")
-    keys = key_columns(tree)  # the other key columns are not read at all
+    return _duckdb(with_source(tree, _records_source(records_table, remainder,
+                                                     key_columns(tree))))
+
+
+def _records_source(records_table: exp.Table | None, remainder: tuple[Group, ...],
+                    keys: tuple[str, ...]) -> exp.Expression:
+    """The cache's records UNION ALL the raw remainder, with only the address keys read."""
     columns = [exp.column(c) for c in RECORD_COLUMNS if c not in KEY_COLUMNS or c in keys]
     parts = [exp.select(*columns).from_(records_table)] if records_table else []
     if remainder:
-        raw = source_for(list(remainder), keys)
-        parts.append(exp.select(*[c.copy() for c in columns]).from_(
-            exp.Subquery(this=raw, alias=exp.TableAlias(this=exp.to_identifier("remainder")))))
-    source = union_all(parts) if parts else source_for([], keys)
-    return _duckdb(with_source(tree, source))
+        raw = exp.Subquery(this=source_for(list(remainder), keys),
+                           alias=exp.TableAlias(this=exp.to_identifier("remainder")))
+        parts.append(exp.select(*[c.copy() for c in columns]).from_(raw))
+    return union_all(parts) if parts else source_for([], keys)
 
 
 def _duckdb(tree: exp.Expression) -> str:
