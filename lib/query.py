@@ -1,14 +1,19 @@
-"""The query layer: one logical query, rendered for DuckDB or Athena.
+"""The query layer: one logical query, built once as a sqlglot AST, rendered for DuckDB or
+Athena.
 
-A ``Query`` (kind, validated filters, account scope, options) is built once into a sqlglot
-AST over a logical table ``flows`` whose columns are the SQL names of every flow log field
-(``schema.FIELDS``) plus ``log_account`` and ``log_region`` (the account and region folder
-the record was stored under). An engine supplies a ``Target``: the SQL dialect, the source
-of ``flows`` and any partition predicates. Only three things differ per dialect: that
-source, the CIDR test and the partition predicates.
+A ``Query`` (lib.querycore: kind, validated filters, account scope, options) is built once
+per dialect (``logical``) into an AST over a logical table ``flows`` whose columns are the
+SQL names of every flow log field (``schema.FIELDS``) plus ``log_account`` and
+``log_region`` (the account and region folder the record was stored under). Everything
+after works on that AST: the result cache keys on its SQL, the rollup routing rewrites a
+copy of it (lib/rollups.py), and ``with_source``, the one place a query meets its source,
+puts an engine's source of ``flows`` (a table, the cache's files, raw groups, rollup rows or
+a UNION of them, each an AST) and any partition predicates into a copy. Only three things
+differ per dialect: that source, the CIDR test and the partition predicates.
 
 User values enter the AST only as typed literals (ints, validated strings); identifiers
-come only from the schema and the fixed lists below, quoted by sqlglot on rendering.
+come only from the schema and the fixed lists below, quoted by sqlglot on rendering. No SQL
+text is spliced anywhere.
 """
 
 from __future__ import annotations
