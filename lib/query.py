@@ -586,7 +586,9 @@ def logical(query: Query, dialect: str) -> exp.Select:
     return _built(query, dialect)
 
 
-@lru_cache(maxsize=1024)
+# An AST weighs 20-300 KB (a string of its SQL a tenth of that): a run needs its query only
+# from the result cache's key to the SQL, moments apart, and a page's rerun its few again.
+@lru_cache(maxsize=128)
 def _built(query: Query, dialect: str) -> exp.Select:
     return _build(query, dialect)
 

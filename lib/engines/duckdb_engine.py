@@ -254,7 +254,7 @@ def _duckdb(tree: exp.Expression) -> str:
     return tree.sql(dialect="duckdb", identify=True)
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=128)  # a route holds a copy of the query's AST (see lib.query._built)
 def _route(query: Query) -> rollups.Route | None:
     return rollups.route(query)
 
