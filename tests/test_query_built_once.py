@@ -13,7 +13,7 @@ from sqlglot import exp
 from storefixture import T0
 
 from lib import columnar
-from lib.config import load_settings
+from lib.config import Settings, load_settings
 from lib.engines import get_engine
 from lib.filters import parse_filters
 from lib.generator import generate
@@ -113,3 +113,15 @@ def test_the_source_provides_only_the_address_keys_the_query_reads(setup, cached
     assert "dst_key" in read["dst"] and "src_key" not in read["dst"]
     rows = engine.run(by_dst).rows()
     assert rows and all(r["dstaddr"].startswith("10.") for r in rows)
+
+
+def test_athena_keys_and_states_a_query_from_one_build(builds):
+    settings = Settings(engine="athena", athena_database="flowscope", athena_table="flows",
+                        athena_output_location="s3://results/")
+    engine = get_engine(settings)
+    query = Query("top-talkers", parse_filters({"start": str(T0), "end": str(END)}),
+                  scope=ALL_ACCOUNTS, top=29)
+    engine.cache_key(query)  # what CachedEngine.run computes first
+    sql = engine.sql(query)  # the statement Athena runs (no network)
+    assert '"flowscope"."flows"' in sql and "log_day" in sql  # its table and partitions
+    assert len(builds) == 1
