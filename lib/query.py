@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from sqlglot import exp
 
-from lib import cost, schema
+from lib import schema
 from lib.filters import Filters, IPNetwork
 from lib.iputil import network_bounds
 from lib.querycore import (  # noqa: F401 - the query layer's public names, re-exported
@@ -552,6 +552,22 @@ def build_traffic(query: Query, select: exp.Select) -> exp.Select:
     return traffic_bundle(traffic_rows(select, query.bucket), query)
 
 
+# The charge classes and the savings what-ifs (issue 16) live in lib/cost.py, imported when a
+# cost query is built: it brings pandas, which the engines need not load. (lib.cost imports
+# lib.querycore, never this module: no import circle.)
+
+def build_cost(query: Query, select: exp.Select) -> exp.Select:
+    from lib import cost
+
+    return cost.build_cost(query, select)
+
+
+def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
+    from lib import cost
+
+    return cost.build_cost_savings(query, select)
+
+
 KIND_BUILDERS.update({
     "search": build_search,
     "top-talkers": build_top_talkers,
@@ -563,9 +579,8 @@ KIND_BUILDERS.update({
     "scans": build_scans,
     "labels": build_labels,
     "traffic": build_traffic,
-    # The charge classes and the savings what-ifs (issue 16) live in lib/cost.py.
-    "cost": cost.build_cost,
-    "cost-savings": cost.build_cost_savings,
+    "cost": build_cost,
+    "cost-savings": build_cost_savings,
 })
 
 
