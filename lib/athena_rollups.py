@@ -30,17 +30,23 @@ from sqlglot import exp
 
 from lib.athena_ddl import check_name, normalise_location
 from lib.query import (
+    BUNDLE_ROWS,
+    FLOWS,
     Query,
     Target,
+    alias,
     cidr_predicate,
     col,
     filter_predicates,
+    flows_table,
     hour_of_day,
     in_list,
     is_request,
     lit,
+    logical,
     traffic_rows,
-    traffic_sql,
+    union_all,
+    with_source,
 )
 
 DONE_MARKER = "_flowscope_done"
@@ -69,7 +75,9 @@ def rollup_location(settings) -> str:
 
 def create_rollup_sql(settings, location: str | None = None, database: str | None = None,
                       table: str | None = None) -> str:
-    """CREATE EXTERNAL TABLE of the rollup (Glue partitions: INSERT INTO adds each day)."""
+    """CREATE EXTERNAL TABLE of the rollup (Glue partitions: INSERT INTO adds each day).
+    DDL text in the same form as lib.athena_ddl's tables (names checked by check_name, the
+    location normalised); every query is built as an AST."""
     location = normalise_location(location or settings.athena_rollup_location) + "/"
     database = check_name("database", database or settings.athena_database)
     table = check_name("table", table or rollup_table_name(settings))
@@ -195,30 +203,24 @@ def labels_over_rollups(settings, query: Query, target: Target, cut: Plan) -> st
     its per-conversation COUNT(*) becomes the sum of the rows' record counts."""
     from dataclasses import replace
 
-    import sqlglot
-
-    from lib.query import build
-
     parts = []
     for lo, hi in cut.rollup:
         first = datetime.fromtimestamp(lo, UTC).date()
         last = datetime.fromtimestamp(hi - 1, UTC).date()
-        columns = ", ".join('"hour_start" AS "start"' if c == "start" else f'"{c}"'
-                            for c in LABEL_COLUMNS)
-        parts.append(
-            f'SELECT {columns} FROM "{settings.athena_database}".'
-            f'"{rollup_table_name(settings)}" WHERE "day" BETWEEN \'{first}\' AND '
-            f'\'{last}\' AND "hour_start" >= {lo} AND "hour_start" < {hi}')
+        columns = [col("hour_start").as_("start") if c == "start" else col(c)
+                   for c in LABEL_COLUMNS]
+        parts.append(exp.select(*columns)
+                     .from_(_table(settings.athena_database, rollup_table_name(settings)))
+                     .where(col("day").between(lit(first.isoformat()), lit(last.isoformat())),
+                            col("hour_start") >= lit(lo), col("hour_start") < lit(hi)))
     for lo, hi in cut.raw:
         piece = replace(query, filters=query.filters.with_(start=lo, end=hi))
-        select = (exp.select(*[lit(1).as_("records") if c == "records" else col(c)
-                               for c in LABEL_COLUMNS])
-                  .from_(target.source)
-                  .where(col("start") >= lit(lo), col("start") < lit(hi),
-                         *target.partition_predicates(piece)))
-        parts.append(select.sql(dialect="athena", identify=True))
-    source = sqlglot.parse_one(" UNION ALL ".join(parts), read="athena")
-    tree = build(query, Target("athena", source))
+        parts.append(exp.select(*[lit(1).as_("records") if c == "records" else col(c)
+                                  for c in LABEL_COLUMNS])
+                     .from_(target.source.copy())
+                     .where(col("start") >= lit(lo), col("start") < lit(hi),
+                            *target.partition_predicates(piece)))
+    tree = with_source(logical(query, "athena"), union_all(parts))
     for count in list(tree.find_all(exp.Count)):
         if isinstance(count.this, exp.Star):
             count.replace(exp.func("SUM", col("records")))
@@ -287,25 +289,20 @@ def traffic_over_rollups(settings, query: Query, target: Target, cut: Plan) -> s
     day partitions of their own range only) for ``cut.raw``."""
     from dataclasses import replace
 
-    parts = [rollup_rows(settings, query, lo, hi).sql(dialect="athena", identify=True)
-             for lo, hi in cut.rollup]
+    parts = [rollup_rows(settings, query, lo, hi) for lo, hi in cut.rollup]
     for lo, hi in cut.raw:
         piece = replace(query, filters=query.filters.with_(start=lo, end=hi))
-        select = (exp.select().from_(exp.Table(this=exp.to_identifier("flows")))
+        select = (exp.select().from_(flows_table())
                   .where(*filter_predicates(piece, "athena"),
                          *target.partition_predicates(piece)))
-        source = exp.select(exp.Star()).from_(target.source)
-        rows = traffic_rows(select, query.bucket).with_("flows", as_=source)
-        parts.append(rows.sql(dialect="athena", identify=True))
-    import sqlglot
-
-    rows_sql = " UNION ALL ".join(f"SELECT * FROM ({p}) AS piece_{n}"
-                                  for n, p in enumerate(parts))
-    tree = sqlglot.parse_one(traffic_sql("__rows__", query), read="duckdb")
-    for table in tree.find_all(exp.Table):
-        if table.name == "__rows__":
-            table.replace(exp.Subquery(this=sqlglot.parse_one(rows_sql, read="athena")))
-            break
+        source = exp.select(exp.Star()).from_(target.source.copy())
+        parts.append(traffic_rows(select, query.bucket).with_(FLOWS, as_=source))
+    pieces = [exp.select(exp.Star()).from_(alias(part, f"piece_{n}"))
+              for n, part in enumerate(parts)]
+    # The built query's bundle, its rows (the records of the whole range) replaced by these.
+    tree = logical(query, "athena").copy()
+    rows = next(s for s in tree.find_all(exp.Subquery) if s.alias == BUNDLE_ROWS)
+    rows.set("this", union_all(pieces))
     return tree.sql(dialect="athena", identify=True)
 
 
@@ -338,14 +335,13 @@ def mark_done(s3, location: str, day: date) -> None:
 
 
 def build_days(settings, engine, days: list[date], s3=None, report=print) -> list[dict]:
-    """(Re)build the rollup of each day with Athena: clear, INSERT INTO … SELECT, mark."""
-    from lib.engines.athena import athena_target
-
+    """(Re)build the rollup of each day with Athena (an AthenaEngine: its target is the raw
+    table and its partitions): clear, INSERT INTO … SELECT, mark."""
     location = rollup_location(settings)
     if not location:
         raise ValueError("set athena_rollup_location (s3://bucket/prefix/ for the rollup)")
     s3 = s3 or s3_client(settings)
-    target = athena_target(settings)
+    target = engine.target
     done = []
     for day in days:
         removed = clear_day(s3, location, day)

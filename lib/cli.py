@@ -106,7 +106,7 @@ def _settings_for(args):
 def _query_from(args):
     """A validated Query from the options, or None after naming the bad options on stderr."""
     from lib.filters import InvalidFilters, parse_filters
-    from lib.query import ALL_ACCOUNTS, Query, QueryError
+    from lib.query import ALL_ACCOUNTS, COST_KINDS, Query, QueryError
 
     try:
         settings = _settings_for(args)
@@ -128,7 +128,6 @@ def _query_from(args):
     return None
 
 
-COST_KINDS = ("cost", "cost-savings")
 
 
 def _cost_query_from(args, filters, settings):

@@ -31,7 +31,7 @@ def location_of(data_dir: str) -> str:
 
 def cache_dir_for(settings, data_dir: str) -> Path:
     """The cache of one data directory (or bucket), under the configured cache directory."""
-    key = hashlib.sha1(location_of(data_dir).encode()).hexdigest()[:16]
+    key = hashlib.sha1(location_of(data_dir).encode(), usedforsecurity=False).hexdigest()[:16]
     return settings.demo_dir.parent / "columnar" / key
 
 

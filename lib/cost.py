@@ -45,7 +45,7 @@ from sqlglot import exp
 
 from lib import i18n, timeutil
 from lib.filters import parse_network, to_params
-from lib.query import Query, QueryError, alias, bigint, col, is_flow, lit, ordered, window
+from lib.querycore import Query, QueryError, alias, bigint, col, is_flow, lit, ordered, window
 
 CLASSES = ("internet-egress", "nat-gateway", "gateway-endpoint", "cross-az", "inter-region",
            "transit-gateway", "free", "unknown")

@@ -70,7 +70,8 @@ V8_FORMAT: tuple[str, ...] = (*schema.DEFAULT_FORMAT, "vpc-id", "subnet-id", "in
                               "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region",
                               "az-id", "flow-direction", "traffic-path", "reject-reason")
 FORMATS = {"v2": schema.DEFAULT_FORMAT, "v5": V5_FORMAT, "v8": V8_FORMAT}
-assert all(n in schema.BY_NAME for f in FORMATS.values() for n in f)
+if not all(n in schema.BY_NAME for f in FORMATS.values() for n in f):
+    raise RuntimeError("a demo format names a field lib.schema does not know")
 
 REGIONS = ("us-east-1", "eu-west-1", "ap-northeast-1")
 _AZ = {"us-east-1": ("use1-az1", "use1-az2", "use1-az4"),
@@ -791,7 +792,8 @@ def _scenarios(rng, topo: _Topo, rec: _Rec, e: dict[str, int], begin: int,
           ("dst", "req", ACCEPT, 0, 0), ("dst", "rsp", ACCEPT, 0, 1)])
     for row in rows:
         rec.add(**{k: np.array([v]) for k, v in row.items()})
-    assert all(len(b["eni"]) == 1 for b in rec.blocks[scenario_start:])
+    if not all(len(b["eni"]) == 1 for b in rec.blocks[scenario_start:]):
+        raise RuntimeError("a scenario record block holds more than one record")
     return out
 
 
@@ -1036,7 +1038,8 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
         keep[drop] = False
         r = {k: v[keep] for k, v in r.items()}
     n = len(r["eni"])
-    assert n == records, (n, records)
+    if n != records:
+        raise RuntimeError(f"the generator made {n} records, not the {records} asked for")
 
     fl = topo.eni_fl[r["eni"]]
     bpa = ((fl == _FL_V8) & (r["action"] == REJECT) & (r["dirn"] == INGRESS)

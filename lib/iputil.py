@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from sqlglot import exp
+
 _MAPPED_PREFIX = "00000000000000000000ffff"
 _IPV4 = re.compile(r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}")
 
@@ -67,22 +69,62 @@ def network_bounds(network: IPNetwork) -> tuple[str, str]:
             address_key(str(network.broadcast_address)))
 
 
-# DuckDB SQL for address_key(); {a} is the column. Kept in SQL so that DuckDB computes the
-# key inside the scan (Python UDFs would cost a round trip per vector).
-_V4_OCTET = "lpad(format('{{:x}}', TRY_CAST(split_part({a}, '.', {n}) AS INTEGER)), 2, '0')"
-_V6_LEFT = "(CASE WHEN split_part({a}, '::', 1) = '' THEN []::VARCHAR[] ELSE string_split(split_part({a}, '::', 1), ':') END)"  # noqa: E501
-_V6_RIGHT = "(CASE WHEN split_part({a}, '::', 2) = '' THEN []::VARCHAR[] ELSE string_split(split_part({a}, '::', 2), ':') END)"  # noqa: E501
-_V6_GROUPS = ("(CASE WHEN strpos({a}, '::') > 0 THEN list_concat(" + _V6_LEFT
-              + ", list_transform(range(8 - len(" + _V6_LEFT + ") - len(" + _V6_RIGHT
-              + ")), lambda x: '0'), " + _V6_RIGHT + ") ELSE string_split({a}, ':') END)")
-DUCKDB_KEY_SQL = (
-    "(CASE WHEN {a} IS NULL THEN NULL WHEN strpos({a}, ':') = 0 THEN '" + _MAPPED_PREFIX + "' || "
-    + " || ".join(_V4_OCTET.replace("{n}", str(n)) for n in range(1, 5))
-    + " ELSE array_to_string(list_transform(" + _V6_GROUPS
-    + ", lambda g: lpad(lower(g), 4, '0')), '') END)"
-)
+# address_key() as a DuckDB expression, so that DuckDB computes the key inside the scan
+# (Python UDFs would cost a round trip per vector). Built as a sqlglot AST over a column.
+
+def _text(value: str) -> exp.Literal:
+    return exp.Literal.string(value)
 
 
-def duckdb_key_sql(column_sql: str) -> str:
-    """DuckDB SQL computing the key of a (quoted) column expression."""
-    return DUCKDB_KEY_SQL.replace("{a}", column_sql).replace("{{", "{").replace("}}", "}")
+def _number(value: int) -> exp.Literal:
+    return exp.Literal.number(value)
+
+
+def _v4_key(a: exp.Expression) -> exp.Expression:
+    """'00..ffff' || each octet as two hex digits."""
+    key: exp.Expression = _text(_MAPPED_PREFIX)
+    for n in range(1, 5):
+        octet = exp.TryCast(this=exp.func("SPLIT_PART", a.copy(), _text("."), _number(n)),
+                            to=exp.DataType.build("INTEGER"))
+        hex_digits = exp.func("LPAD", exp.func("FORMAT", _text("{:x}"), octet), _number(2),
+                              _text("0"))
+        key = exp.DPipe(this=key, expression=hex_digits)
+    return key
+
+
+def _v6_side(a: exp.Expression, side: int) -> exp.Expression:
+    """The groups left (1) or right (2) of '::' (an empty list when there are none)."""
+    part = exp.func("SPLIT_PART", a.copy(), _text("::"), _number(side))
+    empty = exp.cast(exp.Array(expressions=[]), exp.DataType.build("VARCHAR[]", dialect="duckdb"))
+    return exp.Paren(this=exp.Case().when(part.eq(_text("")), empty).else_(
+        exp.func("STRING_SPLIT", part.copy(), _text(":"))))
+
+
+def _v6_groups(a: exp.Expression) -> exp.Expression:
+    """The eight groups of an IPv6 address, '::' expanded to zero groups."""
+    left, right = _v6_side(a, 1), _v6_side(a, 2)
+    missing = exp.Sub(this=exp.Sub(this=_number(8), expression=exp.func("LEN", left.copy())),
+                      expression=exp.func("LEN", right.copy()))
+    zeros = exp.func("LIST_TRANSFORM", exp.func("RANGE", missing),
+                     exp.Lambda(this=_text("0"), expressions=[exp.to_identifier("x")]))
+    compressed = exp.func("STRPOS", a.copy(), _text("::")) > _number(0)
+    return exp.Paren(this=exp.Case().when(compressed, exp.func("LIST_CONCAT", left, zeros, right))
+                     .else_(exp.func("STRING_SPLIT", a.copy(), _text(":"))))
+
+
+def duckdb_key(column: str | exp.Expression) -> exp.Expression:
+    """DuckDB's expression computing address_key() of a column (a name or an expression)."""
+    a = exp.column(column, quoted=True) if isinstance(column, str) else column
+    group = exp.to_identifier("g")
+    padded = exp.func("LPAD", exp.func("LOWER", exp.column(group)), _number(4), _text("0"))
+    v6 = exp.func("ARRAY_TO_STRING", exp.func("LIST_TRANSFORM", _v6_groups(a), exp.Lambda(
+        this=padded, expressions=[group.copy()])), _text(""))
+    return exp.Paren(this=exp.Case()
+                     .when(a.copy().is_(exp.null()), exp.null())
+                     .when(exp.func("STRPOS", a.copy(), _text(":")).eq(_number(0)), _v4_key(a))
+                     .else_(v6))
+
+
+def duckdb_key_sql(column: str) -> str:
+    """DuckDB SQL computing the key of a column (by name)."""
+    return duckdb_key(column).sql(dialect="duckdb")

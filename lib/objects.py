@@ -277,7 +277,7 @@ def open_store(settings: Settings, scope: Scope) -> ObjectStore:
 def _backend(settings: Settings):
     if settings.s3_location:
         return backends.S3Backend(settings)
-    from lib.engines import data_dir
+    from lib.engines.base import data_dir
 
     return backends.open_backend(data_dir(settings), settings)
 

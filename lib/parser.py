@@ -89,7 +89,7 @@ class _BadValue(ValueError):
 
 
 def _typed(field: Field, token: str) -> Any:
-    if token == "-":
+    if token == "-":  # noqa: S105 - AWS's "no value", not a password
         return None
     if not field.is_number:
         return token
@@ -153,7 +153,8 @@ class _LineReader:
 
     def _record(self, number: int, line: str, tokens: list[str]) -> ParsedLine:
         layout = self.layout
-        assert layout is not None
+        if layout is None:
+            raise RuntimeError("a record before any layout was decided")
         if layout.problem:
             return self._error(number, line, layout.problem)
         if len(tokens) != len(layout.names):

@@ -1,149 +1,83 @@
-"""The query layer: one logical query, rendered for DuckDB or Athena.
+"""The query layer: one logical query, built once as a sqlglot AST, rendered for DuckDB or
+Athena.
 
-A ``Query`` (kind, validated filters, account scope, options) is built once into a sqlglot
-AST over a logical table ``flows`` whose columns are the SQL names of every flow log field
-(``schema.FIELDS``) plus ``log_account`` and ``log_region`` (the account and region folder
-the record was stored under). An engine supplies a ``Target``: the SQL dialect, the source
-of ``flows`` and any partition predicates. Only three things differ per dialect: that
-source, the CIDR test and the partition predicates.
+A ``Query`` (lib.querycore: kind, validated filters, account scope, options) is built once
+per dialect (``logical``) into an AST over a logical table ``flows`` whose columns are the
+SQL names of every flow log field (``schema.FIELDS``) plus ``log_account`` and
+``log_region`` (the account and region folder the record was stored under). Everything
+after works on that AST: the result cache keys on its SQL, the rollup routing rewrites a
+copy of it (lib/rollups.py), and ``with_source``, the one place a query meets its source,
+puts an engine's source of ``flows`` (a table, the cache's files, raw groups, rollup rows or
+a UNION of them, each an AST) and any partition predicates into a copy. Only three things
+differ per dialect: that source, the CIDR test and the partition predicates.
 
 User values enter the AST only as typed literals (ints, validated strings); identifiers
-come only from the schema and the fixed lists below, quoted by sqlglot on rendering.
+come only from the schema and the fixed lists below, quoted by sqlglot on rendering. No SQL
+text is spliced anywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import lru_cache
 
 from sqlglot import exp
 
 from lib import schema
 from lib.filters import Filters, IPNetwork
-from lib.iputil import network_bounds, parse_address
+from lib.iputil import network_bounds
+from lib.querycore import (  # noqa: F401 - the query layer's public names, re-exported
+    ALL_ACCOUNTS,
+    ALL_KINDS,
+    COST_KINDS,
+    GROUPS,
+    KIND_BUILDERS,
+    KINDS,
+    MAX_ADDRESSES,
+    MAX_LIMIT,
+    MEASURES,
+    SCAN_MIN_HOSTS,
+    SCAN_MIN_PORTS,
+    SCAN_WINDOW_S,
+    Query,
+    QueryError,
+    Scope,
+    Target,
+    alias,
+    bigint,
+    check_addresses,
+    col,
+    count_if,
+    distinct_count,
+    flow_count,
+    hour_of_day,
+    in_list,
+    is_flow,
+    is_rejected,
+    is_request,
+    lit,
+    ordered,
+    total,
+    total_or_zero,
+    union_all,
+    window,
+)
 
-KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
-         "rejected-heatmap", "scans", "labels", "traffic", "health", "log-gaps", "owners")
-GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
-MEASURES = ("bytes", "packets", "flows")
-MAX_LIMIT = 100_000
-RECORD_COLUMNS = tuple(f.column for f in schema.FIELDS) + (schema.LOG_ACCOUNT, schema.LOG_REGION)
-
-
-class QueryError(ValueError):
-    """A query that must not run (e.g. no time bound, a group-by outside the fixed list)."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The accounts a user may see. ``None`` means every account."""
-
-    accounts: frozenset[str] | None = None
-
-    def allows(self, account: str) -> bool:
-        return self.accounts is None or account in self.accounts
-
-    def effective(self, requested: tuple[str, ...]) -> tuple[str, ...] | None:
-        """Accounts a query may read: the requested ones within scope (None: no limit)."""
-        if self.accounts is None:
-            return requested or None
-        if not requested:
-            return tuple(sorted(self.accounts))
-        return tuple(a for a in requested if a in self.accounts)
-
-    @property
-    def key(self) -> str:
-        return "*" if self.accounts is None else ",".join(sorted(self.accounts))
-
-    def narrowed_to(self, other: Scope) -> Scope:
-        """The accounts both scopes allow (never more than either)."""
-        if other.accounts is None:
-            return self
-        if self.accounts is None:
-            return other
-        return Scope(self.accounts & other.accounts)
-
-
-# Every account: for local use only (the command line), always named explicitly.
-ALL_ACCOUNTS = Scope(None)
-MAX_ADDRESSES = 1000
-
-
-def check_addresses(addresses: tuple[str, ...]) -> None:
-    """Addresses a query names (labels): IP address text only, kept as the data wrote it."""
-    if not isinstance(addresses, tuple) or len(addresses) > MAX_ADDRESSES:
-        raise QueryError(f"addresses must be a tuple of at most {MAX_ADDRESSES}")
-    for address in addresses:
-        try:
-            parse_address(address)
-        except ValueError:
-            raise QueryError(f"{address!r} is not an IP address") from None
-
-
-@dataclass(frozen=True)
-class Query:
-    kind: str
-    filters: Filters
-    # Required, no default: a query that forgot its scope must fail, not read every account.
-    scope: Scope
-    group: str = "pair"  # top-talkers: src | dst | pair
-    measure: str = "bytes"  # top-talkers: bytes | packets | flows
-    top: int = 10
-    bucket: int = 300  # timeline: seconds per bucket
-    limit: int = 1000  # search: rows
-    addresses: tuple[str, ...] = ()  # labels: only the interfaces holding these addresses
-    # search: also NODATA/SKIPDATA records (they carry no traffic; the Search page leaves
-    # them out unless asked, the command line and other readers keep every record)
-    gap_records: bool = True
-
-    def __post_init__(self):
-        if not isinstance(self.scope, Scope):
-            raise QueryError("a query needs an account scope (lib.query.Scope; ALL_ACCOUNTS "
-                             "for every account, named explicitly)")
-        if self.kind not in KIND_BUILDERS:
-            raise QueryError(f"unknown query kind {self.kind!r} (one of {', '.join(KIND_BUILDERS)})")
-        if self.group not in GROUPS:
-            raise QueryError(f"group must be one of {', '.join(GROUPS)}")
-        if self.measure not in MEASURES:
-            raise QueryError(f"measure must be one of {', '.join(MEASURES)}")
-        if not (1 <= self.top <= 1000 and 1 <= self.limit <= MAX_LIMIT):
-            raise QueryError(f"top must be 1-1000 and limit 1-{MAX_LIMIT}")
-        if not (1 <= self.bucket <= 86400 * 31):
-            raise QueryError("bucket must be 1 second to 31 days")
-        if self.filters.start is None or self.filters.end is None:
-            raise QueryError("a query needs a time range")
-        check_addresses(self.addresses)
-
-    @property
-    def accounts(self) -> tuple[str, ...] | None:
-        """Accounts the query may read: the filter within the scope (None: all)."""
-        return self.scope.effective(self.filters.accounts)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What an engine supplies to render a query: dialect, source of ``flows``, partitions."""
-
-    dialect: str  # sqlglot dialect name: "duckdb" | "athena"
-    source: exp.Expression  # a table, or a SELECT providing the logical columns
-    partition_predicates: Callable[[Query], list[exp.Expression]] = field(
-        default=lambda query: [])
+# The logical `flows` columns a record query (search, check) returns, in order. (The stored
+# columns, with the address keys, are lib.store.columns.RECORD_COLUMNS.)
+FLOW_COLUMNS = tuple(f.column for f in schema.FIELDS) + (schema.LOG_ACCOUNT, schema.LOG_REGION)
+FLOWS = "flows"  # the logical table every query reads
+# DuckDB tests CIDRs on each address's key column (lib.iputil), computed when read.
+ADDRESS_KEY_OF = {"srcaddr": "src_key", "dstaddr": "dst_key"}
 
 
 # --- literals and predicates -----------------------------------------------------------
 
-def col(name: str) -> exp.Column:
-    return exp.column(name)
 
 
-def lit(value: int | str) -> exp.Expression:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise QueryError(f"not a literal: {value!r}")
-    return exp.Literal.number(value) if isinstance(value, int) else exp.Literal.string(value)
 
 
-def in_list(column: str, values) -> exp.Expression:
-    return col(column).isin(*[lit(v) for v in values])
 
 
 def ports_predicate(column: str, ranges) -> exp.Expression:
@@ -159,7 +93,7 @@ def cidr_predicate(column: str, network: IPNetwork, dialect: str) -> exp.Express
     if dialect == "athena":
         return athena_address_range(column, network)
     low, high = network_bounds(network)
-    key_column = {"srcaddr": "src_key", "dstaddr": "dst_key"}.get(column)
+    key_column = ADDRESS_KEY_OF.get(column)
     if key_column is None:
         raise QueryError(f"no address key for {column}")
     return col(key_column).between(lit(low), lit(high))
@@ -248,9 +182,6 @@ def two_way_predicates(f: Filters, dialect: str) -> list[exp.Expression]:
 
 # --- the query kinds ---------------------------------------------------------------------
 
-def total(column: str) -> exp.Expression:
-    """SUM cast back to BIGINT (DuckDB's SUM(BIGINT) is HUGEINT, which pandas makes float)."""
-    return exp.cast(exp.func("SUM", col(column)), "BIGINT")
 
 
 def measures() -> list[exp.Expression]:
@@ -258,8 +189,6 @@ def measures() -> list[exp.Expression]:
             exp.cast(exp.func("COUNT", exp.Star()), "BIGINT").as_("flows")]
 
 
-def ordered(column: str, desc: bool = False) -> exp.Ordered:
-    return exp.Ordered(this=col(column), desc=desc, nulls_first=False)
 
 
 # Search results are newest first; the rest of the key makes the order total, so both
@@ -278,7 +207,7 @@ def build_search(query: Query, select: exp.Select) -> exp.Select:
     if not query.gap_records:
         select = select.where(exp.or_(col("log_status").is_(exp.null()),
                                       exp.not_(is_gap_record())))
-    return (select.select(*[col(c) for c in RECORD_COLUMNS])
+    return (select.select(*[col(c) for c in FLOW_COLUMNS])
             .order_by(*order).limit(lit(query.limit)))
 
 
@@ -301,12 +230,12 @@ def build_timeline(query: Query, select: exp.Select) -> exp.Select:
 
 # A connection check reads every record of both directions, newest first (a limit keeps the
 # latest), ordered by every column it returns: a total order, the same rows on both engines.
-CHECK_ORDER = SEARCH_ORDER + tuple(c for c in RECORD_COLUMNS if c not in SEARCH_ORDER)
+CHECK_ORDER = SEARCH_ORDER + tuple(c for c in FLOW_COLUMNS if c not in SEARCH_ORDER)
 
 
 def build_check(query: Query, select: exp.Select) -> exp.Select:
     order = [ordered("start", desc=True)] + [ordered(c) for c in CHECK_ORDER[1:]]
-    return (select.select(*[col(c) for c in RECORD_COLUMNS])
+    return (select.select(*[col(c) for c in FLOW_COLUMNS])
             .where(col("srcaddr").is_(exp.null()).not_())  # NODATA/SKIPDATA: no traffic
             .order_by(*order).limit(lit(query.limit)))
 
@@ -315,67 +244,28 @@ def build_check(query: Query, select: exp.Select) -> exp.Select:
 # Only portable SQL (COUNT(DISTINCT), SUM cast to BIGINT, integer arithmetic on epochs,
 # standard window functions), so one AST serves DuckDB and Athena alike.
 
-# A probable port scan: one source rejected on at least this many destination ports, or
-# this many destination hosts, within one clock hour (a scanner works in bursts; a busy
-# source of background noise spreads the same counts over days).
-SCAN_WINDOW_S = 3600
-SCAN_MIN_PORTS = 20
-SCAN_MIN_HOSTS = 20
 
 
-def alias(select: exp.Select, name: str) -> exp.Subquery:
-    return exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(name)))
 
 
-def bigint(expression: exp.Expression) -> exp.Expression:
-    return exp.cast(expression, "BIGINT")
 
 
-def count_if(condition: exp.Expression) -> exp.Expression:
-    """Rows meeting a condition; 0 (not NULL) over no rows."""
-    case = exp.Case().when(condition, lit(1)).else_(lit(0))
-    return bigint(exp.func("COALESCE", exp.func("SUM", case), lit(0)))
 
 
-def total_or_zero(column: str) -> exp.Expression:
-    return bigint(exp.func("COALESCE", exp.func("SUM", col(column)), lit(0)))
 
 
-def distinct_count(column: str) -> exp.Expression:
-    return bigint(exp.Count(this=exp.Distinct(expressions=[col(column)])))
 
 
-def flow_count() -> exp.Expression:
-    return bigint(exp.func("COUNT", exp.Star()))
 
 
-def is_flow() -> exp.Expression:
-    """A record of traffic: NODATA/SKIPDATA records have no action (and no addresses)."""
-    return col("action").is_(exp.null()).not_()
 
 
-def is_rejected() -> exp.Expression:
-    return col("action").eq(lit("REJECT"))
 
 
-def is_request() -> exp.Expression:
-    """Probably a request, not a response: sent to a port no higher than the one it comes
-    from (a service's port is the lower one). Without this, a server whose responses are
-    dropped (a stateless network ACL) looks like it scans its clients' ephemeral ports."""
-    return exp.or_(col("srcport") >= col("dstport"), col("srcport").is_(exp.null()),
-                   col("dstport").is_(exp.null()))
 
 
-def hour_of_day() -> exp.Expression:
-    """The UTC hour (0-23) of a record's start, by integer arithmetic (no date functions)."""
-    return exp.IntDiv(this=exp.Mod(this=col("start"), expression=lit(86400)),
-                      expression=lit(3600))
 
 
-def window(function: exp.Expression, partition: list[str] | None = None,
-           order: list[exp.Ordered] | None = None) -> exp.Window:
-    return exp.Window(this=function, partition_by=[col(c) for c in partition or []],
-                      order=exp.Order(expressions=order) if order else None)
 
 
 def build_summary(query: Query, select: exp.Select) -> exp.Select:
@@ -561,18 +451,28 @@ TRAFFIC_SETS = {
     "heatmap": ("action", "hour", "dstport", "protocol"),
     "scans": ("action", "request", "hour_start", "srcaddr"),
 }
-# What each section keeps (besides its grouping): the kind's own WHERE.
-TRAFFIC_KEEP = {
-    "summary": "TRUE",
-    "talkers-src": "srcaddr IS NOT NULL",
-    "talkers-dst": "dstaddr IS NOT NULL",
-    "talkers-pair": "srcaddr IS NOT NULL AND dstaddr IS NOT NULL",
-    "rejected-src": "action = 'REJECT' AND srcaddr IS NOT NULL",
-    "timeline": "action IS NOT NULL",
-    "rejected-ports": "action = 'REJECT'",
-    "heatmap": "action = 'REJECT'",
-    "scans": "action = 'REJECT' AND request = 1 AND srcaddr IS NOT NULL",
-}
+
+
+def not_null(column: str) -> exp.Expression:
+    return col(column).is_(exp.null()).not_()
+
+
+def traffic_keep(section: str) -> exp.Expression:
+    """What a section keeps (besides its grouping): its own kind's WHERE."""
+    src, dst = not_null("srcaddr"), not_null("dstaddr")
+    return {
+        "summary": exp.true(),
+        "talkers-src": src,
+        "talkers-dst": dst,
+        "talkers-pair": exp.and_(src, dst),
+        "rejected-src": exp.and_(is_rejected(), src),
+        "timeline": is_flow(),
+        "rejected-ports": is_rejected(),
+        "heatmap": is_rejected(),
+        "scans": exp.and_(is_rejected(), col("request").eq(lit(1)), src),
+    }[section]
+
+
 TRAFFIC_COLUMNS = ("section", "srcaddr", "dstaddr", "action", "bucket_start", "dstport",
                    "protocol", "hour", "bytes", "packets", "flows", "sources", "destinations",
                    "rejects", "port_flows", "port_rank", "max_ports", "max_hosts", "scan_hours",
@@ -602,120 +502,121 @@ def traffic_rows(select: exp.Select, bucket: int) -> exp.Select:
         lit(1).as_("records"), col("start").as_("first_start"), col("start").as_("last_start"))
 
 
-def traffic_sql(rows: str, query: Query) -> str:
-    """The bundle over a rows relation (SQL text with the columns of traffic_rows)."""
-    keys = ", ".join(TRAFFIC_KEYS)
-    sets = ", ".join("(" + ", ".join(keys) + ")" for keys in TRAFFIC_SETS.values())
+BUNDLE_ROWS = "bundle_rows"  # the alias of the bundle's rows (Athena's rollups replace them)
+
+
+def traffic_bundle(rows: exp.Expression, query: Query) -> exp.Select:
+    """The bundle over a rows relation (a SELECT with the columns of traffic_rows)."""
     g = {name: grouping_id(name) for name in TRAFFIC_SETS}
-    keep = " OR ".join(f"(g = {g[name]} AND {condition})"
-                       for name, condition in TRAFFIC_KEEP.items())
-    section = " ".join(f"WHEN {g[name]} THEN '{name}'" for name in TRAFFIC_SETS)
-    topped = ", ".join(str(g[name]) for name in ("talkers-src", "talkers-dst", "talkers-pair",
-                                                 "rejected-src", "rejected-ports"))
+    ranked = _traffic_ranked(_traffic_placed(_traffic_totals(_traffic_cells(rows), g), query))
+    outputs = [exp.Case(this=col("g"), ifs=[exp.If(this=lit(g[name]), true=lit(name))
+                                           for name in TRAFFIC_SETS]).as_("section"),
+               col("srcaddr"), col("dstaddr"), col("action")]
+    for name in TRAFFIC_COLUMNS[4:]:  # counts and epochs as BIGINT on both engines
+        outputs.append(col(name) if name in ("dstport", "protocol")
+                       else bigint(col(name)).as_(name))
+    topped = [g[name] for name in ("talkers-src", "talkers-dst", "talkers-pair", "rejected-src",
+                                   "rejected-ports")]
+    kept = exp.or_(
+        exp.and_(col("g").isin(*[lit(n) for n in topped]), col("place") <= lit(query.top)),
+        exp.and_(_g_is(g["scans"]), col("scan_place") <= lit(query.top)),
+        exp.and_(_g_is(g["heatmap"]), col("port_rank") <= lit(query.top)),
+        col("g").isin(lit(g["summary"]), lit(g["timeline"])))
+    place = (exp.Case().when(_g_is(g["scans"]), col("scan_place"))
+             .when(_g_is(g["heatmap"]), col("port_rank")).when(_g_is(g["timeline"]), lit(0))
+             .else_(col("place")))
+    return (exp.select(*outputs).from_(alias(ranked, "ranked")).where(kept)
+            .order_by(ordered("g"), exp.Ordered(this=place, nulls_first=False),
+                      ordered("hour"), ordered("bucket_start"), ordered("action")))
+
+
+def _g_is(value: int) -> exp.Expression:
+    return col("g").eq(lit(value))
+
+
+def _when_sum(condition: exp.Expression, then: exp.Expression) -> exp.Expression:
+    """SUM(CASE WHEN condition THEN then ELSE 0 END)."""
+    return exp.func("SUM", exp.Case().when(condition, then).else_(lit(0)))
+
+
+def _traffic_cells(rows: exp.Expression) -> exp.Select:
+    """One aggregation, a grouping set per section: the records read once."""
+    keys = [col(k) for k in TRAFFIC_KEYS]
+    sets = [exp.Tuple(expressions=[col(k) for k in grouped])
+            for grouped in TRAFFIC_SETS.values()]
+    return (exp.select(
+                exp.Grouping(expressions=keys).as_("g"), *[k.copy() for k in keys],
+                exp.func("SUM", col("bytes")).as_("bytes"),
+                exp.func("SUM", col("packets")).as_("packets"),
+                exp.func("SUM", col("records")).as_("records"),
+                _when_sum(is_flow(), col("records")).as_("flow_records"),
+                exp.Count(this=exp.Distinct(expressions=[col("srcaddr")])).as_("sources"),
+                exp.Count(this=exp.Distinct(expressions=[col("dstaddr")])).as_("destinations"),
+                _when_sum(is_rejected(), col("records")).as_("rejects"),
+                exp.Count(this=exp.Distinct(expressions=[col("dstport")])).as_("ports"),
+                exp.func("MIN", col("first_start")).as_("first_start"),
+                exp.func("MAX", col("last_start")).as_("last_start"))
+            .from_(alias(rows, BUNDLE_ROWS))
+            .group_by(exp.GroupingSets(expressions=sets)))
+
+
+def _traffic_totals(cells: exp.Select, g: dict[str, int]) -> exp.Select:
+    """Each section's rows, kept by its own kind's WHERE, with its measures."""
+    keys = ("g", "srcaddr", "dstaddr", "action", "bucket_start", "dstport", "protocol", "hour")
+    keep = exp.or_(*[exp.Paren(this=exp.and_(_g_is(g[name]), traffic_keep(name)))
+                     for name in TRAFFIC_SETS])
+    scanning = exp.or_(col("ports") >= lit(SCAN_MIN_PORTS),
+                       col("destinations") >= lit(SCAN_MIN_HOSTS))
+    flows = exp.Case().when(_g_is(g["summary"]), col("flow_records")).else_(col("records"))
+    return (exp.select(
+                *[col(k) for k in keys],
+                exp.func("SUM", col("bytes")).as_("bytes"),
+                exp.func("SUM", col("packets")).as_("packets"),
+                exp.func("SUM", flows).as_("flows"),
+                exp.func("MAX", col("sources")).as_("sources"),
+                exp.func("MAX", col("destinations")).as_("destinations"),
+                exp.func("MAX", col("rejects")).as_("rejects"),
+                exp.func("MAX", col("ports")).as_("max_ports"),
+                exp.func("MAX", col("destinations")).as_("max_hosts"),
+                _when_sum(scanning, lit(1)).as_("scan_hours"),
+                exp.func("MIN", col("first_start")).as_("first_start"),
+                exp.func("MAX", col("last_start")).as_("last_start"))
+            .from_(alias(cells, "cells")).where(keep)
+            .group_by(*[col(k) for k in keys])
+            .having(exp.or_(col("g").neq(lit(g["scans"])),
+                            exp.func("MAX", col("ports")) >= lit(SCAN_MIN_PORTS),
+                            exp.func("MAX", col("destinations")) >= lit(SCAN_MIN_HOSTS))))
+
+
+def _traffic_placed(totals: exp.Select, query: Query) -> exp.Select:
+    """Each row's place in its section: by the measure, or the scan order; port totals."""
     measure = {"bytes": "bytes", "packets": "packets", "flows": "flows"}[query.measure]
-    ports, hosts = SCAN_MIN_PORTS, SCAN_MIN_HOSTS
-    cells = f"""
-  SELECT GROUPING({keys}) AS g, {keys},
-    SUM(bytes) AS bytes, SUM(packets) AS packets, SUM(records) AS records,
-    SUM(CASE WHEN action IS NOT NULL THEN records ELSE 0 END) AS flow_records,
-    COUNT(DISTINCT srcaddr) AS sources, COUNT(DISTINCT dstaddr) AS destinations,
-    SUM(CASE WHEN action = 'REJECT' THEN records ELSE 0 END) AS rejects,
-    COUNT(DISTINCT dstport) AS ports,
-    MIN(first_start) AS first_start, MAX(last_start) AS last_start
-  FROM ({rows}) AS bundle_rows
-  GROUP BY GROUPING SETS ({sets})"""
-    totals = f"""
-  SELECT g, srcaddr, dstaddr, action, bucket_start, dstport, protocol, hour,
-    SUM(bytes) AS bytes, SUM(packets) AS packets,
-    SUM(CASE WHEN g = {g['summary']} THEN flow_records ELSE records END) AS flows,
-    MAX(sources) AS sources, MAX(destinations) AS destinations, MAX(rejects) AS rejects,
-    MAX(ports) AS max_ports, MAX(destinations) AS max_hosts,
-    SUM(CASE WHEN ports >= {ports} OR destinations >= {hosts} THEN 1 ELSE 0 END) AS scan_hours,
-    MIN(first_start) AS first_start, MAX(last_start) AS last_start
-  FROM ({cells}) AS cells WHERE {keep}
-  GROUP BY g, srcaddr, dstaddr, action, bucket_start, dstport, protocol, hour
-  HAVING g <> {g['scans']} OR MAX(ports) >= {ports} OR MAX(destinations) >= {hosts}"""
-    placed = f"""
-  SELECT *,
-    ROW_NUMBER() OVER (PARTITION BY g ORDER BY {measure} DESC NULLS LAST, srcaddr NULLS LAST,
-                       dstaddr NULLS LAST, dstport NULLS LAST, protocol NULLS LAST) AS place,
-    ROW_NUMBER() OVER (PARTITION BY g ORDER BY GREATEST(max_ports, max_hosts) DESC, flows DESC,
-                       srcaddr NULLS LAST) AS scan_place,
-    SUM(flows) OVER (PARTITION BY g, dstport, protocol) AS port_flows
-  FROM ({totals}) AS totals"""
-    ranked = f"""
-  SELECT *, DENSE_RANK() OVER (PARTITION BY g ORDER BY port_flows DESC, dstport NULLS LAST,
-                                protocol NULLS LAST) AS port_rank
-  FROM ({placed}) AS placed"""
-    return f"""
-SELECT CASE g {section} END AS section, srcaddr, dstaddr, action,
-  CAST(bucket_start AS BIGINT) AS bucket_start, dstport, protocol, CAST(hour AS BIGINT) AS hour,
-  CAST(bytes AS BIGINT) AS bytes, CAST(packets AS BIGINT) AS packets,
-  CAST(flows AS BIGINT) AS flows, CAST(sources AS BIGINT) AS sources,
-  CAST(destinations AS BIGINT) AS destinations, CAST(rejects AS BIGINT) AS rejects,
-  CAST(port_flows AS BIGINT) AS port_flows, CAST(port_rank AS BIGINT) AS port_rank,
-  CAST(max_ports AS BIGINT) AS max_ports, CAST(max_hosts AS BIGINT) AS max_hosts,
-  CAST(scan_hours AS BIGINT) AS scan_hours, CAST(first_start AS BIGINT) AS first_start,
-  CAST(last_start AS BIGINT) AS last_start
-FROM ({ranked}) AS ranked
-WHERE (g IN ({topped}) AND place <= {query.top})
-   OR (g = {g['scans']} AND scan_place <= {query.top})
-   OR (g = {g['heatmap']} AND port_rank <= {query.top})
-   OR g IN ({g['summary']}, {g['timeline']})
-ORDER BY g, CASE WHEN g = {g['scans']} THEN scan_place WHEN g = {g['heatmap']} THEN port_rank
-              WHEN g = {g['timeline']} THEN 0 ELSE place END,
-  hour NULLS LAST, bucket_start NULLS LAST, action NULLS LAST"""
+    by_measure = [ordered(measure, desc=True)] + [ordered(k) for k in (
+        "srcaddr", "dstaddr", "dstport", "protocol")]
+    widest = exp.func("GREATEST", col("max_ports"), col("max_hosts"))
+    by_scan = [exp.Ordered(this=widest, desc=True, nulls_first=False),
+               ordered("flows", desc=True), ordered("srcaddr")]
+    return exp.select(
+        exp.Star(), window(exp.RowNumber(), ["g"], by_measure).as_("place"),
+        window(exp.RowNumber(), ["g"], by_scan).as_("scan_place"),
+        window(exp.func("SUM", col("flows")), ["g", "dstport", "protocol"]).as_("port_flows"),
+    ).from_(alias(totals, "totals"))
+
+
+def _traffic_ranked(placed: exp.Select) -> exp.Select:
+    by_port = [ordered("port_flows", desc=True), ordered("dstport"), ordered("protocol")]
+    return exp.select(exp.Star(), window(exp.func("DENSE_RANK"), ["g"], by_port)
+                      .as_("port_rank")).from_(alias(placed, "placed"))
 
 
 def build_traffic(query: Query, select: exp.Select) -> exp.Select:
     """Every Traffic section from one read of the records (see TRAFFIC_SETS)."""
-    import sqlglot
-
-    placeholder = "__traffic_rows__"
-    tree = sqlglot.parse_one(traffic_sql(placeholder, query), read="duckdb")
-    rows = traffic_rows(select, query.bucket)
-    for table in tree.find_all(exp.Table):
-        if table.name == placeholder:
-            table.replace(exp.Subquery(this=rows))
-            break
-    return tree
+    return traffic_bundle(traffic_rows(select, query.bucket), query)
 
 
-KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {
-    "search": build_search,
-    "top-talkers": build_top_talkers,
-    "timeline": build_timeline,
-    "check": build_check,
-    "summary": build_summary,
-    "rejected-ports": build_rejected_ports,
-    "rejected-heatmap": build_rejected_heatmap,
-    "scans": build_scans,
-    "labels": build_labels,
-    "traffic": build_traffic,
-    "health": build_health,
-    "log-gaps": build_log_gaps,
-    "owners": build_owners,
-}
-
-
-def build(query: Query, target: Target) -> exp.Select:
-    """The query's AST for one engine."""
-    select = exp.select().from_(exp.Table(this=exp.to_identifier("flows")))
-    select = select.where(*filter_predicates(query, target.dialect),
-                          *target.partition_predicates(query))
-    select = KIND_BUILDERS[query.kind](query, select)
-    source = target.source
-    if isinstance(source, exp.Table):
-        source = exp.select(exp.Star()).from_(source)
-    return select.with_("flows", as_=source)
-
-
-def render(query: Query, target: Target, pretty: bool = False) -> str:
-    return build(query, target).sql(dialect=target.dialect, identify=True, pretty=pretty)
-
-
-# --- cost kinds (issue 16): the charge classes and the savings what-ifs live in lib/cost.py;
-# imported when built, since lib.cost builds on this module.
+# The charge classes and the savings what-ifs (issue 16) live in lib/cost.py, imported when a
+# cost query is built: it brings pandas, which the engines need not load. (lib.cost imports
+# lib.querycore, never this module: no import circle.)
 
 def build_cost(query: Query, select: exp.Select) -> exp.Select:
     from lib import cost
@@ -729,4 +630,93 @@ def build_cost_savings(query: Query, select: exp.Select) -> exp.Select:
     return cost.build_cost_savings(query, select)
 
 
-KIND_BUILDERS.update({"cost": build_cost, "cost-savings": build_cost_savings})
+KIND_BUILDERS.update({
+    "search": build_search,
+    "top-talkers": build_top_talkers,
+    "timeline": build_timeline,
+    "check": build_check,
+    "summary": build_summary,
+    "rejected-ports": build_rejected_ports,
+    "rejected-heatmap": build_rejected_heatmap,
+    "scans": build_scans,
+    "labels": build_labels,
+    "traffic": build_traffic,
+    "health": build_health,
+    "log-gaps": build_log_gaps,
+    "owners": build_owners,
+    "cost": build_cost,
+    "cost-savings": build_cost_savings,
+})
+
+
+# --- building once, then placing the source ------------------------------------------------
+
+def flows_table() -> exp.Table:
+    return exp.Table(this=exp.to_identifier(FLOWS))
+
+
+def logical(query: Query, dialect: str) -> exp.Select:
+    """The query's AST over the logical table ``flows``, without its source: built once per
+    query and dialect (building costs more than running most queries on the cache) and
+    shared, so never changed in place: ``with_source`` and the rollup routing copy it."""
+    try:
+        hash(query)
+    except TypeError:  # a query that cannot be kept (unhashable options): built each time
+        return _build(query, dialect)
+    return _built(query, dialect)
+
+
+# An AST weighs 20-300 KB (a string of its SQL a tenth of that): a run needs its query only
+# from the result cache's key to the SQL, moments apart, and a page's rerun its few again.
+@lru_cache(maxsize=128)
+def _built(query: Query, dialect: str) -> exp.Select:
+    return _build(query, dialect)
+
+
+def _build(query: Query, dialect: str) -> exp.Select:
+    select = exp.select().from_(flows_table()).where(*filter_predicates(query, dialect))
+    return KIND_BUILDERS[query.kind](query, select)
+
+
+def flows_readers(tree: exp.Expression) -> list[exp.Select]:
+    """The SELECTs of a built query that read the logical table ``flows`` directly."""
+    return [table.parent.parent for table in tree.find_all(exp.Table)
+            if table.name == FLOWS and not table.args.get("db")
+            and isinstance(table.parent, exp.From)]
+
+
+def with_source(tree: exp.Select, source: exp.Expression,
+                where: Iterable[exp.Expression] = ()) -> exp.Select:
+    """The one place a built query meets its source: a copy of ``tree`` whose ``flows`` is
+    ``source`` (a table, or a SELECT/UNION providing the logical columns), with ``where``
+    (an engine's partition predicates) added to every SELECT that reads ``flows``."""
+    tree = tree.copy()
+    where = list(where)
+    if where:
+        for reader in flows_readers(tree):
+            reader.where(*[w.copy() for w in where], copy=False)
+    if isinstance(source, exp.Table):
+        source = exp.select(exp.Star()).from_(source)
+    return tree.with_(FLOWS, as_=source, copy=False)
+
+
+def key_columns(tree: exp.Expression) -> tuple[str, ...]:
+    """The address key columns a built query reads (its source need provide only these)."""
+    read = {column.name for column in tree.find_all(exp.Column)}
+    return tuple(key for key in ADDRESS_KEY_OF.values() if key in read)
+
+
+def build(query: Query, target: Target) -> exp.Select:
+    """The query's AST for one engine: its logical AST over the target's source."""
+    return with_source(logical(query, target.dialect), target.source,
+                       target.partition_predicates(query))
+
+
+def render(query: Query, target: Target, pretty: bool = False) -> str:
+    return build(query, target).sql(dialect=target.dialect, identify=True, pretty=pretty)
+
+
+def logical_sql(query: Query, dialect: str) -> str:
+    """The query's SQL over the logical table ``flows`` (no source): what it asks, the same
+    whatever files it reads, e.g. for a result cache key."""
+    return logical(query, dialect).sql(dialect=dialect, identify=True)

@@ -33,10 +33,10 @@ import pyarrow.compute as pc
 from sqlglot import exp
 
 from lib import schema
-from lib.query import Query, Target, build
+from lib.query import FLOWS, Query, lit, logical, union_all
 
 COUNT = "rollup_flows"  # records behind a rollup row (not "flows": that is the table's name)
-MEASURES = ("bytes", "packets")
+SUMMED = ("bytes", "packets")  # the columns a rollup row holds sums of
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def compute(records: pa.Table) -> dict[str, pa.Table]:
     (pyarrow's group-by: a DuckDB statement costs milliseconds before it reads a row.)"""
     out = {}
     for rollup in ROLLUPS:
-        table = records.select([*rollup.dims, "start", *MEASURES])
+        table = records.select([*rollup.dims, "start", *SUMMED])
         count = ([], "count_all")
         for grain in sorted(rollup.grains):  # finest first: coarser slots sum finer ones
             table = _aggregate(table, rollup.dims, grain, count)
@@ -96,18 +96,21 @@ def _aggregate(table: pa.Table, dims: tuple[str, ...], grain: int, count) -> pa.
 
 # --- routing -------------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class Route:
     rollup: Rollup
     grains: tuple[int, ...]  # usable grains, coarsest first
-    select: exp.Select  # the query rewritten for rollup rows; its `flows` CTE is a placeholder
-    template: str | None = None  # its SQL with SOURCE in place of the source
+    select: exp.Select  # the built query rewritten for rollup rows (no source yet)
 
 
-def route(query: Query, rollups: tuple[Rollup, ...] = ROLLUPS) -> Route | None:
-    """The smallest rollup family that answers the query exactly, or None."""
+def route(query: Query, rollups: tuple[Rollup, ...] = ROLLUPS,
+          tree: exp.Select | None = None) -> Route | None:
+    """The smallest rollup family that answers the query exactly, or None. ``tree`` is the
+    query's built AST over ``flows`` (lib.query.logical, the default): each family rewrites
+    a copy of it, never builds the query again."""
+    tree = logical(query, "duckdb") if tree is None else tree
     for rollup in rollups:
-        ast = build(query, Target("duckdb", exp.Var(this="SELECT 1")))
+        ast = tree.copy()
         grains = _rewrite(ast, query, rollup)
         if grains:
             return Route(rollup, grains, ast)
@@ -117,11 +120,9 @@ def route(query: Query, rollups: tuple[Rollup, ...] = ROLLUPS) -> Route | None:
 def _rewrite(ast: exp.Select, query: Query, rollup: Rollup) -> tuple[int, ...] | None:
     """Rewrite the query's aggregates for rollup rows in place; the usable grains, or None
     when the query cannot be answered exactly from this family."""
-    with_ = ast.args.get("with_")
-    if with_ is None or len(with_.expressions) != 1:
+    if ast.args.get("with_") is not None:  # CTEs of its own over `flows`: not one SELECT
         return None
-    readers = [t for t in ast.find_all(exp.Table) if t.name == "flows"
-               and not _inside(t, with_)]
+    readers = [t for t in ast.find_all(exp.Table) if t.name == FLOWS]
     if len(readers) != 1 or not isinstance(readers[0].parent, exp.From):
         return None
     select = readers[0].parent.parent
@@ -163,7 +164,7 @@ def _check_columns(select: exp.Select, query: Query, dims: set[str]) -> list[int
             return None
         if order is not None and name in aliases and _inside(column, order):
             continue  # ORDER BY an output column
-        if name in MEASURES:
+        if name in SUMMED:
             parent = column.parent
             if not (isinstance(parent, exp.Sum) and _is_aggregate(parent)):
                 return None
@@ -231,9 +232,9 @@ def _rewrite_aggregates(select: exp.Select) -> bool:
                 return False
         elif isinstance(node, exp.Sum):
             argument = node.this
-            if isinstance(argument, exp.Column) and argument.name in MEASURES:
+            if isinstance(argument, exp.Column) and argument.name in SUMMED:
                 continue
-            if any(c.name in MEASURES for c in argument.find_all(exp.Column)) \
+            if any(c.name in SUMMED for c in argument.find_all(exp.Column)) \
                     or argument.find(exp.AggFunc) is not None:
                 return False
             node.set("this", exp.Mul(this=exp.Paren(this=argument.copy()),
@@ -261,45 +262,44 @@ def pieces(start: int, end: int, grains: tuple[int, ...]) -> list[tuple[int | No
     return pieces(start, lo, finer) + [(grain, lo, hi)] + pieces(hi, end, finer)
 
 
-def source_sql(route: Route, query: Query, tables: dict[str, str], records: str | None,
-               remainder: str | None) -> str:
+def source_for(route: Route, query: Query, tables: dict[str, exp.Expression],
+               records: exp.Expression | None, remainder: exp.Expression | None
+               ) -> exp.Expression:
     """UNION ALL of rollup rows for the slots and record rows for the rest.
 
-    ``tables`` maps a rollup table name to SQL reading it (absent: no data), ``records``
-    reads the converted records, ``remainder`` the objects not yet converted (all of their
-    records count: no rollup holds them)."""
-    columns = ", ".join(f'"{c}"' for c in (*route.rollup.dims, "start", *MEASURES))
+    ``tables`` maps a rollup table name to a table expression reading it (absent: no data),
+    ``records`` reads the converted records, ``remainder`` (a SELECT) the objects not yet
+    converted (all of their records count: no rollup holds them)."""
+    names = [*route.rollup.dims, "start", *SUMMED]
     parts, edges = [], []
     for grain, lo, hi in pieces(query.filters.start, query.filters.end, route.grains):
         if grain is None:
-            edges.append(f'("start" >= {lo} AND "start" < {hi})')
+            edges.append(_start_between(lo, hi))
         elif route.rollup.table(grain) in tables:
-            parts.append(f'SELECT {columns}, "{COUNT}" FROM {tables[route.rollup.table(grain)]} '
-                         f'WHERE "start" >= {lo} AND "start" < {hi}')
+            parts.append(exp.select(*_columns(names), exp.column(COUNT))
+                         .from_(tables[route.rollup.table(grain)].copy())
+                         .where(_start_between(lo, hi)))
     if edges and records is not None:
-        parts.append(f'SELECT {columns}, 1 AS "{COUNT}" FROM {records} WHERE {" OR ".join(edges)}')
+        parts.append(exp.select(*_columns(names), lit(1).as_(COUNT)).from_(records.copy())
+                     .where(exp.or_(*edges) if len(edges) > 1 else edges[0]))
     if remainder is not None:
-        parts.append(f'SELECT {columns}, 1 AS "{COUNT}" FROM ({remainder}) AS "remainder"')
-    if not parts:
-        parts.append(_empty(route))
-    return " UNION ALL ".join(parts)
+        parts.append(exp.select(*_columns(names), lit(1).as_(COUNT))
+                     .from_(exp.Subquery(this=remainder, alias=exp.TableAlias(
+                         this=exp.to_identifier("remainder")))))
+    return union_all(parts or [_empty(route)])
 
 
-def _empty(route: Route) -> str:
+def _columns(names) -> list[exp.Column]:
+    return [exp.column(name) for name in names]
+
+
+def _start_between(lo: int, hi: int) -> exp.Expression:
+    start = exp.column("start")
+    return exp.Paren(this=exp.and_(start >= lit(lo), start.copy() < lit(hi)))
+
+
+def _empty(route: Route) -> exp.Select:
     types = {f.column: schema.sql_type(f) for f in schema.FIELDS}
-    columns = [f'CAST(NULL AS {types.get(c, "VARCHAR")}) AS "{c}"'
-               for c in (*route.rollup.dims, "start", *MEASURES)]
-    return f'SELECT {", ".join(columns)}, CAST(0 AS BIGINT) AS "{COUNT}" WHERE FALSE'
-
-
-SOURCE = "__flows_source__"  # stands for the source in a rendered query
-
-
-def render(route: Route, source: str) -> str:
-    """The routed query over a given source of rollup rows (rendered once per route: the
-    source changes with every build, the rest does not)."""
-    if route.template is None:
-        ast = route.select.copy()
-        ast.args["with_"].expressions[0].set("this", exp.Var(this=SOURCE))
-        route.template = ast.sql(dialect="duckdb", identify=True)
-    return route.template.replace(SOURCE, source, 1)
+    columns = [exp.cast(exp.null(), types.get(c, "VARCHAR")).as_(c)
+               for c in (*route.rollup.dims, "start", *SUMMED)]
+    return exp.select(*columns, exp.cast(lit(0), "BIGINT").as_(COUNT)).where(exp.false())

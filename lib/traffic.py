@@ -16,7 +16,7 @@ import pandas as pd
 
 from lib import glossary, timeutil
 from lib.filters import ACTIONS, Filters, parse_network, to_params
-from lib.query import SCAN_MIN_HOSTS, SCAN_MIN_PORTS, SCAN_WINDOW_S, Query, Scope
+from lib.querycore import SCAN_MIN_HOSTS, SCAN_MIN_PORTS, SCAN_WINDOW_S, Query, Scope
 
 MAX_POINTS = 300  # time buckets on one chart at most (for ranges up to MAX_POINTS days)
 BUCKET_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)

@@ -360,7 +360,10 @@ class FakeAthena:
         return table, duck_sql, scanned
 
     def _duckdb_sql(self, tree: exp.Expression) -> str:
-        return tree.copy().transform(_athena_functions).sql(dialect="duckdb")
+        return self._duckdb_tree(tree).sql(dialect="duckdb")
+
+    def _duckdb_tree(self, tree: exp.Expression) -> exp.Expression:
+        return tree.copy().transform(_athena_functions)
 
     # --- DDL -------------------------------------------------------------------------------
     def _name(self, table: exp.Table) -> tuple[str, str]:
@@ -519,49 +522,62 @@ class FakeAthena:
         files = self.files(table_def) if files is None else sorted(files,
                                                                    key=lambda f: f.s3path)
         db = self._db
-        name = f'"{table_def.database}"."{table_def.name}"'
+        name = exp.table_(table_def.name, db=table_def.database, quoted=True)
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{table_def.database}"')
-        files_table = f'"files_{table_def.database}_{table_def.name}"'
-        db.execute(f"CREATE OR REPLACE TABLE {files_table} (local VARCHAR, s3path VARCHAR, "
+        files_name = f"files_{table_def.database}_{table_def.name}"
+        files_table = exp.table_(files_name, quoted=True)
+        db.execute(f'CREATE OR REPLACE TABLE "{files_name}" (local VARCHAR, s3path VARCHAR, '
                    + ", ".join(f'"{n}" VARCHAR' for n in table_def.partition_names) + ")")
         if files:
-            db.executemany(f"INSERT INTO {files_table} VALUES ("
-                           + ", ".join("?" * (2 + len(table_def.partitions))) + ")",
+            db.executemany(_insert_values(files_table, 2 + len(table_def.partitions)),
                            [[f.local, f.s3path, *[f.values[n] for n in table_def.partition_names]]
                             for f in files])
-        partitions = [f'CAST(p."{n}" AS {t}) AS "{n}"' for n, t in table_def.partitions]
+        partitions = [_typed(exp.column(n, table="p", quoted=True), t, n)
+                      for n, t in table_def.partitions]
         if not files:
-            values = [f'CAST(NULL AS {t}) AS "{n}"' for n, t in
-                      table_def.columns + table_def.partitions] + ['CAST(NULL AS VARCHAR) AS "$path"']
-            db.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(values)} WHERE false")
+            values = [_typed(exp.null(), t, n) for n, t in table_def.columns + table_def.partitions]
+            empty = exp.select(*values, _typed(exp.null(), "VARCHAR", "$path")).where(exp.false())
+            db.execute(_create_view(name, empty))
             return
-        paths = "[" + ", ".join(_sql_text(f.local) for f in files) + "]"
+        paths = exp.Array(expressions=[exp.Literal.string(f.local) for f in files])
         if table_def.layout == "text":
             source, values = self._text_source(table_def, paths)
         else:
             source, values = self._parquet_source(table_def, files, paths)
-        db.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {', '.join(values + partitions)}, "
-                   f'p.s3path AS "$path" FROM {source} JOIN {files_table} p ON p.local = r.filename')
+        view = (exp.select(*values, *partitions,
+                           exp.column("s3path", table="p").as_("$path", quoted=True))
+                .from_(source)
+                .join(files_table.as_("p"), on=exp.column("local", table="p").eq(
+                    exp.column("filename", table="r"))))
+        db.execute(_create_view(name, view))
 
-    def _text_source(self, table_def: TableDef, paths: str) -> tuple[str, list[str]]:
+    def _text_source(self, table_def: TableDef, paths: exp.Array
+                     ) -> tuple[exp.Expression, list[exp.Expression]]:
         """LazySimpleSerDe: split on the delimiter, the n-th field is the n-th column."""
         delimiter = table_def.serde.get("field.delim", ",")
         null = table_def.serde.get("serialization.null.format", "\\N")
         skip = int(table_def.properties.get("skip.header.line.count", "0"))
-        source = (f"(SELECT string_split(line, {_sql_text(delimiter)}) AS fields, filename FROM "
-                  f"read_csv({paths}, columns={{'line': 'VARCHAR'}}, header=false, "
-                  f"delim={_sql_text(LINE_DELIMITER)}, quote='', escape='', auto_detect=false, "
-                  f"skip={skip}, filename=true, null_padding=true)) AS r")
+        lines = statement(
+            "SELECT string_split(line, :delimiter) AS fields, filename FROM read_csv(:paths, "
+            "columns={'line': 'VARCHAR'}, header=false, delim=:lines, quote='', escape='', "
+            "auto_detect=false, skip=:skip, filename=true, null_padding=true)",
+            delimiter=exp.Literal.string(delimiter), paths=paths,
+            lines=exp.Literal.string(LINE_DELIMITER), skip=exp.Literal.number(skip))
+        source = exp.Subquery(this=lines, alias=exp.TableAlias(this=exp.to_identifier("r")))
         values = []
         for position, (column, duck_type) in enumerate(table_def.columns, start=1):
-            raw = (f"CASE WHEN r.fields[{position}] = {_sql_text(null)} THEN NULL "
-                   f"ELSE r.fields[{position}] END")
-            value = raw if duck_type == "VARCHAR" else f"TRY_CAST({raw} AS {duck_type})"
-            values.append(f'{value} AS "{column}"')
+            def field_at(position=position):  # sqlglot counts from 0, DuckDB's SQL from 1
+                return exp.Bracket(this=exp.column("fields", table="r"),
+                                   expressions=[exp.Literal.number(position - 1)])
+            raw = exp.Case().when(field_at().eq(exp.Literal.string(null)), exp.null()).else_(
+                field_at())
+            value = raw if duck_type == "VARCHAR" else exp.TryCast(
+                this=raw, to=exp.DataType.build(duck_type, dialect="duckdb"))
+            values.append(value.as_(column, quoted=True))
         return source, values
 
-    def _parquet_source(self, table_def: TableDef, files: list[StoredFile], paths: str
-                        ) -> tuple[str, list[str]]:
+    def _parquet_source(self, table_def: TableDef, files: list[StoredFile], paths: exp.Array
+                        ) -> tuple[exp.Expression, list[exp.Expression]]:
         """By column name (case-insensitive); a file column wider than declared fails."""
         present: dict[str, str] = {}
         for f in files:
@@ -571,13 +587,15 @@ class FakeAthena:
                 present[file_field.name.lower()] = file_field.name
                 declared = dict(table_def.columns).get(file_field.name.lower())
                 _check_parquet_type(file_field, declared, f.s3path)
-        source = f"read_parquet({paths}, union_by_name=true, filename=true) AS r"
+        source = statement("SELECT * FROM read_parquet(:paths, union_by_name=true, "
+                            "filename=true) AS r", paths=paths).args["from_"].this
         values = []
         for column, duck_type in table_def.columns:
             if column in present:
-                values.append(f'CAST(r."{present[column]}" AS {duck_type}) AS "{column}"')
+                values.append(_typed(exp.column(present[column], table="r", quoted=True),
+                                     duck_type, column))
             else:
-                values.append(f'CAST(NULL AS {duck_type}) AS "{column}"')
+                values.append(_typed(exp.null(), duck_type, column))
         return source, values
 
     # --- what a statement scans ---------------------------------------------------------------
@@ -628,16 +646,16 @@ class FakeAthena:
         files = self.files(table_def)
         if not files or not terms:
             return files
-        predicate = " AND ".join(f"({self._duckdb_sql(t)})" for t in terms)
-        columns = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t in table_def.partitions)
+        predicate = exp.and_(*[exp.Paren(this=self._duckdb_tree(t)) for t in terms])
+        columns = [_typed(exp.column(n, quoted=True), t, n) for n, t in table_def.partitions]
         cursor.execute("CREATE OR REPLACE TEMP TABLE partition_values (n BIGINT, "
                        + ", ".join(f'"{n}" VARCHAR' for n in table_def.partition_names) + ")")
-        cursor.executemany("INSERT INTO partition_values VALUES (" + ", ".join(
-            "?" * (1 + len(names))) + ")", [[i, *[f.values[n] for n in
-                                                  table_def.partition_names]]
-                                             for i, f in enumerate(files)])
-        chosen = cursor.execute(f"SELECT n FROM (SELECT n, {columns} FROM partition_values) "
-                                f"WHERE {predicate}").fetchall()
+        cursor.executemany(_insert_values(exp.table_("partition_values"), 1 + len(names)),
+                           [[i, *[f.values[n] for n in table_def.partition_names]]
+                            for i, f in enumerate(files)])
+        values = exp.select("n", *columns).from_("partition_values").subquery()
+        chosen = cursor.execute(exp.select("n").from_(values).where(predicate).sql(
+            dialect="duckdb")).fetchall()
         return [files[n] for (n,) in chosen]
 
     # --- Athena's functions and types ----------------------------------------------------------
@@ -903,8 +921,47 @@ def _split_s3(location: str) -> tuple[str, str]:
     return bucket, prefix
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def statement(template: str, read: str = "duckdb", tables: dict | None = None,
+              **values) -> exp.Expression:
+    """A constant SQL template with values (expressions, or ints and strings as literals) in
+    place of its :name placeholders and tables in place of the tables ``tables`` names: SQL
+    is built as an AST here too, never by splicing text."""
+    tables = tables or {}
+    values = {k: v if isinstance(v, exp.Expression) else exp.convert(v)
+              for k, v in values.items()}
+
+    def put(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name in values:
+            return values[node.name].copy()
+        if isinstance(node, exp.Table) and not node.db and node.name in tables:
+            table = tables[node.name].copy()
+            if node.alias:
+                table.set("alias", node.args["alias"].copy())
+            return table
+        return node
+
+    return sqlglot.parse_one(template, read=read).transform(put)
+
+
+def athena_sql(template: str, tables: dict | None = None, **values) -> str:
+    """Athena SQL (see ``statement``), for a test to run on the fake."""
+    return statement(template, read="athena", tables=tables, **values).sql(dialect="athena")
+
+
+def _typed(value: exp.Expression, type_name: str, name: str) -> exp.Expression:
+    """CAST(value AS type) AS "name"."""
+    return exp.cast(value, exp.DataType.build(type_name, dialect="duckdb")).as_(name, quoted=True)
+
+
+def _insert_values(table: exp.Table, width: int) -> str:
+    """INSERT INTO table VALUES (?, ?, ...) for executemany."""
+    row = exp.Tuple(expressions=[exp.Placeholder() for _ in range(width)])
+    return exp.Insert(this=table, expression=exp.Values(expressions=[row])).sql(dialect="duckdb")
+
+
+def _create_view(name: exp.Table, select: exp.Expression) -> str:
+    return exp.Create(this=name, kind="VIEW", replace=True, expression=select).sql(
+        dialect="duckdb")
 
 
 def _since():

@@ -6,7 +6,8 @@ import ipaddress
 from datetime import date
 
 import pytest
-from fake_athena import AthenaFailure, shared_fake
+from fake_athena import AthenaFailure, athena_sql, shared_fake, statement
+from sqlglot import exp
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0, V5_FORMAT, record, write_object
 
 from lib.athena_ddl import create_table_sql
@@ -88,13 +89,15 @@ def test_a_parquet_column_narrower_than_the_files_fails_as_in_athena(fake):
 
 # --- IPADDRESS and contains ------------------------------------------------------------------
 
-TABLE = '"flowscope"."vpc_flow_logs"'
-WINDOW = f"start >= {T0} AND start < {T0 + 2 * 86400}"
+def in_window(condition: str, **values) -> str:
+    """count(*) of the table's records in the window meeting a condition (a template)."""
+    return athena_sql('SELECT count(*) AS n FROM "flowscope"."vpc_flow_logs" WHERE '
+                      "start >= :lo AND start < :hi AND :condition", lo=T0, hi=T0 + 2 * 86400,
+                      condition=statement(condition, read="athena", **values))
 
 
 def test_contains_throws_before_trino_427_on_a_dual_stack_table(fake):
-    sql = (f"SELECT count(*) AS n FROM {TABLE} WHERE {WINDOW} AND "
-           "contains('10.0.0.0/8', TRY_CAST(srcaddr AS IPADDRESS))")
+    sql = in_window("contains('10.0.0.0/8', TRY_CAST(srcaddr AS IPADDRESS))")
     with pytest.raises(AthenaFailure, match="IP address version should be the same"):
         fake.execute(sql)
     fake.trino_version = 427
@@ -107,9 +110,9 @@ def test_contains_throws_before_trino_427_on_a_dual_stack_table(fake):
 
 def test_an_ipaddress_range_works_on_every_version(fake):
     def count(low, high):
-        rows, _ = fake.execute(
-            f"SELECT count(*) AS n FROM {TABLE} WHERE {WINDOW} AND TRY_CAST(srcaddr AS "
-            f"IPADDRESS) BETWEEN IPADDRESS '{low}' AND IPADDRESS '{high}'")
+        rows, _ = fake.execute(in_window(
+            "TRY_CAST(srcaddr AS IPADDRESS) BETWEEN CAST(:low AS IPADDRESS) AND "
+            "CAST(:high AS IPADDRESS)", low=str(low), high=str(high)))
         return rows.column("n").to_pylist()[0]
 
     v6 = ipaddress.ip_network("2001:db8::/32")
@@ -117,7 +120,8 @@ def test_an_ipaddress_range_works_on_every_version(fake):
     assert count("10.0.0.0", "10.255.255.255") > 0
     assert count("2001:db8::10", "2001:db8::10") == 3
     with pytest.raises(AthenaFailure, match="INVALID_CAST_ARGUMENT"):
-        fake.execute(f"SELECT CAST('not-an-address' AS IPADDRESS) AS a FROM {TABLE} LIMIT 1")
+        fake.execute("SELECT CAST('not-an-address' AS IPADDRESS) AS a "
+                     'FROM "flowscope"."vpc_flow_logs" LIMIT 1')
 
 
 # --- bytes scanned: the partitions the statement selects ------------------------------------
@@ -133,9 +137,10 @@ def sizes(fake, **wanted) -> int:
 
 
 def test_partition_terms_inside_parentheses_and_ors_prune(fake):
-    sql = (f"WITH flows AS (SELECT * FROM {TABLE}) SELECT count(*) AS n FROM flows WHERE "
-           f"((log_account = '{ACCOUNT_A}' AND log_day = '2026/09/21' AND srcport > 0) OR "
-           f"(log_account = '{ACCOUNT_B}' AND log_day = '2026/09/22'))")
+    sql = athena_sql('WITH flows AS (SELECT * FROM "flowscope"."vpc_flow_logs") '
+                     "SELECT count(*) AS n FROM flows WHERE "
+                     "((log_account = :a AND log_day = '2026/09/21' AND srcport > 0) OR "
+                     "(log_account = :b AND log_day = '2026/09/22'))", a=ACCOUNT_A, b=ACCOUNT_B)
     _, scanned = fake.execute(sql)
     expected = sizes(fake, folders={(ACCOUNT_A, "2026/09/21"), (ACCOUNT_B, "2026/09/22")})
     assert 0 < scanned == expected < sizes(fake, folders={
@@ -143,17 +148,19 @@ def test_partition_terms_inside_parentheses_and_ors_prune(fake):
 
 
 def test_partition_terms_in_a_subquery_prune_and_other_terms_do_not(fake):
-    inner = (f"SELECT * FROM {TABLE} WHERE log_account IN ('{ACCOUNT_B}') AND "
-             "NOT (log_day = '2026/09/21')")
-    _, scanned = fake.execute(f"SELECT count(*) FROM ({inner}) AS t WHERE action = 'ACCEPT'")
+    _, scanned = fake.execute(athena_sql(
+        'SELECT count(*) FROM (SELECT * FROM "flowscope"."vpc_flow_logs" WHERE log_account IN '
+        "(:b) AND NOT (log_day = '2026/09/21')) AS t WHERE action = 'ACCEPT'", b=ACCOUNT_B))
     assert scanned == sizes(fake, folders={(ACCOUNT_B, "2026/09/22")}) > 0
-    _, everything = fake.execute(f"SELECT count(*) FROM {TABLE} WHERE action = 'ACCEPT' OR "
-                                 f"log_account = '{ACCOUNT_B}'")
+    _, everything = fake.execute(athena_sql(
+        'SELECT count(*) FROM "flowscope"."vpc_flow_logs" WHERE action = \'ACCEPT\' OR '
+        "log_account = :b", b=ACCOUNT_B))
     assert everything == sum(p.stat().st_size for p in fake.store_root.rglob("*.log.gz"))
 
 
 @pytest.mark.parametrize("layout", ["text", "parquet"])
 def test_the_ddls_types_read_a_5_gb_flow_in_both_layouts(fake, layout):
     table = fake.settings(athena_layout=layout).athena_table
-    rows, _ = fake.execute(f'SELECT max(bytes) AS most FROM "{fake.database}"."{table}"')
+    rows, _ = fake.execute(athena_sql("SELECT max(bytes) AS most FROM layout_table", tables={
+        "layout_table": exp.table_(table, db=fake.database, quoted=True)}))
     assert rows.to_pylist()[0]["most"] == 5_000_000_000  # NULL through an int column

@@ -6,7 +6,8 @@ the same answers."""
 from datetime import date
 
 import pytest
-from fake_athena import LOGS_BUCKET, shared_fake
+from fake_athena import LOGS_BUCKET, athena_sql, shared_fake
+from sqlglot import exp
 from storefixture import ACCOUNT_B, T0
 
 from lib import cli, traffic
@@ -63,8 +64,9 @@ def stored_keys(fake) -> list[str]:
 
 
 def rollup_records(fake) -> int:
-    rows, _ = fake.execute(f'SELECT SUM(records) AS n FROM "{fake.database}".'
-                           f'"{fake.table}_rollup"')
+    rollup = exp.table_(f"{fake.table}_rollup", db=fake.database, quoted=True)
+    rows, _ = fake.execute(athena_sql("SELECT SUM(records) AS n FROM rollup",
+                                      tables={"rollup": rollup}))
     return rows.column("n").to_pylist()[0]
 
 
@@ -74,8 +76,10 @@ def test_each_closed_day_is_one_insert_and_a_rerun_replaces_it(fake, built, caps
     written = {k.split("/")[-2] for k in keys if k.endswith(".parquet")}
     assert marked == {f"day=2026-09-{d}" for d in (20, 21, 22, 23)}
     assert written == {"day=2026-09-21", "day=2026-09-22"}  # the days holding records
-    raw, _ = fake.execute(f'SELECT COUNT(*) AS n FROM "{fake.database}"."{fake.table}" '
-                          f"WHERE start >= {T0 - DAY} AND start < {T0 + 3 * DAY}")
+    raw, _ = fake.execute(athena_sql(
+        "SELECT COUNT(*) AS n FROM records WHERE start >= :lo AND start < :hi",
+        tables={"records": exp.table_(fake.table, db=fake.database, quoted=True)},
+        lo=T0 - DAY, hi=T0 + 3 * DAY))
     assert rollup_records(fake) == raw.column("n").to_pylist()[0]
     inserts = [e.sql for e in fake.executions.values() if e.sql.startswith("INSERT INTO")]
     assert len(inserts) == 4  # one per day 20-23 September

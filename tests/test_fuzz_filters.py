@@ -167,7 +167,7 @@ def check_sql(sql: str, built: exp.Expression, dialect: str, filters: Filters) -
 
 
 _STATIC: dict[str, set[str]] = {}
-ADDRESS_KEY_STRINGS = strings(sqlglot.parse_one(duckdb_key_sql('"srcaddr"'), read="duckdb"))
+ADDRESS_KEY_STRINGS = strings(sqlglot.parse_one(duckdb_key_sql("srcaddr"), read="duckdb"))
 
 
 def static_strings(dialect: str) -> set[str]:

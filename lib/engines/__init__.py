@@ -13,16 +13,22 @@ from dataclasses import replace
 
 # The engines' shared types live in lib.engines.base, which the engine modules import: this
 # package imports them back (to make an engine), so they must not import this package.
-from lib.engines.base import EngineError, Progress, Result  # noqa: F401 - public names
+from lib.engines.base import (  # noqa: F401 - public names
+    Engine,
+    EngineError,
+    Progress,
+    Result,
+    data_dir,
+)
 
 
-def get_engine(settings):
+def get_engine(settings) -> CachedEngine:
     """The configured engine behind the result cache; connections open on first query,
     never at import."""
     return CachedEngine(_make_engine(settings), settings)
 
 
-def _make_engine(settings):
+def _make_engine(settings) -> Engine:
     if settings.engine == "athena":
         from lib.engines.athena import AthenaEngine
 
@@ -58,19 +64,24 @@ def result_cache(settings):
 
 
 class CachedEngine:
-    """An engine whose identical queries (engine, SQL, account scope) within the TTL are
+    """An engine whose identical queries (engine, query, account scope) within the TTL are
     answered from memory. ``refresh=True`` runs the query anyway and stores the new result.
-    Everything else (``sql``, ``name``, engine-specific attributes) is the engine's own."""
+    An ``Engine`` itself: everything else is asked of the engine behind it, by name."""
 
-    def __init__(self, engine, settings):
+    def __init__(self, engine: Engine, settings):
         self.engine = engine
         self.settings = settings
         self.cache = result_cache(settings)
 
-    def __getattr__(self, name):
-        if name == "engine":  # not set yet (e.g. while copying): no endless recursion
-            raise AttributeError(name)
-        return getattr(self.engine, name)
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    def sql(self, query) -> str:
+        return self.engine.sql(query)
+
+    def route(self, query) -> str:
+        return self.engine.route(query)
 
     def cache_key(self, query) -> str:
         try:
@@ -86,10 +97,7 @@ class CachedEngine:
             if hit is not None:
                 return replace(hit, cache_hit=True, elapsed_s=time.perf_counter() - began,
                                skipped=list(hit.skipped))
-        options = {}
-        if getattr(self.engine, "supports_progress", False):
-            options = {"progress": progress, "refresh": refresh}
-        result = self.engine.run(query, **options)
+        result = self.engine.run(query, progress=progress, refresh=refresh)
         # A copy: callers may edit their result's lists.
         self.cache.put(key, replace(result, skipped=list(result.skipped)))
         return result
@@ -99,28 +107,12 @@ class CachedEngine:
 # (immutable, and always rendered the same for one configuration) is remembered.
 @functools.lru_cache(maxsize=4096)
 def query_cache_key(settings, query) -> str:
+    """The logical query's SQL (its built AST over ``flows``, the one the engine runs, with
+    no source): the same for every file list, so objects that arrive later show after the
+    TTL, or at once with refresh. Athena's partitions follow from the query and the
+    settings, and each configuration has a cache of its own."""
     from lib.cache import cache_key
-    from lib.query import Target, render
+    from lib.query import logical_sql
 
-    if settings.engine == "athena":
-        from lib.engines.athena import athena_target
-
-        sql = render(query, athena_target(settings))  # the exact statement Athena runs
-    else:
-        # The embedded engine's own SQL lists every object read and costs more to build
-        # than a cached answer may take: the logical query over a fixed source stands in
-        # (objects that arrive later show after the TTL, or at once with refresh).
-        sql = render(query, Target("duckdb", exp_table("flows_source")))
-    return cache_key(settings.engine, sql, query.scope.key)
-
-
-def exp_table(name: str):
-    from sqlglot import exp
-
-    return exp.Table(this=exp.to_identifier(name))
-
-
-def data_dir(settings) -> str:
-    """The embedded engine's store: the configured directory or s3://bucket/prefix, else
-    the demo data folder."""
-    return settings.data_dir or str(settings.demo_dir)
+    dialect = "athena" if settings.engine == "athena" else "duckdb"
+    return cache_key(settings.engine, logical_sql(query, dialect), query.scope.key)

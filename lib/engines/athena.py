@@ -183,7 +183,6 @@ class _Stop(Exception):
 
 class AthenaEngine:
     name = "athena"
-    supports_progress = True
 
     def __init__(self, settings, *, poll_interval: float = POLL_INTERVAL_S, retry=None,
                  sdk_attempts: int = 3):
@@ -215,6 +214,17 @@ class AthenaEngine:
         if query.kind == "labels":
             return rollups.labels_over_rollups(self.settings, query, self.target, cut)
         return rollups.traffic_over_rollups(self.settings, query, self.target, cut)
+
+    def route(self, query: Query) -> str:
+        """raw (the records table) or rollup (built days from the rollup table)."""
+        if not (self.settings.athena_rollup_location and rollups.usable(query)):
+            return "raw"
+        try:
+            days = self.coverage().days()
+        except Exception:  # the rollup's days could not be listed: the records answer
+            return "raw"
+        cut = rollups.plan(query.filters.start, query.filters.end, days)
+        return "rollup" if cut.rollup else "raw"
 
     def coverage(self):
         with self._lock:

@@ -1,4 +1,5 @@
-"""What every engine shares: its error, its result and its progress report.
+"""What every engine shares: its interface (``Engine``), its error, its result and its
+progress report.
 
 A module of its own so that the engine modules (duckdb_engine, athena) and the package that
 makes them (lib.engines) both import it, and neither imports the other.
@@ -6,11 +7,16 @@ makes them (lib.engines) both import it, and neither imports the other.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from lib import schema
+
+if TYPE_CHECKING:
+    from lib.querycore import Query
 
 
 class EngineError(RuntimeError):
@@ -40,6 +46,28 @@ class Result:
         return [{names.get(k, k): v for k, v in row.items()} for row in self.rows()]
 
 
+@runtime_checkable
+class Engine(Protocol):
+    """What the pages, the CLI and the result cache ask of an engine (DuckDBEngine,
+    AthenaEngine, and CachedEngine in front of either)."""
+
+    name: str  # "duckdb" | "athena"
+
+    def run(self, query: Query, *, progress: Callable[[Progress], None] | None = None,
+            refresh: bool = False) -> Result:
+        """The query's answer. ``progress`` hears of each poll (engines that can report it:
+        Athena); ``refresh`` skips any stored answer."""
+        ...
+
+    def sql(self, query: Query) -> str:
+        """The statement the query runs as (no network, nothing read for Athena)."""
+        ...
+
+    def route(self, query: Query) -> str:
+        """Where the query is answered, in a word (raw | columnar | rollup:<family>)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Progress:
     """A running query's state, for a progress line (engines that report it: Athena)."""
@@ -58,3 +86,10 @@ class Progress:
             if self.cost_usd is not None:
                 parts.append(f"${self.cost_usd:,.4f}")
         return " · ".join(parts)
+
+
+def data_dir(settings) -> str:
+    """The embedded engine's store: the configured directory or s3://bucket/prefix, else
+    the demo data folder. (Here, not in lib.engines, so that lib.objects can read it without
+    importing the engines: lib.engines -> athena -> athena_rollups -> athena_ddl -> objects.)"""
+    return settings.data_dir or str(settings.demo_dir)

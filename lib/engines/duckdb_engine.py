@@ -25,12 +25,13 @@ from functools import lru_cache
 import duckdb
 from sqlglot import exp
 
+from lib import rollups
 from lib.columnar import ColumnarCache, View
 from lib.engines.base import EngineError, Result
-from lib.query import Query, Target, render
+from lib.query import Query, key_columns, logical, union_all, with_source
 from lib.store import layout
 from lib.store.backends import StoreError, is_s3, open_backend
-from lib.store.columns import RECORD_COLUMNS, Group, source_sql
+from lib.store.columns import KEY_COLUMNS, RECORD_COLUMNS, Group, raw_source_for
 from lib.store.layout import StoredObject
 from lib.store.reading import Headers, Limits, ObjectCache, ReadReport, read_objects
 
@@ -102,13 +103,9 @@ class DuckDBEngine:
         report.unreadable = []
         return tables
 
-    def target(self, groups: list[Group]) -> Target:
-        # The source depends only on the groups, which repeat from query to query: its SQL
-        # is rendered once and kept (rendering it costs more than most queries).
-        return Target("duckdb", exp.Var(this=source_sql(tuple(groups))))
-
     def render(self, query: Query, groups: list[Group]) -> str:
-        return render(query, self.target(groups))
+        """The query's SQL over raw text tables of these groups (registered as raw_<n>)."""
+        return _kept(raw_sql, query, tuple(groups))
 
     def sql(self, query: Query) -> str:
         view = self._view(query)
@@ -135,27 +132,19 @@ class DuckDBEngine:
         """Where a query is answered: raw | columnar | rollup:<family>."""
         if self._view(query) is None:
             return "raw"
-        chosen = _route(query) if self.use_rollups else None
+        chosen = _kept(_route, query) if self.use_rollups else None
         return f"rollup:{chosen.rollup.name}" if chosen else "columnar"
 
     def _cached_sql(self, query: Query, view: View, remainder: list[Group]) -> str:
-        from lib import rollups
-
-        records = _parquet(view.records) if view.records else None
-        raw = source_sql(tuple(remainder)) if remainder else None
-        chosen = _route(query) if self.use_rollups else None
-        if chosen is not None:
-            tables = {name: _parquet(files) for name, files in view.rollups.items() if files}
-            return rollups.render(chosen, rollups.source_sql(chosen, query, tables, records, raw))
-        columns = ", ".join(f'"{c}"' for c in RECORD_COLUMNS)
-        parts = [f"SELECT {columns} FROM {records}"] if records else []
-        if raw is not None:
-            parts.append(f'SELECT {columns} FROM ({raw}) AS "remainder"')
-        source = " UNION ALL ".join(parts) or source_sql(())
-        return _template(query).replace(rollups.SOURCE, source, 1)
+        rollup_files = tuple(sorted((name, tuple(files)) for name, files in view.rollups.items()
+                                    if files))
+        return _kept(cached_sql, query, tuple(view.records), rollup_files, tuple(remainder),
+                     self.use_rollups)
 
     # --- running -------------------------------------------------------------------------
-    def run(self, query: Query) -> Result:
+    def run(self, query: Query, *, progress=None, refresh: bool = False) -> Result:
+        """The query's answer. Nothing to report while it runs (``progress`` is not called)
+        and no stored answer to skip (``refresh``): every run reads the store."""
         try:
             return self._answer(query)
         except StoreError as error:  # S3 cannot be listed or read: say why
@@ -210,22 +199,67 @@ class DuckDBEngine:
                       objects=len(objects))
 
 
-@lru_cache(maxsize=1024)
-def _template(query: Query) -> str:
-    """The query's SQL with a placeholder for the source of `flows` (rendering the query
-    costs more than running it on the cache, and repeats with every new file list)."""
-    from lib.rollups import SOURCE
+# --- the SQL of a query over its source --------------------------------------------------
+# The query is built once (lib.query.logical) and the source placed in a copy of its AST
+# (lib.query.with_source). Rendering the whole statement costs more than running many
+# queries on the cache, and repeats with the same query and files (a page rerun, a
+# benchmark): the rendered SQL is kept per query and source. Few entries: a key holds the
+# query's file lists.
 
-    return render(query, Target("duckdb", exp.Var(this=SOURCE)))
+def _kept(render_sql, *key) -> str:
+    try:
+        return render_sql(*key)
+    except TypeError:  # a query that cannot be hashed: rendered each time
+        return render_sql.__wrapped__(*key)
 
 
-@lru_cache(maxsize=1024)
-def _route(query: Query):
-    from lib import rollups
+@lru_cache(maxsize=64)
+def raw_sql(query: Query, groups: tuple[Group, ...]) -> str:
+    """The query over the registered raw_<n> tables of ``groups``."""
+    tree = logical(query, "duckdb")
+    return _duckdb(with_source(tree, raw_source_for(list(groups), key_columns(tree))))
 
+
+@lru_cache(maxsize=64)
+def cached_sql(query: Query, records: tuple[str, ...],
+               rollup_files: tuple[tuple[str, tuple[str, ...]], ...],
+               remainder: tuple[Group, ...], use_rollups: bool) -> str:
+    """The query over the cache's Parquet records (or, routed, its rollups) and the raw
+    tables of the objects not converted yet."""
+    records_table = _parquet(records) if records else None
+    chosen = _kept(_route, query) if use_rollups else None
+    if chosen is not None:
+        tables = {name: _parquet(files) for name, files in rollup_files}
+        raw = raw_source_for(list(remainder)) if remainder else None
+        source = rollups.source_for(chosen, query, tables, records_table, raw)
+        return _duckdb(with_source(chosen.select, source))
+    tree = logical(query, "duckdb")
+    return _duckdb(with_source(tree, _records_source(records_table, remainder,
+                                                     key_columns(tree))))
+
+
+def _records_source(records_table: exp.Table | None, remainder: tuple[Group, ...],
+                    keys: tuple[str, ...]) -> exp.Expression:
+    """The cache's records UNION ALL the raw remainder, with only the address keys read."""
+    columns = [exp.column(c) for c in RECORD_COLUMNS if c not in KEY_COLUMNS or c in keys]
+    parts = [exp.select(*columns).from_(records_table)] if records_table else []
+    if remainder:
+        raw = exp.Subquery(this=raw_source_for(list(remainder), keys),
+                           alias=exp.TableAlias(this=exp.to_identifier("remainder")))
+        parts.append(exp.select(*[c.copy() for c in columns]).from_(raw))
+    return union_all(parts) if parts else raw_source_for([], keys)
+
+
+def _duckdb(tree: exp.Expression) -> str:
+    return tree.sql(dialect="duckdb", identify=True)
+
+
+@lru_cache(maxsize=128)  # a route holds a copy of the query's AST (see lib.query._built)
+def _route(query: Query) -> rollups.Route | None:
     return rollups.route(query)
 
 
-def _parquet(files: list[str]) -> str:
-    paths = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{paths}])"
+def _parquet(files) -> exp.Table:
+    """read_parquet([...]) of the files, as a table expression (paths as string literals)."""
+    paths = exp.Array(expressions=[exp.Literal.string(f) for f in files])
+    return exp.Table(this=exp.ReadParquet(expressions=[paths]))

@@ -143,7 +143,7 @@ def _empty_select(keys: tuple[str, ...]) -> exp.Select:
     return exp.select(*projections).where(exp.false())
 
 
-def source_for(groups: list[Group], keys: tuple[str, ...] = KEY_COLUMNS) -> exp.Expression:
+def raw_source_for(groups: list[Group], keys: tuple[str, ...] = KEY_COLUMNS) -> exp.Expression:
     """The logical `flows` columns over the registered raw_<n> tables (text columns, and
     the address keys ``with_keys`` added)."""
     selects = [_group_select(i, g, keys) for i, g in enumerate(groups)] or [_empty_select(keys)]
@@ -153,9 +153,15 @@ def source_for(groups: list[Group], keys: tuple[str, ...] = KEY_COLUMNS) -> exp.
     return union
 
 
-@lru_cache(maxsize=256)
-def source_sql(groups: tuple[Group, ...], keys: tuple[str, ...] = KEY_COLUMNS) -> str:
-    return source_for(list(groups), keys).sql(dialect="duckdb", identify=True)
+@lru_cache(maxsize=256)  # one per field-order set: rendering costs more than small builds
+def typed_sql(groups: tuple[Group, ...]) -> str:
+    """The typed records of registered raw_<n> tables, without address keys (the cache
+    build's statement; the raw path's queries read ``raw_source_for`` in their own AST)."""
+    typed = exp.Subquery(this=raw_source_for(list(groups), keys=()),
+                         alias=exp.TableAlias(this=exp.to_identifier("typed")))
+    select = (exp.select(exp.Star()).from_(typed)
+              .where(exp.column("start", quoted=True).is_(exp.null()).not_()))
+    return select.sql(dialect="duckdb", identify=True)
 
 
 _local = threading.local()
@@ -181,9 +187,8 @@ def typed_records(account: str, region: str, texts: list[tuple[tuple[str, ...], 
     try:
         for name, (_, table) in zip(names, texts, strict=True):
             con.register(name, table)
-        union = source_sql(tuple((account, region, header) for header, _ in texts), keys=())
-        return con.sql(f'SELECT * FROM ({union}) AS "typed" WHERE "start" IS NOT NULL'
-                       ).to_arrow_table()
+        sql = typed_sql(tuple((account, region, header) for header, _ in texts))
+        return con.sql(sql).to_arrow_table()
     finally:
         for name in names:
             con.unregister(name)
