@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from lib import i18n
 from lib.i18n import Translations, pick
 
 
@@ -666,20 +667,7 @@ def decode_value(name: str, value: Any, lang: str = "en") -> str | None:
     return None if meaning is None or meaning == str(value) else meaning
 
 
-IMPOSSIBLE_ADDRESS: Translations = {
-    "en": "⚠ not a possible IP address: AWS never writes this; the line is damaged or is not "
-          "a flow log line",
-    "ja": "⚠ IP アドレスとしてあり得ない値です。AWS はこの値を書きません。行が壊れているか、フロー"
-          "ログの行ではありません",
-}
-IMPOSSIBLE_PORT: Translations = {
-    "en": "⚠ not a possible port (0 to 65535): the line is damaged or is not a flow log line",
-    "ja": "⚠ ポート番号としてあり得ない値です (0〜65535)。行が壊れているか、フローログの行ではありません",
-}
-CLIENT_PORT: Translations = {
-    "en": "the client's own port (the service is port {port}, {service})",
-    "ja": "クライアント側のポート (サービスはポート {port}、{service})",
-}
+_DECODER = i18n.catalogue("decoder")["values"]  # impossible values, a client's port
 _ADDRESS_FIELDS = ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr")
 
 
@@ -696,12 +684,12 @@ def _port_meaning(name: str, record: Mapping[str, Any], lang: str) -> str:
     lower one is the service (1521 → 443 is a client that happened to pick 1521)."""
     port = _as_int(record[name])
     if port is None or not 0 <= port <= 65535:
-        return pick(IMPOSSIBLE_PORT, lang)
+        return pick(_DECODER["impossible_port"], lang)
     protocol = record.get("protocol")
     other = _as_int(record.get("dstport" if name == "srcport" else "srcport"))
     other_service = port_service(other, protocol) if other is not None else None
     if other_service and other < port:
-        return pick(CLIENT_PORT, lang).format(port=other, service=other_service)
+        return i18n.fill(_DECODER["client_port"], lang, port=other, service=other_service)
     return port_service(port, protocol) or ""
 
 
@@ -712,7 +700,7 @@ def _meaning(name: str, record: Mapping[str, Any], lang: str) -> str:
     if name in ("srcport", "dstport"):  # the protocol decides whether a port means a service
         return _port_meaning(name, record, lang)
     if name in _ADDRESS_FIELDS and not _is_address(value):
-        return pick(IMPOSSIBLE_ADDRESS, lang)
+        return pick(_DECODER["impossible_address"], lang)
     return decode_value(name, value, lang) or ""
 
 
