@@ -134,7 +134,7 @@ def create_table_sql(location: str, accounts, regions, since: date, layout: str 
 # logs (by "$path", whose file name carries the flow log ID), that use its order.
 
 FLOW_LOG_ID = re.compile(r"fl-[0-9a-z]{1,40}")
-Folder = tuple[str, str]  # (account, region)
+AccountRegion = tuple[str, str]  # (account, region)
 # The file name's fields after the flow log ID: delivery slot, hash, extension.
 _NAME_TAIL = r"_[0-9]{8}T[0-9]{4}Z_[0-9a-z]+\.log(\.gz)?$"
 
@@ -144,7 +144,7 @@ class Reader:
     """One table's share of one folder: every object (no IDs named), the flow logs named
     (``only``), or every flow log but those named (``except_``)."""
 
-    folder: Folder
+    folder: AccountRegion
     only: tuple[str, ...] = ()
     except_: tuple[str, ...] = ()
 
@@ -156,7 +156,7 @@ class OrderTable:
     readers: tuple[Reader, ...]
 
 
-def plan_tables(sightings: dict[Folder, dict[str, tuple[str, ...]]], table: str
+def plan_tables(sightings: dict[AccountRegion, dict[str, tuple[str, ...]]], table: str
                 ) -> list[OrderTable]:
     """Tables for the field orders seen: ``sightings`` maps each (account, region) folder
     to {flow log ID: its field order}. One order in all: one table named ``table``.
@@ -213,7 +213,7 @@ def reader_predicate(readers: tuple[Reader, ...]) -> str:
     return "\n   OR ".join(terms)
 
 
-def create_statements(location: str, sightings: dict[Folder, dict[str, tuple[str, ...]]],
+def create_statements(location: str, sightings: dict[AccountRegion, dict[str, tuple[str, ...]]],
                       since: date, database: str = "default", table: str = "vpc_flow_logs"
                       ) -> list[str]:
     """The text-layout statements for the field orders seen: CREATE EXTERNAL TABLE per
@@ -254,7 +254,7 @@ def union_view_sql(tables: list[OrderTable], database: str, view: str) -> str:
 class Sighting:
     """A flow log's field order, from the header of its newest object sampled."""
 
-    folder: Folder
+    folder: AccountRegion
     flow_log: str
     fields: tuple[str, ...]
     sample: str  # the object read (s3://…)
@@ -263,10 +263,10 @@ class Sighting:
 @dataclass
 class BucketSurvey:
     sightings: list[Sighting]
-    hive_folders: list[Folder]  # Parquet with Hive-compatible prefixes: read by name
+    hive_folders: list[AccountRegion]  # Parquet with Hive-compatible prefixes: read by name
 
-    def by_folder(self) -> dict[Folder, dict[str, tuple[str, ...]]]:
-        found: dict[Folder, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    def by_folder(self) -> dict[AccountRegion, dict[str, tuple[str, ...]]]:
+        found: dict[AccountRegion, dict[str, tuple[str, ...]]] = defaultdict(dict)
         for s in self.sightings:
             found[s.folder][s.flow_log] = s.fields
         return dict(found)
@@ -286,8 +286,8 @@ def survey_bucket(store, newest_days: int = 2, oldest_day: bool = True,
     ``newest_days`` day folders (and the oldest, where flow logs deleted long ago may lie)
     are listed, and the header of the newest object of each flow log ID (from the file
     name) is read. ``store`` is a lib.objects.ObjectStore (S3 or a local directory)."""
-    sightings: dict[tuple[Folder, str], Sighting] = {}
-    hive: list[Folder] = []
+    sightings: dict[tuple[AccountRegion, str], Sighting] = {}
+    hive: list[AccountRegion] = []
     folders = 0
     for account in store.accounts():
         for region in store.regions(account):

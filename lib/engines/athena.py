@@ -29,11 +29,11 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lib import athena_rollups as rollups
+from lib.athena_ddl import LAYOUTS
 from lib.engines.base import EngineError, Progress, Result
 from lib.query import Query, QueryError, Target, col, lit, render
 from lib.store import EARLY_SLACK_S
 
-LAYOUTS = ("text", "parquet")
 DAY_COLUMN = "log_day"  # text layout: 'yyyy/MM/dd', the day folder of the S3 key
 HIVE_DAY_COLUMNS = ("year", "month", "day")  # parquet layout: year=yyyy/month=MM/day=dd
 POLL_INTERVAL_S = 0.5
@@ -48,7 +48,7 @@ BILLING_MINIMUM = 10 * BILLING_UNIT
 TERABYTE = 1024 ** 4
 # Athena type names (as pyathena describes result columns) -> the Arrow types DuckDB returns,
 # so a result has the same schema on both engines.
-ARROW_TYPES = {"tinyint": pa.int8(), "smallint": pa.int16(), "integer": pa.int32(),
+RESULT_ARROW_TYPES = {"tinyint": pa.int8(), "smallint": pa.int16(), "integer": pa.int32(),
                "int": pa.int32(), "bigint": pa.int64(), "varchar": pa.string(),
                "char": pa.string(), "string": pa.string(), "boolean": pa.bool_(),
                "double": pa.float64(), "real": pa.float32(), "float": pa.float32()}
@@ -409,7 +409,7 @@ def _message(error: Exception, watch: _Watch) -> str:
 
 def _to_arrow(df, description) -> pa.Table:
     """The result frame as Arrow, typed from Athena's column types (not pandas' guesses)."""
-    fields = [pa.field(name, ARROW_TYPES.get(str(type_name).lower(), pa.string()))
+    fields = [pa.field(name, RESULT_ARROW_TYPES.get(str(type_name).lower(), pa.string()))
               for name, type_name, *_ in description or []]
     if not fields:
         return pa.table({})

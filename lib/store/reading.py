@@ -27,11 +27,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from lib import schema
-from lib.parser import FlowLogReadError, first_header
+from lib.parser import GZIP_MAGIC, FlowLogReadError, first_header
 from lib.store.columns import ARROW_TYPES, with_keys
 from lib.store.layout import StoredObject
 
-GZIP_MAGIC = b"\x1f\x8b"
 CHUNK = 256 * 1024  # compressed bytes read at a time
 OUT_STEP = 1 << 20  # text bytes inflated at a time, so the caps are checked as it grows
 RATIO_FLOOR = 8 << 20  # the ratio cap applies once this much text came out
