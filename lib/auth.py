@@ -84,8 +84,10 @@ def gate(settings, pages: list | None = None) -> User:
     user = User(name, display, tuple(groups), settings.auth_mode, grant)
     st.session_state[USER_KEY] = user
     st.session_state["scope"] = grant.scope
-    st.sidebar.caption(f"Signed in as **{plain(display)}**" if settings.auth_mode != "none"
-                       else "Local use: no sign-in")
+    from lib import gui  # gui imports this module
+
+    st.sidebar.caption(gui.say("signed-in-as", name=plain(display)) if settings.auth_mode != "none"
+                       else gui.say("local-use"))
     if grant.sees_nothing:
         refuse(f"Signed in as {plain(name)}, but no account is granted to you (or your groups): "
                "ask an administrator to add you to the access mapping.")
