@@ -8,6 +8,8 @@ import pytest
 from apptest import app, errors
 from google.protobuf.json_format import MessageToDict
 from storefixture import T0, record, write_object
+from test_traffic_queries import WINDOW as TRAFFIC_WINDOW
+from test_traffic_queries import write_traffic_store
 
 WINDOW = {"start": str(T0), "end": str(T0 + 3600)}
 
@@ -28,22 +30,30 @@ SHOWN = ("label", "body", "placeholder", "help", "options", "tabs", "caption", "
 NOT_SHOWN_AS_UI = ("code", "exception")  # SQL, record lines, links: data, not words
 
 
+def shown_strings(message: dict) -> list[str]:
+    """The visible strings of an element's or block's protobuf, as a dict."""
+    found = []
+    for name, value in message.items():
+        if isinstance(value, dict):
+            found += shown_strings(value)
+        elif name in SHOWN:
+            found += [str(v) for v in value] if isinstance(value, list) else [str(value)]
+    return found
+
+
 def texts_of(node) -> list[str]:
     """Every visible word of an AppTest node and its children: labels, bodies, help,
-    placeholders, options, and the headings of tables."""
+    placeholders, options, tab and expander labels, and the headings of tables."""
     children = getattr(node, "children", None)
     if children is not None:
-        label = getattr(getattr(node, "proto", None), "label", "")
-        return [label] * bool(label) + [t for c in children.values() for t in texts_of(c)]
+        proto = getattr(node, "proto", None)
+        own = shown_strings(MessageToDict(proto)) if proto is not None else []
+        return own + [t for c in children.values() for t in texts_of(c)]
     if node.type in NOT_SHOWN_AS_UI:
         return []
     if node.type in ("dataframe", "arrow_data_frame"):
         return [str(c) for c in node.value.columns]
-    found = []
-    for name, value in MessageToDict(node.proto).items():
-        if name in SHOWN:
-            found += value if isinstance(value, list) else [str(value)]
-    return found
+    return shown_strings(MessageToDict(node.proto))
 
 
 def english_left(at) -> list[str]:
@@ -122,3 +132,19 @@ def test_the_sidebar_widgets_are_the_same_widgets_in_both_languages(monkeypatch,
     english = sidebar_ids(app(monkeypatch, store, **WINDOW).run())
     japanese = sidebar_ids(app(monkeypatch, store, lang="ja", **WINDOW).run())
     assert len(english) >= 15 and english == japanese
+
+
+def test_traffic_in_japanese(monkeypatch, tmp_path):
+    store = write_traffic_store(tmp_path)
+    at = app(monkeypatch, store, lang="ja", **TRAFFIC_WINDOW).run()
+    at.switch_page("pages/traffic.py")
+    at.run()
+    assert not at.exception and not errors(at)
+    assert at.title[0].value == "トラフィック"
+    assert [h.value for h in at.subheader][:4] == ["概要", "通信量の多い相手", "トラフィックの推移",
+                                                   "拒否されたトラフィック"]
+    assert [m.label for m in at.metric] == ["フロー数", "バイト数", "パケット数", "送信元", "宛先",
+                                           "拒否率"]
+    assert [t.label for t in at.tabs] == ["送信元", "宛先", "送信元と宛先の組"]
+    assert "相手" in at.dataframe[0].value.columns
+    assert english_left(at) == []
