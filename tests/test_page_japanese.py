@@ -148,3 +148,26 @@ def test_traffic_in_japanese(monkeypatch, tmp_path):
     assert [t.label for t in at.tabs] == ["送信元", "宛先", "送信元と宛先の組"]
     assert "相手" in at.dataframe[0].value.columns
     assert english_left(at) == []
+
+
+def test_records_in_japanese(monkeypatch, tmp_path):
+    from test_objects import build_tree
+
+    made = build_tree(tmp_path)
+    at = app(monkeypatch, tmp_path, lang="ja", rec_date="2026-09-21",
+             rec_object=made["four"].name,
+             paste_text="2 123456789012 eni-0a1b2c3d 10.0.0.5 10.0.1.9 40001 443 6 10 840 "
+                        "1790000000 1790000060 ACCEPT OK").run()
+    at.switch_page("pages/records.py")
+    at.run()
+    assert not at.exception and not errors(at)
+    assert at.title[0].value == "レコード"
+    assert [t.label for t in at.tabs] == ["保存オブジェクトを参照", "貼り付けた行をデコード"]
+    browse, paste = at.tabs
+    assert browse.selectbox(key="rec_account").label == "アカウント"
+    assert list(browse.dataframe[0].value.columns) == ["行", "元の行"]
+    assert paste.selectbox(key="paste_format").value == \
+        "Header line in the text (v2 when there is none)"  # the value, not its words
+    assert "テキスト内のヘッダー行（なければ v2）" in paste.selectbox(key="paste_format").options
+    assert any(b.label == "このフローを検索で開く" for b in at.button)
+    assert english_left(at) == []
