@@ -171,3 +171,25 @@ def test_records_in_japanese(monkeypatch, tmp_path):
     assert "テキスト内のヘッダー行（なければ v2）" in paste.selectbox(key="paste_format").options
     assert any(b.label == "このフローを検索で開く" for b in at.button)
     assert english_left(at) == []
+
+
+def test_check_in_japanese(monkeypatch, tmp_path):
+    from test_page_check import INPUTS
+    from test_page_check import WINDOW as CHECK_WINDOW
+
+    write_object(tmp_path, [
+        record("10.0.0.5", "10.0.1.9", 40001, 3306, start=T0 + 100, eni="eni-0aaaaaaaaaaaaaaa1"),
+        record("10.0.0.5", "10.0.1.9", 40001, 3306, start=T0 + 100, eni="eni-0bbbbbbbbbbbbbbb2",
+               action="REJECT"),
+    ])
+    at = app(monkeypatch, tmp_path, lang="ja", **CHECK_WINDOW, **INPUTS).run()
+    at.switch_page("pages/check.py")
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "疎通確認"
+    assert {w.label for w in at.text_input} == {"送信元 IP / CIDR", "宛先 IP / CIDR",
+                                                "宛先ポート", "プロトコル"}
+    assert at.button[0].label.startswith("検索で開く: ")
+    assert [h.value for h in at.subheader] == ["根拠", "根拠となる記録"]
+    assert list(at.dataframe[-1].value.columns)[:2] == ["時刻", "送信元"]
+    assert english_left(at) == []
