@@ -86,8 +86,8 @@ def gate(settings, pages: list | None = None) -> User:
     st.session_state["scope"] = grant.scope
     from lib import gui  # gui imports this module
 
-    st.sidebar.caption(gui.say("signed-in-as", name=plain(display)) if settings.auth_mode != "none"
-                       else gui.say("local-use"))
+    st.sidebar.caption(gui.ui_text("signed-in-as", name=plain(display)) if settings.auth_mode != "none"
+                       else gui.ui_text("local-use"))
     if grant.sees_nothing:
         refuse(f"Signed in as {plain(name)}, but no account is granted to you (or your groups): "
                "ask an administrator to add you to the access mapping.")

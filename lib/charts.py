@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 
 from lib import i18n
-from lib.traffic import MEASURE_TITLES, PICK, TEXTS
+from lib.traffic import MEASURE_TITLES, PICK, TRAFFIC_TEXTS
 
 ACTION_COLORS = {"ACCEPT": "#4c9f70", "REJECT": "#d1495b"}
 EXACT = ",d"  # d3 format: 1,234,567
@@ -27,11 +27,13 @@ def _pick(fields: list[str]) -> alt.Parameter:
 
 def _say(key: str, lang: str, **values) -> str:
     """A Traffic chart's word (lib/texts/traffic.toml, [charts.*])."""
-    return i18n.fill(TEXTS["charts"][key], lang, **values)
+    return i18n.fill(TRAFFIC_TEXTS["charts"][key], lang, **values)
 
 
 def _measure(measure: str, lang: str) -> str:
-    return i18n.pick(TEXTS["measures"][measure], lang) if measure in MEASURE_TITLES else measure
+    if measure not in MEASURE_TITLES:
+        return measure
+    return i18n.pick(TRAFFIC_TEXTS["measures"][measure], lang)
 
 
 def _tooltips(frame: pd.DataFrame, first: list[alt.Tooltip], lang: str = "en"

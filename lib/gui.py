@@ -35,7 +35,7 @@ LABELS = i18n.pick_all(_UI["labels"], "en")
 HELP = i18n.pick_all(_UI["help"], "en")
 
 
-def say(key: str, lang: str | None = None, **values) -> str:
+def ui_text(key: str, lang: str | None = None, **values) -> str:
     """A sidebar or shared text in the viewer's language (or `lang`), values filled in."""
     return i18n.fill(_UI["texts"][key], lang or language(), **values)
 
@@ -149,33 +149,33 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
         fill_range(86400, end=st.session_state.get("default_end"))
     side, lang = st.sidebar, language()
     quick = i18n.pick_all(_UI["quick"], lang)
-    side.selectbox(say("quick-range"), list(QUICK_RANGES), index=None, key="quick_range",
-                   format_func=quick.get, placeholder=say("quick-placeholder"),
+    side.selectbox(ui_text("quick-range"), list(QUICK_RANGES), index=None, key="quick_range",
+                   format_func=quick.get, placeholder=ui_text("quick-placeholder"),
                    on_change=_set_quick_range)
     for key in ("start", "end"):
         side.text_input(label(key), key=key, help=_help(key), bind="query-params")
         _error_slot(key)
     side.multiselect(label("account"), known_accounts, key="account", bind="query-params",
-                     accept_new_options=True, placeholder=say("all-accounts"))
+                     accept_new_options=True, placeholder=ui_text("all-accounts"))
     _error_slot("account")
     side.multiselect(label("region"), known_regions, key="region", bind="query-params",
-                     accept_new_options=True, placeholder=say("all-regions"))
+                     accept_new_options=True, placeholder=ui_text("all-regions"))
     _error_slot("region")
     for key in ("src", "dst", "src_port", "dst_port", "protocol"):
         side.text_input(label(key), key=key, help=_help(key), bind="query-params")
         _error_slot(key)
-    any_action = say("any-action")
+    any_action = ui_text("any-action")
     side.selectbox(label("action"), ["", "ACCEPT", "REJECT"], key="action",
                    format_func=lambda a: a or any_action, bind="query-params")
     _error_slot("action")
-    with side.expander(say("more-ids")):
+    with side.expander(ui_text("more-ids")):
         for key in ("eni", "vpc", "subnet"):
             st.text_input(label(key), key=key, bind="query-params")
             _error_slot(key)
-    side.selectbox(say("zone"), _zones(), key="tz", bind="query-params")
-    side.selectbox(say("language"), list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
+    side.selectbox(ui_text("zone"), _zones(), key="tz", bind="query-params")
+    side.selectbox(ui_text("language"), list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
                    bind="query-params")
-    side.button(say("refresh"), key=REFRESH_KEY, help=say("refresh-help"))
+    side.button(ui_text("refresh"), key=REFRESH_KEY, help=ui_text("refresh-help"))
 
 
 # The sidebar's refresh button: True during the one run after it is clicked.
@@ -226,7 +226,7 @@ def current_filters() -> Filters | None:
             slot = slots.get(key)
             field = label(key) if key in LABELS else key
             (slot.error if slot else st.sidebar.error)(f"{field}: {plain(message)}")
-        st.warning(say("invalid-filters"))
+        st.warning(ui_text("invalid-filters"))
         return None
 
 
@@ -235,10 +235,10 @@ class TooManyQueries(RuntimeError):
 
     def __init__(self, running: int, limit: int):
         self.running, self.limit = running, limit
-        super().__init__(say("too-many", "en", running=running, limit=limit))
+        super().__init__(ui_text("too-many", "en", running=running, limit=limit))
 
-    def say(self, lang: str) -> str:
-        return say("too-many", lang, running=self.running, limit=self.limit)
+    def message(self, lang: str) -> str:
+        return ui_text("too-many", lang, running=self.running, limit=self.limit)
 
 
 class UserSlots:
@@ -276,7 +276,7 @@ def _signed_in_user():
     leave_unless_signed_in()
     user = auth.signed_in_user()
     if user is None:
-        st.warning(say("sign-in-first"))
+        st.warning(ui_text("sign-in-first"))
     return user
 
 
@@ -288,7 +288,7 @@ def _in_session_scope(query: Query) -> Query:
 
 def _show_failure(error: Exception) -> None:
     if isinstance(error, audit.AuditError):
-        st.error(say("audit-withheld", error=plain(error)))
+        st.error(ui_text("audit-withheld", error=plain(error)))
     else:
         st.error(plain(error))
 
@@ -296,7 +296,7 @@ def _show_failure(error: Exception) -> None:
 def _warn_out_of_scope(queries) -> None:
     hidden = sorted({a for q in queries for a in auth.out_of_scope(q)})
     if hidden:
-        st.warning(say("out-of-scope", accounts=plain(", ".join(hidden))))
+        st.warning(ui_text("out-of-scope", accounts=plain(", ".join(hidden))))
 
 
 def run_query(query: Query) -> Result | None:
@@ -357,7 +357,7 @@ def run_all(queries: dict) -> dict:
             outcomes = traffic.run_concurrently(
                 run_one, queries, tick=lambda: line.caption(plain(traffic.progress_line(states))))
     except TooManyQueries as error:
-        st.warning(error.say(language()))
+        st.warning(error.message(language()))
         return dict.fromkeys(queries)
     finally:
         line.empty()
@@ -376,26 +376,26 @@ def run_all(queries: dict) -> dict:
 
 def query_caption(result: Result) -> str:
     rows = result.table.num_rows
-    parts = [say("rows-one" if rows == 1 else "rows", rows=f"{rows:,}"),
+    parts = [ui_text("rows-one" if rows == 1 else "rows", rows=f"{rows:,}"),
              f"{result.elapsed_s:.2f} s", result.engine]
     if result.cache_hit:  # what the first run cost is not what this one cost
-        parts.append(say("from-cache-athena" if result.engine == "athena" else "from-cache"))
+        parts.append(ui_text("from-cache-athena" if result.engine == "athena" else "from-cache"))
     else:
         if result.scanned_bytes is not None:
-            parts.append(say("scanned", mb=f"{result.scanned_bytes / 1e6:,.1f}"))
+            parts.append(ui_text("scanned", mb=f"{result.scanned_bytes / 1e6:,.1f}"))
         if result.cost_usd is not None:
             parts.append(f"${result.cost_usd:,.4f}")
     if result.reused_result:
-        parts.append(say("reused"))
+        parts.append(ui_text("reused"))
     return " · ".join(parts)
 
 
 def show_result_notes(result: Result) -> None:
     """The query's SQL on request, and anything that was left out."""
     if result.skipped:
-        st.warning(say("skipped", count=len(result.skipped)) + "\n\n"
+        st.warning(ui_text("skipped", count=len(result.skipped)) + "\n\n"
                    + "\n".join(f"- {plain(s)}" for s in result.skipped[:20]))
-    with st.expander(say("sql")):
+    with st.expander(ui_text("sql")):
         st.code(result.sql if len(result.sql) < 50_000 else result.sql[:50_000] + "\n…",
                 language="sql")
 
@@ -411,7 +411,7 @@ def prepare_data() -> None:
     from lib.demo import demo_info, ensure_demo_data
 
     if demo_info(config.demo_dir) is None:
-        bar = st.progress(0.0, text=say("creating-demo"))
+        bar = st.progress(0.0, text=ui_text("creating-demo"))
         ensure_demo_data(config, progress=lambda done, text: bar.progress(min(done, 1.0), text))
         bar.empty()
     else:
@@ -451,7 +451,7 @@ def refresh_columnar_cache(config: Settings) -> None:
     if job.running and job.done > 0:  # converting (not just checking for new objects)
         _columnar_progress(job)
     elif job.error:
-        st.sidebar.caption(say("cache-failed", error=plain(job.error)))
+        st.sidebar.caption(ui_text("cache-failed", error=plain(job.error)))
 
 
 PROGRESS_AFTER_S = 0.2
@@ -461,7 +461,8 @@ def _columnar_progress(job) -> None:
     """A sidebar line on the build's progress as of this run; it moves on the next click.
     No timer (``st.fragment(run_every=…)``) on purpose: it reran every open page every 2 s
     during a build, and at the build's end made all of them run in full at once."""
-    st.sidebar.progress(min(job.done, 1.0), text=say("cache-progress", message=plain(job.message)))
+    st.sidebar.progress(min(job.done, 1.0),
+                        text=ui_text("cache-progress", message=plain(job.message)))
 
 
 @st.cache_data(ttl=60, show_spinner=False)

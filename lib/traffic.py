@@ -22,21 +22,21 @@ MAX_POINTS = 300  # time buckets on one chart at most (for ranges up to MAX_POIN
 BUCKET_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 LABEL_LIMIT = 5000  # labels returned at most (addresses shown x interfaces holding them)
 # The words are in lib/texts/traffic.toml (see lib/i18n.py); these are the English ones.
-TEXTS = i18n.catalogue("traffic")
-GROUP_TITLES = i18n.pick_all(TEXTS["groups"], "en")
+TRAFFIC_TEXTS = i18n.catalogue("traffic")
+GROUP_TITLES = i18n.pick_all(TRAFFIC_TEXTS["groups"], "en")
 GROUP_FIELDS = {"src": ["srcaddr"], "dst": ["dstaddr"], "pair": ["srcaddr", "dstaddr"]}
-MEASURE_TITLES = i18n.pick_all(TEXTS["measures"], "en")
+MEASURE_TITLES = i18n.pick_all(TRAFFIC_TEXTS["measures"], "en")
 
 
-def say(key: str, lang: str | None = "en", group: str = "texts", **values) -> str:
+def traffic_text(key: str, lang: str | None = "en", group: str = "texts", **values) -> str:
     """A Traffic text in `lang`, values filled in."""
-    return i18n.fill(TEXTS[group][key], lang, **values)
+    return i18n.fill(TRAFFIC_TEXTS[group][key], lang, **values)
 
 
-def show_columns(frame: pd.DataFrame, lang: str | None) -> pd.DataFrame:
+def traffic_columns(frame: pd.DataFrame, lang: str | None) -> pd.DataFrame:
     """A table for showing, its headings in `lang` (the frame's own names stay English:
     drill-downs read them)."""
-    return frame.rename(columns=i18n.pick_all(TEXTS["columns"], lang))
+    return frame.rename(columns=i18n.pick_all(TRAFFIC_TEXTS["columns"], lang))
 BYTE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 
 # Keys of the page's clickable charts and tables (their selection state lives in
@@ -271,16 +271,18 @@ def summary_metrics(current: Mapping, previous: Mapping | None, lang: str = "en"
         value = current.get(key) or 0
         before = previous.get(key)
         shown = human_bytes(value) if key == "bytes" else human_count(value)
-        metrics.append(Metric(say(key, lang, "summary"), shown, percent_change(value, before),
-                              "normal", say("exactly", lang, "summary",
-                                            meaning=say(f"{key}-help", lang, "summary"),
-                                            value=f"{value:,}", before=f"{before or 0:,}")))
+        meaning = traffic_text(f"{key}-help", lang, "summary")
+        metrics.append(Metric(traffic_text(key, lang, "summary"), shown,
+                              percent_change(value, before), "normal",
+                              traffic_text("exactly", lang, "summary", meaning=meaning,
+                                           value=f"{value:,}", before=f"{before or 0:,}")))
     rate, before = reject_rate(current), reject_rate(previous)
     delta = None if rate is None or before is None else f"{rate - before:+.2f} pp"
+    rejects, flows = f"{current.get('rejects') or 0:,}", f"{current.get('flows') or 0:,}"
     metrics.append(Metric(
-        say("reject-rate", lang, "summary"), "–" if rate is None else f"{rate:.2f} %", delta,
-        "inverse", say("reject-rate-help", lang, "summary", rejects=f"{current.get('rejects') or 0:,}",
-                       flows=f"{current.get('flows') or 0:,}")))
+        traffic_text("reject-rate", lang, "summary"), "–" if rate is None else f"{rate:.2f} %",
+        delta, "inverse",
+        traffic_text("reject-rate-help", lang, "summary", rejects=rejects, flows=flows)))
     return metrics
 
 
@@ -410,7 +412,7 @@ def bucket_text(bucket: int, lang: str = "en") -> str:
     for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if bucket % seconds == 0 or unit == "minute":
             n = bucket // seconds
-            return say(unit + ("s" if n > 1 else ""), lang, "buckets", n=n)
+            return traffic_text(unit + ("s" if n > 1 else ""), lang, "buckets", n=n)
     raise AssertionError("unreachable")
 
 
@@ -468,7 +470,7 @@ def heatmap_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def scan_rule(lang: str = "en") -> str:
-    return say("scan-rule", lang, ports=SCAN_MIN_PORTS, hosts=SCAN_MIN_HOSTS,
+    return traffic_text("scan-rule", lang, ports=SCAN_MIN_PORTS, hosts=SCAN_MIN_HOSTS,
                minutes=SCAN_WINDOW_S // 60)
 
 
@@ -477,7 +479,8 @@ SCAN_RULE = scan_rule()
 
 def scan_pattern(row: Mapping, lang: str = "en") -> str:
     ports, hosts = row["max_ports"] >= SCAN_MIN_PORTS, row["max_hosts"] >= SCAN_MIN_HOSTS
-    return say("both" if ports and hosts else "ports" if ports else "hosts", lang, "patterns")
+    pattern = "both" if ports and hosts else "ports" if ports else "hosts"
+    return traffic_text(pattern, lang, "patterns")
 
 
 def scans_frame(rows: list[Mapping], zone: str | None, lang: str = "en") -> pd.DataFrame:

@@ -74,7 +74,8 @@ def pick(column, label: str, folders: list[objects.Folder], key: str) -> objects
 
 
 def page_caption(page, size: int | None) -> str:
-    """'records 101–200 · more follow · 96.0 KB of 104.9 MB fetched', in the viewer's language."""
+    """'records 101–200 · more follow · 96.0 KB of 104.9 MB fetched', in the viewer's
+    language."""
     count = len(page.rows)
     parts = [say("records-range", first=f"{page.first:,}", last=f"{page.first + count - 1:,}")
              if count else say("no-records-on-page")]

@@ -31,7 +31,8 @@ st.caption(gui.query_caption(result) + (say("limited", rows=f"{len(rows):,}")
 if not rows:
     st.info(say("no-records"))
 summary = present.search_summary(rows, gui.viewer_zone())
-picked = st.dataframe(gui.headings(summary, TEXTS["columns"]), hide_index=True, on_select="rerun", selection_mode="single-row",
+picked = st.dataframe(gui.headings(summary, TEXTS["columns"]), hide_index=True,
+                      on_select="rerun", selection_mode="single-row",
                       key="search_table", width="stretch")
 selected = picked.selection.rows if picked else []
 if selected:

@@ -13,7 +13,7 @@ lang = gui.language()
 
 
 def say(key: str, **values) -> str:
-    return traffic.say(key, lang, **values)
+    return traffic.traffic_text(key, lang, **values)
 
 
 def notes(result, what: str = "") -> None:
@@ -30,7 +30,7 @@ def clickable(figure, frame, key: str, table=None) -> None:
     st.altair_chart(figure, on_select="rerun", selection_mode=traffic.PICK, key=key,
                     width="stretch")
     with st.expander(say("numbers")):
-        st.dataframe(traffic.show_columns(frame if table is None else table, lang),
+        st.dataframe(traffic.traffic_columns(frame if table is None else table, lang),
                      hide_index=True, width="stretch")
 
 
@@ -46,7 +46,7 @@ if (drill := traffic.pending_drill(filters, st.session_state)) is not None:
 
 scope, zone = gui.user_scope(), gui.viewer_zone()
 left, right = st.columns(2)
-measures = i18n.pick_all(traffic.TEXTS["measures"], lang)
+measures = i18n.pick_all(traffic.TRAFFIC_TEXTS["measures"], lang)
 measure = left.segmented_control(say("measure"), MEASURES, default="bytes", key="traffic_measure",
                                  format_func=measures.get) or "bytes"
 top = right.select_slider(say("how-many"), [5, 10, 20, 50], value=10, key="traffic_top")
@@ -79,7 +79,7 @@ labels_result = None if labels_query is None else gui.run_query(labels_query)
 labels = traffic.address_labels(labels_result.rows() if labels_result else [])
 if cost := view_cost([*ran.values(), labels_result]):  # every query of the view has run
     view_cost_slot.caption(cost)
-groups = i18n.pick_all(traffic.TEXTS["groups"], lang)
+groups = i18n.pick_all(traffic.TRAFFIC_TEXTS["groups"], lang)
 tabs = st.tabs([groups[group] for group in traffic.GROUP_TITLES])
 for tab, group in zip(tabs, traffic.GROUP_TITLES, strict=True):
     with tab:
@@ -135,7 +135,7 @@ st.caption(traffic.scan_rule(lang) + say("select-scan"))
 result = found["scans"]
 if result is not None:
     scans = traffic.scans_frame(result.rows(), zone, lang)
-    picked = st.dataframe(traffic.show_columns(scans, lang), hide_index=True, on_select="rerun",
+    picked = st.dataframe(traffic.traffic_columns(scans, lang), hide_index=True, on_select="rerun",
                           selection_mode="single-row", key=traffic.SCANS_KEY, width="stretch")
     notes(result)
     if (drill := traffic.scan_drill(filters, scans, traffic.picked_row(picked))) is not None:
