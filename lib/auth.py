@@ -99,9 +99,12 @@ def navigation(pages: list, user: User):
     visible = [p for p in pages if user.grant.allows_page(p.title)]
     if not visible:
         refuse(f"Signed in as {plain(user.name)}, but no page is granted to you.")
-    page = st.navigation(visible)
+    from lib import gui  # gui imports this module
+
+    english = {p.url_path: p.title for p in visible}  # what access and the audit name
+    page = st.navigation([gui.page_in_language(p) for p in visible])
     st.session_state.pop(REQUESTED_PAGE_KEY, None)  # reached: later runs know their page
-    st.session_state[PAGE_KEY] = page.title
+    st.session_state[PAGE_KEY] = english.get(page.url_path, page.title)
     return page
 
 

@@ -50,5 +50,7 @@ def identity(settings) -> tuple[str, str, list[str]]:
     if signed_in_user() is None or signed_in_user().name != name:
         audit.signin(settings, "alb", name, "ok")
     if settings.alb_logout_url:
-        st.sidebar.link_button("Sign out", settings.alb_logout_url)
+        from lib import gui  # gui imports lib.auth, which imports this module
+
+        st.sidebar.link_button(gui.ui_text("sign-out"), settings.alb_logout_url)
     return name, str(claims.get("name") or name), groups

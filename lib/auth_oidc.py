@@ -43,7 +43,9 @@ def identity(settings) -> tuple[str, str, list[str]]:
         stop_here()
     if signed_in_user() is None:
         audit.signin(settings, "oidc", name, "ok")
-    st.sidebar.button("Sign out", on_click=_oidc_sign_out, args=(settings, name),
+    from lib import gui  # gui imports lib.auth, which imports this module
+
+    st.sidebar.button(gui.ui_text("sign-out"), on_click=_oidc_sign_out, args=(settings, name),
                       key="sign_out")
     return name, str(claims.get("name") or name), [str(g) for g in groups]
 

@@ -260,7 +260,9 @@ def identity(settings) -> tuple[str, str, list[str]]:
 def _password_sign_out(settings, name: str, script_slot) -> None:
     """Sign-out ends every session of the user: this tab, their other tabs and browsers
     (at their next run), and any copy of the cookie."""
-    if st.sidebar.button("Sign out", key="sign_out"):
+    from lib import gui  # gui imports lib.auth, which imports this module
+
+    if st.sidebar.button(gui.ui_text("sign-out"), key="sign_out"):
         ended = auth_sessions.store_for(settings).end_all(name)
         audit.signin(settings, "password", name, "signed-out", f"{ended} session(s) ended")
         _forget_sign_in()

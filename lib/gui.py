@@ -8,6 +8,7 @@ same records later; the quick-range picker only fills them in.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
 from collections import Counter
@@ -38,6 +39,18 @@ HELP = i18n.pick_all(_UI["help"], "en")
 def ui_text(key: str, lang: str | None = None, **values) -> str:
     """A sidebar or shared text in the viewer's language (or `lang`), values filled in."""
     return i18n.fill(_UI["texts"][key], lang or language(), **values)
+
+
+def page_in_language(page):
+    """An st.Page named in the viewer's language for the navigation. Only the shown title
+    changes: the URL and the page's identity come from its url_path, and access mappings
+    and the audit keep the English title (lib/auth.py maps it back)."""
+    title = _UI["pages"].get(page.title)
+    if title is None:
+        return page
+    shown = copy.copy(page)
+    shown._title = i18n.pick(title, language())  # st.Page has no setter for its title
+    return shown
 
 
 def label(key: str, lang: str | None = None) -> str:

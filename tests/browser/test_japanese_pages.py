@@ -19,7 +19,8 @@ PAGES = [
 # The sidebar's labels in Japanese, and English words it must not show any more.
 SIDEBAR_JA = ["期間のクイック選択", "開始", "終了", "送信元 IP / CIDR", "宛先ポート", "タイムゾーン"]
 SIDEBAR_EN = ["Quick range", "Source IP or CIDR", "Destination port(s)", "Time zone",
-              "Refresh results"]
+              "Refresh results", "Sign out", "Search", "Connection check", "Traffic", "Records"]
+NAVIGATION_JA = ["検索", "疎通確認", "トラフィック", "コスト", "レコード"]
 
 
 @pytest.fixture
@@ -42,6 +43,11 @@ def test_each_page_in_japanese(signed_in, server, demo, path, title, text):
     for label in SIDEBAR_JA:
         expect(side.get_by_text(label, exact=True).first).to_be_visible()
     expect(side.get_by_role("button", name="結果を更新")).to_be_visible()
+    expect(side.get_by_role("button", name="サインアウト")).to_be_visible()
+    for name in NAVIGATION_JA:  # the page names; their links (URLs) stay the same
+        expect(side.get_by_role("link", name=name)).to_be_visible()
+    expect(side.get_by_role("link", name="トラフィック")).to_have_attribute(
+        "href", f"{server.url}/traffic")
     for word in SIDEBAR_EN:
         assert side.get_by_text(word, exact=True).count() == 0, word
     screenshot(page, f"ja-{path or 'search'}")
