@@ -364,11 +364,12 @@ def run_all(queries: dict) -> dict:
         running.run = functools.partial(run, refresh=refresh, progress=progress)
         return audit.run_audited(config, user.name, page, query, budgeted)
 
-    line = st.empty()
+    line, lang = st.empty(), language()  # read once, not on every tick
     try:
         with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
             outcomes = traffic.run_concurrently(
-                run_one, queries, tick=lambda: line.caption(plain(traffic.progress_line(states))))
+                run_one, queries,
+                tick=lambda: line.caption(plain(traffic.progress_line(states, lang))))
     except TooManyQueries as error:
         st.warning(error.message(language()))
         return dict.fromkeys(queries)

@@ -225,16 +225,18 @@ def run_concurrently(run_one, queries: Mapping, tick=None, interval_s: float = 0
     return out
 
 
-def progress_line(states: Mapping) -> str:
+def progress_line(states: Mapping, lang: str = "en") -> str:
     """One line for several running queries: each one's state, and the data scanned."""
     if not states:
-        return "Running the view's queries…"
+        return traffic_text("running", lang)
     if len(states) == 1:  # one query: its own line ('Athena: running · 3.1 s · …')
         return next(iter(states.values())).describe()
     scanned = sum(p.scanned_bytes or 0 for p in states.values())
     running = sum(1 for p in states.values() if p.state in ("QUEUED", "RUNNING"))
-    line = f"{len(states)} queries, {running} running · {max(p.elapsed_s for p in states.values()):.1f} s"
-    return line + (f" · {scanned / 1e6:,.1f} MB scanned" if scanned else "")
+    seconds = f"{max(p.elapsed_s for p in states.values()):.1f}"
+    line = traffic_text("queries-running", lang, count=len(states), running=running,
+                        seconds=seconds)
+    return line + (traffic_text("scanned", lang, mb=f"{scanned / 1e6:,.1f}") if scanned else "")
 
 
 # --- summary -------------------------------------------------------------------------------

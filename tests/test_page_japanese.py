@@ -193,3 +193,44 @@ def test_check_in_japanese(monkeypatch, tmp_path):
     assert [h.value for h in at.subheader] == ["根拠", "根拠となる記録"]
     assert list(at.dataframe[-1].value.columns)[:2] == ["時刻", "送信元"]
     assert english_left(at) == []
+
+
+def test_traffic_charts_in_japanese():
+    """Altair charts are opaque to AppTest: their words are checked on the builders."""
+    from lib import charts, traffic
+    from lib.filters import parse_filters
+
+    filters = parse_filters(WINDOW)
+    rows = [{"bucket_start": T0 + 60, "action": "REJECT", "flows": 3, "bytes": 120,
+             "packets": 3}]
+    frame = traffic.timeline_frame(rows, filters, 60, "Asia/Tokyo")
+    timeline = charts.stacked_timeline(frame, "flows", "JST", traffic.bucket_text(86400, "ja"),
+                                       "ja").to_dict()
+    accepted, rejected = timeline["vconcat"]
+    assert timeline["title"] == "1 日ごとのフロー数"
+    assert [v["title"]["text"] for v in (accepted, rejected)] == ["許可（ACCEPT）", "拒否（REJECT）"]
+    assert accepted["encoding"]["x"]["title"] == "時刻（JST）"
+    assert accepted["encoding"]["x"]["axis"]["format"] == "%b %d"  # whole days, as in English
+    assert accepted["encoding"]["y"]["title"] == "フロー数"
+    heatmap = charts.rejection_heatmap(traffic.heatmap_frame([], filters, "UTC"), "UTC",
+                                       "ja").to_dict()
+    assert heatmap["title"] == "時間帯と宛先ポート別の拒否フロー数"
+    assert heatmap["encoding"]["x"]["title"] == "時間帯（UTC）"
+    talkers = traffic.talkers_frame([{"srcaddr": "10.0.0.5", "bytes": 5, "packets": 1,
+                                      "flows": 1}], "src", {})
+    bars = charts.bars(talkers, "talker", "bytes", ["srcaddr"], lang="ja").to_dict()
+    assert bars["encoding"]["x"]["title"] == "バイト数"
+    assert [t["title"] for t in bars["encoding"]["tooltip"]] == [
+        "相手", "所有者", "バイト数", "パケット数", "フロー数"]
+
+
+def test_progress_and_scans_in_japanese():
+    from lib import traffic
+
+    assert traffic.progress_line({}, "ja") == "この画面のクエリを実行中…"
+    assert traffic.progress_line({}) == "Running the view's queries…"
+    scans = traffic.scans_frame([{"srcaddr": "192.0.2.66", "max_ports": 25, "max_hosts": 1,
+                                  "scan_hours": 1, "flows": 30, "first_start": T0,
+                                  "last_start": T0 + 60}], "UTC", "ja")
+    assert list(scans["pattern"]) == ["多数のポート（垂直スキャン）"]
+    assert list(traffic.traffic_columns(scans, "ja").columns)[:2] == ["送信元", "パターン"]
