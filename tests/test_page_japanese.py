@@ -234,3 +234,14 @@ def test_progress_and_scans_in_japanese():
                                   "last_start": T0 + 60}], "UTC", "ja")
     assert list(scans["pattern"]) == ["多数のポート（垂直スキャン）"]
     assert list(traffic.traffic_columns(scans, "ja").columns)[:2] == ["送信元", "パターン"]
+
+
+@pytest.mark.parametrize("name", ["ui", "search", "traffic", "records", "checkpage", "check",
+                                  "cost"])
+def test_every_page_text_has_japanese(name):
+    """A text added in English only would show in English on a Japanese page."""
+    from lib import i18n
+
+    missing = [f"[{group}.{key}]" for group, table in i18n.catalogue(name).items()
+               for key, texts in table.items() if not texts.get("ja")]
+    assert missing == [], f"{name}.toml: no Japanese for {missing}"
