@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import access, auth_alb, auth_none, auth_oidc, auth_password, auth_runtime
+from lib import access, auth_alb, auth_none, auth_oidc, auth_password, auth_runtime, uitext
 from lib.access import AccessConfigError, Grant
 from lib.auth_common import (  # noqa: F401 - the gate's public names, used by pages and tests
     PAGE_KEY,
@@ -84,8 +84,8 @@ def gate(settings, pages: list | None = None) -> User:
     user = User(name, display, tuple(groups), settings.auth_mode, grant)
     st.session_state[USER_KEY] = user
     st.session_state["scope"] = grant.scope
-    st.sidebar.caption(f"Signed in as **{plain(display)}**" if settings.auth_mode != "none"
-                       else "Local use: no sign-in")
+    st.sidebar.caption(uitext.ui_text("signed-in-as", name=plain(display)) if settings.auth_mode != "none"
+                       else uitext.ui_text("local-use"))
     if grant.sees_nothing:
         refuse(f"Signed in as {plain(name)}, but no account is granted to you (or your groups): "
                "ask an administrator to add you to the access mapping.")
@@ -97,9 +97,10 @@ def navigation(pages: list, user: User):
     visible = [p for p in pages if user.grant.allows_page(p.title)]
     if not visible:
         refuse(f"Signed in as {plain(user.name)}, but no page is granted to you.")
-    page = st.navigation(visible)
+    english = {p.url_path: p.title for p in visible}  # what access and the audit name
+    page = st.navigation([uitext.page_in_language(p) for p in visible])
     st.session_state.pop(REQUESTED_PAGE_KEY, None)  # reached: later runs know their page
-    st.session_state[PAGE_KEY] = page.title
+    st.session_state[PAGE_KEY] = english.get(page.url_path, page.title)
     return page
 
 

@@ -8,7 +8,7 @@ import hashlib
 
 import streamlit as st
 
-from lib import albjwt, audit
+from lib import albjwt, audit, uitext
 from lib.auth_common import refuse, signed_in_user
 from lib.present import plain
 
@@ -50,5 +50,5 @@ def identity(settings) -> tuple[str, str, list[str]]:
     if signed_in_user() is None or signed_in_user().name != name:
         audit.signin(settings, "alb", name, "ok")
     if settings.alb_logout_url:
-        st.sidebar.link_button("Sign out", settings.alb_logout_url)
+        st.sidebar.link_button(uitext.ui_text("sign-out"), settings.alb_logout_url)
     return name, str(claims.get("name") or name), groups

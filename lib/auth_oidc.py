@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lib import access, audit, auth_sessions
+from lib import access, audit, auth_sessions, uitext
 from lib.auth_common import USER_KEY, refuse, signed_in_user
 from lib.auth_runtime import stop_here
 
@@ -43,7 +43,7 @@ def identity(settings) -> tuple[str, str, list[str]]:
         stop_here()
     if signed_in_user() is None:
         audit.signin(settings, "oidc", name, "ok")
-    st.sidebar.button("Sign out", on_click=_oidc_sign_out, args=(settings, name),
+    st.sidebar.button(uitext.ui_text("sign-out"), on_click=_oidc_sign_out, args=(settings, name),
                       key="sign_out")
     return name, str(claims.get("name") or name), [str(g) for g in groups]
 

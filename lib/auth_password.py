@@ -13,7 +13,7 @@ import unicodedata
 
 import streamlit as st
 
-from lib import access, audit, auth_sessions, page_cookies
+from lib import access, audit, auth_sessions, page_cookies, uitext
 from lib.access import AccessConfigError
 from lib.auth_common import (
     COOKIE_KEY_ENV,
@@ -260,7 +260,7 @@ def identity(settings) -> tuple[str, str, list[str]]:
 def _password_sign_out(settings, name: str, script_slot) -> None:
     """Sign-out ends every session of the user: this tab, their other tabs and browsers
     (at their next run), and any copy of the cookie."""
-    if st.sidebar.button("Sign out", key="sign_out"):
+    if st.sidebar.button(uitext.ui_text("sign-out"), key="sign_out"):
         ended = auth_sessions.store_for(settings).end_all(name)
         audit.signin(settings, "password", name, "signed-out", f"{ended} session(s) ended")
         _forget_sign_in()

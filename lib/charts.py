@@ -14,7 +14,7 @@ import altair as alt
 import pandas as pd
 
 from lib import i18n
-from lib.traffic import MEASURE_TITLES, PICK
+from lib.traffic import MEASURE_TITLES, PICK, TRAFFIC_TEXTS
 
 ACTION_COLORS = {"ACCEPT": "#4c9f70", "REJECT": "#d1495b"}
 EXACT = ",d"  # d3 format: 1,234,567
@@ -25,48 +25,66 @@ def _pick(fields: list[str]) -> alt.Parameter:
     return alt.selection_point(name=PICK, fields=fields, on="click", clear="dblclick")
 
 
-def _tooltips(frame: pd.DataFrame, first: list[alt.Tooltip]) -> list[alt.Tooltip]:
-    counts = [alt.Tooltip(f"{c}:Q", title=MEASURE_TITLES.get(c, c.capitalize()), format=EXACT)
+def _say(key: str, lang: str, **values) -> str:
+    """A Traffic chart's word (lib/texts/traffic.toml, [charts.*])."""
+    return i18n.fill(TRAFFIC_TEXTS["charts"][key], lang, **values)
+
+
+def _measure(measure: str, lang: str) -> str:
+    if measure not in MEASURE_TITLES:
+        return measure
+    return i18n.pick(TRAFFIC_TEXTS["measures"][measure], lang)
+
+
+def _tooltips(frame: pd.DataFrame, first: list[alt.Tooltip], lang: str = "en"
+              ) -> list[alt.Tooltip]:
+    counts = [alt.Tooltip(f"{c}:Q", title=(_measure(c, lang) if c in MEASURE_TITLES
+                                           else _say(c, lang)), format=EXACT)
               for c in ("bytes", "packets", "flows", "sources", "destinations") if c in frame]
     return first + counts
 
 
 def bars(frame: pd.DataFrame, label: str, measure: str, pick_fields: list[str],
-         title: str = "") -> alt.Chart:
+         title: str = "", lang: str = "en") -> alt.Chart:
     """Horizontal bars of `measure` per `label`, in the frame's order (largest first)."""
+    names = {"talker": _say("talker", lang), "owner": _say("owner", lang),
+             "port": _say("port", lang)}
     return (alt.Chart(frame, title=title, height=alt.Step(BAND))
             .mark_bar(color="#4c78a8", cursor="pointer")
-            .encode(x=alt.X(f"{measure}:Q", title=MEASURE_TITLES.get(measure, measure),
+            .encode(x=alt.X(f"{measure}:Q", title=_measure(measure, lang),
                             axis=alt.Axis(format="~s")),
                     y=alt.Y(f"{label}:N", sort=list(frame[label]), title=None,
                             axis=alt.Axis(labelLimit=320)),
-                    tooltip=_tooltips(frame, [alt.Tooltip(f"{c}:N", title=c)
-                                              for c in (label, "owner") if c in frame]))
+                    tooltip=_tooltips(frame, [alt.Tooltip(f"{c}:N", title=names.get(c, c))
+                                              for c in (label, "owner") if c in frame], lang))
             .add_params(_pick(pick_fields)))
 
 
-def stacked_timeline(frame: pd.DataFrame, measure: str, zone_name: str, bucket_text: str
-                     ) -> alt.Chart:
+def stacked_timeline(frame: pd.DataFrame, measure: str, zone_name: str, bucket_text: str,
+                     lang: str = "en") -> alt.Chart:
     """Accepted and rejected `measure` per time bucket, one above the other, each on its own
     y scale: stacked on one scale, a few large transfers hid every rejected flow."""
-    day_buckets = bucket_text.endswith(("day", "days"))
+    day_buckets = bucket_text.endswith(("day", "days", "日"))
     pick = _pick(["bucket_start", "action"])
     base = (alt.Chart(frame, height=110)
             .mark_bar(cursor="pointer")
-            .encode(x=alt.X("time:T", title=f"Time ({zone_name})", scale=alt.Scale(type="utc"),
+            .encode(x=alt.X("time:T", title=_say("time", lang, zone=zone_name),
+                            scale=alt.Scale(type="utc"),
                             axis=alt.Axis(format="%b %d" if day_buckets else "%b %d %H:%M",
                                           labelOverlap=True)),
-                    y=alt.Y(f"{measure}:Q", title=MEASURE_TITLES[measure],
+                    y=alt.Y(f"{measure}:Q", title=_measure(measure, lang),
                             axis=alt.Axis(format="~s", tickCount=3)),
-                    color=alt.Color("action:N", title="Action", legend=None,
+                    color=alt.Color("action:N", title=_say("action", lang), legend=None,
                                     scale=alt.Scale(domain=list(ACTION_COLORS),
                                                     range=list(ACTION_COLORS.values()))),
-                    tooltip=_tooltips(frame, [alt.Tooltip("when:N", title="From"),
-                                              alt.Tooltip("action:N", title="Action")])))
+                    tooltip=_tooltips(frame, [alt.Tooltip("when:N", title=_say("from", lang)),
+                                              alt.Tooltip("action:N", title=_say("action", lang))],
+                                      lang)))
     rows = [base.transform_filter(alt.datum.action == action)
-            .properties(title=alt.TitleParams(title, anchor="start", fontSize=12))
-            for action, title in (("ACCEPT", "Accepted"), ("REJECT", "Rejected"))]
-    chart = alt.vconcat(*rows, title=f"{MEASURE_TITLES[measure]} per {bucket_text}")
+            .properties(title=alt.TitleParams(_say(title, lang), anchor="start", fontSize=12))
+            for action, title in (("ACCEPT", "accepted"), ("REJECT", "rejected"))]
+    chart = alt.vconcat(*rows, title=_say("per-bucket", lang, measure=_measure(measure, lang),
+                                          bucket=bucket_text))
     with warnings.catch_warnings():
         # One click selection over both rows is what we want; Altair warns that it merged
         # the two rows' copies of it into one (vega/altair#3891).
@@ -75,20 +93,19 @@ def stacked_timeline(frame: pd.DataFrame, measure: str, zone_name: str, bucket_t
     return chart.resolve_scale(x="shared", y="independent")
 
 
-def rejection_heatmap(frame: pd.DataFrame, zone_name: str) -> alt.Chart:
+def rejection_heatmap(frame: pd.DataFrame, zone_name: str, lang: str = "en") -> alt.Chart:
     """Rejected flows by hour of day (columns) and destination port (rows, most first)."""
     ports = list(dict.fromkeys(frame["port"]))
-    return (alt.Chart(frame, title="Rejected flows by hour of day and destination port",
-                      height=alt.Step(BAND))
+    rejected = _say("rejected-flows", lang)
+    return (alt.Chart(frame, title=_say("heatmap", lang), height=alt.Step(BAND))
             .mark_rect(cursor="pointer")
-            .encode(x=alt.X("hour:O", title=f"Hour of day ({zone_name})",
+            .encode(x=alt.X("hour:O", title=_say("hour-of-day", lang, zone=zone_name),
                             scale=alt.Scale(domain=list(range(24)))),
                     y=alt.Y("port:N", sort=ports, title=None, axis=alt.Axis(labelLimit=240)),
-                    color=alt.Color("flows:Q", title="Rejected flows",
-                                    scale=alt.Scale(scheme="reds")),
-                    tooltip=[alt.Tooltip("port:N", title="Port"),
-                             alt.Tooltip("hour:O", title="Hour"),
-                             alt.Tooltip("flows:Q", title="Rejected flows", format=EXACT)])
+                    color=alt.Color("flows:Q", title=rejected, scale=alt.Scale(scheme="reds")),
+                    tooltip=[alt.Tooltip("port:N", title=_say("port", lang)),
+                             alt.Tooltip("hour:O", title=_say("hour", lang)),
+                             alt.Tooltip("flows:Q", title=rejected, format=EXACT)])
             .add_params(_pick(["utc_hour", "dstport", "protocol"])))
 
 

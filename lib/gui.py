@@ -23,26 +23,24 @@ from lib.filters import KEYS, Filters, InvalidFilters, parse_filters
 from lib.present import plain
 from lib.query import Query, QueryError, Scope
 
-LANGUAGES = {"en": "English", "ja": "日本語"}
+# The frame's words and the viewer's language live in lib.uitext (the sign-in modes use them
+# too); the pages keep reading them here.
+from lib.uitext import _UI, LANGUAGES, label, language, ui_text
+from lib.uitext import headings as headings
+from lib.uitext import page_in_language as page_in_language
+
 ZONES = ["UTC", "Asia/Tokyo", "Europe/London", "Europe/Berlin", "America/New_York",
          "America/Chicago", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney"]
 QUICK_RANGES = {"15m": 15 * 60, "1h": 3600, "24h": 86400, "7d": 7 * 86400}
-QUICK_LABELS = {"15m": "Last 15 minutes", "1h": "Last hour", "24h": "Last 24 hours",
-                "7d": "Last 7 days"}
-LABELS = {"account": "Accounts", "region": "Regions", "src": "Source IP or CIDR",
-          "dst": "Destination IP or CIDR", "src_port": "Source port(s)",
-          "dst_port": "Destination port(s)", "protocol": "Protocol(s)", "action": "Action",
-          "eni": "Interface IDs (eni-…)", "vpc": "VPC IDs (vpc-…)", "subnet": "Subnet IDs (subnet-…)",
-          "start": "From", "end": "To"}
-HELP = {
-    "src": "An address (10.0.1.5) or a network (10.0.0.0/16, 2001:db8::/32).",
-    "dst": "An address (10.0.1.5) or a network (10.0.0.0/16, 2001:db8::/32).",
-    "src_port": "One port (443), a list (80,443) or a range (1024-65535).",
-    "dst_port": "One port (443), a list (80,443) or a range (1024-65535).",
-    "protocol": "Names or numbers: TCP, UDP, ICMP, 6, 17, …",
-    "start": "ISO 8601 time (2026-11-26T09:00+09:00; UTC when no zone) or epoch seconds.",
-    "end": "The range ends just before this time.",
-}
+# The words are in lib/texts/ui.toml (see lib/i18n.py); widget keys never change with them.
+# English, by key: what other modules and tests name the fields by.
+QUICK_LABELS = i18n.pick_all(_UI["quick"], "en")
+LABELS = i18n.pick_all(_UI["labels"], "en")
+HELP = i18n.pick_all(_UI["help"], "en")
+
+
+def _help(key: str) -> str | None:
+    return i18n.pick(_UI["help"][key], language()) if key in _UI["help"] else None
 
 
 def settings() -> Settings:
@@ -61,10 +59,6 @@ def engine():
 
 def viewer_zone() -> str:
     return st.session_state.get("tz") or st.context.timezone or "UTC"
-
-
-def language() -> str:
-    return i18n.known(st.session_state.get("lang"))
 
 
 def user_scope() -> Scope:
@@ -130,34 +124,35 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     _readable_times()
     if not st.session_state.get("start") and not st.session_state.get("end"):
         fill_range(86400, end=st.session_state.get("default_end"))
-    side = st.sidebar
-    side.selectbox("Quick range", list(QUICK_RANGES), index=None, key="quick_range",
-                   format_func=QUICK_LABELS.get, placeholder="Choose a quick range…",
+    side, lang = st.sidebar, language()
+    quick = i18n.pick_all(_UI["quick"], lang)
+    side.selectbox(ui_text("quick-range"), list(QUICK_RANGES), index=None, key="quick_range",
+                   format_func=quick.get, placeholder=ui_text("quick-placeholder"),
                    on_change=_set_quick_range)
     for key in ("start", "end"):
-        side.text_input(LABELS[key], key=key, help=HELP[key], bind="query-params")
+        side.text_input(label(key), key=key, help=_help(key), bind="query-params")
         _error_slot(key)
-    side.multiselect(LABELS["account"], known_accounts, key="account", bind="query-params",
-                     accept_new_options=True, placeholder="All accounts you may see")
+    side.multiselect(label("account"), known_accounts, key="account", bind="query-params",
+                     accept_new_options=True, placeholder=ui_text("all-accounts"))
     _error_slot("account")
-    side.multiselect(LABELS["region"], known_regions, key="region", bind="query-params",
-                     accept_new_options=True, placeholder="All regions")
+    side.multiselect(label("region"), known_regions, key="region", bind="query-params",
+                     accept_new_options=True, placeholder=ui_text("all-regions"))
     _error_slot("region")
     for key in ("src", "dst", "src_port", "dst_port", "protocol"):
-        side.text_input(LABELS[key], key=key, help=HELP.get(key), bind="query-params")
+        side.text_input(label(key), key=key, help=_help(key), bind="query-params")
         _error_slot(key)
-    side.selectbox(LABELS["action"], ["", "ACCEPT", "REJECT"], key="action",
-                   format_func=lambda a: a or "Any", bind="query-params")
+    any_action = ui_text("any-action")
+    side.selectbox(label("action"), ["", "ACCEPT", "REJECT"], key="action",
+                   format_func=lambda a: a or any_action, bind="query-params")
     _error_slot("action")
-    with side.expander("Interface, VPC, subnet"):
+    with side.expander(ui_text("more-ids")):
         for key in ("eni", "vpc", "subnet"):
-            st.text_input(LABELS[key], key=key, bind="query-params")
+            st.text_input(label(key), key=key, bind="query-params")
             _error_slot(key)
-    side.selectbox("Time zone", _zones(), key="tz", bind="query-params")
-    side.selectbox("Language", list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
+    side.selectbox(ui_text("zone"), _zones(), key="tz", bind="query-params")
+    side.selectbox(ui_text("language"), list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
                    bind="query-params")
-    side.button("Refresh results", key=REFRESH_KEY, help="Run the queries again instead of "
-                "answering from results kept for a few minutes (setting athena_cache_ttl_s).")
+    side.button(ui_text("refresh"), key=REFRESH_KEY, help=ui_text("refresh-help"))
 
 
 # The sidebar's refresh button: True during the one run after it is clicked.
@@ -206,13 +201,21 @@ def current_filters() -> Filters | None:
         slots = st.session_state.get("_error_slots", {})
         for key, message in invalid.errors.items():
             slot = slots.get(key)
-            (slot.error if slot else st.sidebar.error)(f"{LABELS.get(key, key)}: {plain(message)}")
-        st.warning("Some filters are not valid (see the sidebar); nothing was run.")
+            field = label(key) if key in LABELS else key
+            (slot.error if slot else st.sidebar.error)(f"{field}: {plain(message)}")
+        st.warning(ui_text("invalid-filters"))
         return None
 
 
 class TooManyQueries(RuntimeError):
     """The user already has as many queries running as the setting allows."""
+
+    def __init__(self, running: int, limit: int):
+        self.running, self.limit = running, limit
+        super().__init__(ui_text("too-many", "en", running=running, limit=limit))
+
+    def message(self, lang: str) -> str:
+        return ui_text("too-many", lang, running=self.running, limit=self.limit)
 
 
 class UserSlots:
@@ -231,10 +234,7 @@ class UserSlots:
         """Hold one of the user's ``limit`` slots while the block runs (0: no limit)."""
         with self._lock:
             if limit > 0 and self._running[user] >= limit:
-                raise TooManyQueries(
-                    f"You already have {self._running[user]} queries running (at most {limit} "
-                    "at once, setting max_concurrent_queries_per_user): wait for them to "
-                    "finish or close other tabs, then try again.")
+                raise TooManyQueries(self._running[user], limit)
             self._running[user] += 1
         try:
             yield
@@ -253,7 +253,7 @@ def _signed_in_user():
     leave_unless_signed_in()
     user = auth.signed_in_user()
     if user is None:
-        st.warning("Sign in first: open Flowscope's start page.")
+        st.warning(ui_text("sign-in-first"))
     return user
 
 
@@ -265,7 +265,7 @@ def _in_session_scope(query: Query) -> Query:
 
 def _show_failure(error: Exception) -> None:
     if isinstance(error, audit.AuditError):
-        st.error(f"{plain(error)}. Results are withheld until the audit trail works again.")
+        st.error(ui_text("audit-withheld", error=plain(error)))
     else:
         st.error(plain(error))
 
@@ -273,8 +273,7 @@ def _show_failure(error: Exception) -> None:
 def _warn_out_of_scope(queries) -> None:
     hidden = sorted({a for q in queries for a in auth.out_of_scope(q)})
     if hidden:
-        st.warning(f"You may not see account(s) {plain(', '.join(hidden))}: nothing from them is "
-                   "shown.")
+        st.warning(ui_text("out-of-scope", accounts=plain(", ".join(hidden))))
 
 
 def run_query(query: Query) -> Result | None:
@@ -329,13 +328,14 @@ def run_all(queries: dict) -> dict:
         running.run = functools.partial(run, refresh=refresh, progress=progress)
         return audit.run_audited(config, user.name, page, query, budgeted)
 
-    line = st.empty()
+    line, lang = st.empty(), language()  # read once, not on every tick
     try:
         with QUERY_SLOTS.take(user.name, config.max_concurrent_queries_per_user):
             outcomes = traffic.run_concurrently(
-                run_one, queries, tick=lambda: line.caption(plain(traffic.progress_line(states))))
+                run_one, queries,
+                tick=lambda: line.caption(plain(traffic.progress_line(states, lang))))
     except TooManyQueries as error:
-        st.warning(str(error))
+        st.warning(error.message(language()))
         return dict.fromkeys(queries)
     finally:
         line.empty()
@@ -354,27 +354,26 @@ def run_all(queries: dict) -> dict:
 
 def query_caption(result: Result) -> str:
     rows = result.table.num_rows
-    parts = [f"{rows:,} row{'' if rows == 1 else 's'}", f"{result.elapsed_s:.2f} s",
-             result.engine]
+    parts = [ui_text("rows-one" if rows == 1 else "rows", rows=f"{rows:,}"),
+             f"{result.elapsed_s:.2f} s", result.engine]
     if result.cache_hit:  # what the first run cost is not what this one cost
-        parts.append("from cache: nothing scanned now, $0" if result.engine == "athena"
-                     else "from cache")
+        parts.append(ui_text("from-cache-athena" if result.engine == "athena" else "from-cache"))
     else:
         if result.scanned_bytes is not None:
-            parts.append(f"{result.scanned_bytes / 1e6:,.1f} MB scanned")
+            parts.append(ui_text("scanned", mb=f"{result.scanned_bytes / 1e6:,.1f}"))
         if result.cost_usd is not None:
             parts.append(f"${result.cost_usd:,.4f}")
     if result.reused_result:
-        parts.append("Athena reused a stored result")
+        parts.append(ui_text("reused"))
     return " · ".join(parts)
 
 
 def show_result_notes(result: Result) -> None:
     """The query's SQL on request, and anything that was left out."""
     if result.skipped:
-        st.warning(f"{len(result.skipped)} stored object(s) could not be read and were "
-                   "skipped:\n\n" + "\n".join(f"- {plain(s)}" for s in result.skipped[:20]))
-    with st.expander("SQL"):
+        st.warning(ui_text("skipped", count=len(result.skipped)) + "\n\n"
+                   + "\n".join(f"- {plain(s)}" for s in result.skipped[:20]))
+    with st.expander(ui_text("sql")):
         st.code(result.sql if len(result.sql) < 50_000 else result.sql[:50_000] + "\n…",
                 language="sql")
 
@@ -390,7 +389,7 @@ def prepare_data() -> None:
     from lib.demo import demo_info, ensure_demo_data
 
     if demo_info(config.demo_dir) is None:
-        bar = st.progress(0.0, text="Creating demo flow logs (first start only)…")
+        bar = st.progress(0.0, text=ui_text("creating-demo"))
         ensure_demo_data(config, progress=lambda done, text: bar.progress(min(done, 1.0), text))
         bar.empty()
     else:
@@ -430,8 +429,7 @@ def refresh_columnar_cache(config: Settings) -> None:
     if job.running and job.done > 0:  # converting (not just checking for new objects)
         _columnar_progress(job)
     elif job.error:
-        st.sidebar.caption(f"Fast-query cache not updated ({plain(job.error)}); queries read raw "
-                           "files.")
+        st.sidebar.caption(ui_text("cache-failed", error=plain(job.error)))
 
 
 PROGRESS_AFTER_S = 0.2
@@ -441,8 +439,8 @@ def _columnar_progress(job) -> None:
     """A sidebar line on the build's progress as of this run; it moves on the next click.
     No timer (``st.fragment(run_every=…)``) on purpose: it reran every open page every 2 s
     during a build, and at the build's end made all of them run in full at once."""
-    st.sidebar.progress(min(job.done, 1.0), text=f"Preparing fast queries: {plain(job.message)}. "
-                        "Results are complete meanwhile (read from the raw files).")
+    st.sidebar.progress(min(job.done, 1.0),
+                        text=ui_text("cache-progress", message=plain(job.message)))
 
 
 @st.cache_data(ttl=60, show_spinner=False)

@@ -14,16 +14,29 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from lib import glossary, timeutil
+from lib import glossary, i18n, timeutil
 from lib.filters import ACTIONS, Filters, parse_network, to_params
 from lib.querycore import SCAN_MIN_HOSTS, SCAN_MIN_PORTS, SCAN_WINDOW_S, Query, Scope
 
 MAX_POINTS = 300  # time buckets on one chart at most (for ranges up to MAX_POINTS days)
 BUCKET_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
 LABEL_LIMIT = 5000  # labels returned at most (addresses shown x interfaces holding them)
-GROUP_TITLES = {"src": "Sources", "dst": "Destinations", "pair": "Pairs"}
+# The words are in lib/texts/traffic.toml (see lib/i18n.py); these are the English ones.
+TRAFFIC_TEXTS = i18n.catalogue("traffic")
+GROUP_TITLES = i18n.pick_all(TRAFFIC_TEXTS["groups"], "en")
 GROUP_FIELDS = {"src": ["srcaddr"], "dst": ["dstaddr"], "pair": ["srcaddr", "dstaddr"]}
-MEASURE_TITLES = {"bytes": "Bytes", "packets": "Packets", "flows": "Flows"}
+MEASURE_TITLES = i18n.pick_all(TRAFFIC_TEXTS["measures"], "en")
+
+
+def traffic_text(key: str, lang: str | None = "en", group: str = "texts", **values) -> str:
+    """A Traffic text in `lang`, values filled in."""
+    return i18n.fill(TRAFFIC_TEXTS[group][key], lang, **values)
+
+
+def traffic_columns(frame: pd.DataFrame, lang: str | None) -> pd.DataFrame:
+    """A table for showing, its headings in `lang` (the frame's own names stay English:
+    drill-downs read them)."""
+    return frame.rename(columns=i18n.pick_all(TRAFFIC_TEXTS["columns"], lang))
 BYTE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 
 # Keys of the page's clickable charts and tables (their selection state lives in
@@ -212,16 +225,18 @@ def run_concurrently(run_one, queries: Mapping, tick=None, interval_s: float = 0
     return out
 
 
-def progress_line(states: Mapping) -> str:
+def progress_line(states: Mapping, lang: str = "en") -> str:
     """One line for several running queries: each one's state, and the data scanned."""
     if not states:
-        return "Running the view's queries…"
+        return traffic_text("running", lang)
     if len(states) == 1:  # one query: its own line ('Athena: running · 3.1 s · …')
         return next(iter(states.values())).describe()
     scanned = sum(p.scanned_bytes or 0 for p in states.values())
     running = sum(1 for p in states.values() if p.state in ("QUEUED", "RUNNING"))
-    line = f"{len(states)} queries, {running} running · {max(p.elapsed_s for p in states.values()):.1f} s"
-    return line + (f" · {scanned / 1e6:,.1f} MB scanned" if scanned else "")
+    seconds = f"{max(p.elapsed_s for p in states.values()):.1f}"
+    line = traffic_text("queries-running", lang, count=len(states), running=running,
+                        seconds=seconds)
+    return line + (traffic_text("scanned", lang, mb=f"{scanned / 1e6:,.1f}") if scanned else "")
 
 
 # --- summary -------------------------------------------------------------------------------
@@ -235,11 +250,7 @@ class Metric:
     help: str
 
 
-SUMMARY_FIELDS = (("flows", "Flows", "Flow log records with traffic (NODATA/SKIPDATA left out)."),
-                  ("bytes", "Bytes", "Bytes in those records."),
-                  ("packets", "Packets", "Packets in those records."),
-                  ("sources", "Sources", "Distinct source addresses."),
-                  ("destinations", "Destinations", "Distinct destination addresses."))
+SUMMARY_FIELDS = ("flows", "bytes", "packets", "sources", "destinations")
 
 
 def reject_rate(row: Mapping) -> float | None:
@@ -253,23 +264,27 @@ def percent_change(current: int, previous: int | None) -> str | None:
     return f"{(current - previous) / previous * 100:+.1f} %"
 
 
-def summary_metrics(current: Mapping, previous: Mapping | None) -> list[Metric]:
+def summary_metrics(current: Mapping, previous: Mapping | None, lang: str = "en"
+                    ) -> list[Metric]:
     """Totals of the range, each with its change against the previous period."""
     previous = previous or {}
     metrics = []
-    for key, label, meaning in SUMMARY_FIELDS:
+    for key in SUMMARY_FIELDS:
         value = current.get(key) or 0
         before = previous.get(key)
         shown = human_bytes(value) if key == "bytes" else human_count(value)
-        metrics.append(Metric(label, shown, percent_change(value, before), "normal",
-                              f"{meaning} Exactly {value:,}; previous period "
-                              f"{before or 0:,}."))
+        meaning = traffic_text(f"{key}-help", lang, "summary")
+        metrics.append(Metric(traffic_text(key, lang, "summary"), shown,
+                              percent_change(value, before), "normal",
+                              traffic_text("exactly", lang, "summary", meaning=meaning,
+                                           value=f"{value:,}", before=f"{before or 0:,}")))
     rate, before = reject_rate(current), reject_rate(previous)
     delta = None if rate is None or before is None else f"{rate - before:+.2f} pp"
+    rejects, flows = f"{current.get('rejects') or 0:,}", f"{current.get('flows') or 0:,}"
     metrics.append(Metric(
-        "Reject rate", "–" if rate is None else f"{rate:.2f} %", delta, "inverse",
-        f"Rejected flows: {current.get('rejects') or 0:,} of {current.get('flows') or 0:,}. "
-        "The change is in percentage points (pp) against the previous period."))
+        traffic_text("reject-rate", lang, "summary"), "–" if rate is None else f"{rate:.2f} %",
+        delta, "inverse",
+        traffic_text("reject-rate-help", lang, "summary", rejects=rejects, flows=flows)))
     return metrics
 
 
@@ -395,12 +410,12 @@ def zone_name(filters: Filters, zone: str | None) -> str:
     return datetime.fromtimestamp(filters.start, timeutil.zone(zone)).tzname() or "UTC"
 
 
-def bucket_text(bucket: int) -> str:
-    if bucket % 86400 == 0:
-        return f"{bucket // 86400} day" + ("s" if bucket > 86400 else "")
-    if bucket % 3600 == 0:
-        return f"{bucket // 3600} hour" + ("s" if bucket > 3600 else "")
-    return f"{bucket // 60} minute" + ("s" if bucket > 60 else "")
+def bucket_text(bucket: int, lang: str = "en") -> str:
+    for unit, seconds in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if bucket % seconds == 0 or unit == "minute":
+            n = bucket // seconds
+            return traffic_text(unit + ("s" if n > 1 else ""), lang, "buckets", n=n)
+    raise AssertionError("unreachable")
 
 
 # --- rejected traffic ------------------------------------------------------------------------
@@ -456,24 +471,26 @@ def heatmap_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(level="rank", drop=True).reset_index()
 
 
-SCAN_RULE = (f"One source rejected on at least {SCAN_MIN_PORTS} destination ports or "
-             f"{SCAN_MIN_HOSTS} destination hosts within {SCAN_WINDOW_S // 60} minutes "
-             "(clock-aligned).")
+def scan_rule(lang: str = "en") -> str:
+    return traffic_text("scan-rule", lang, ports=SCAN_MIN_PORTS, hosts=SCAN_MIN_HOSTS,
+               minutes=SCAN_WINDOW_S // 60)
 
 
-def scan_pattern(row: Mapping) -> str:
+SCAN_RULE = scan_rule()
+
+
+def scan_pattern(row: Mapping, lang: str = "en") -> str:
     ports, hosts = row["max_ports"] >= SCAN_MIN_PORTS, row["max_hosts"] >= SCAN_MIN_HOSTS
-    if ports and hosts:
-        return "many ports and hosts"
-    return "many ports (vertical scan)" if ports else "many hosts (horizontal sweep)"
+    pattern = "both" if ports and hosts else "ports" if ports else "hosts"
+    return traffic_text(pattern, lang, "patterns")
 
 
-def scans_frame(rows: list[Mapping], zone: str | None) -> pd.DataFrame:
+def scans_frame(rows: list[Mapping], zone: str | None, lang: str = "en") -> pd.DataFrame:
     """Probable port scans, most ports/hosts first."""
     columns = ["source", "pattern", "most ports", "most hosts", "windows scanning",
                "rejected flows", "first rejected", "last rejected"]
     return pd.DataFrame([{
-        "source": row["srcaddr"], "pattern": scan_pattern(row),
+        "source": row["srcaddr"], "pattern": scan_pattern(row, lang),
         "most ports": row["max_ports"], "most hosts": row["max_hosts"],
         "windows scanning": row["scan_hours"], "rejected flows": row["flows"],
         "first rejected": timeutil.format_local(row["first_start"], zone),

@@ -7,12 +7,8 @@ from lib.engines import data_dir
 from lib.filters import InvalidFilters
 from lib.present import plain
 
-LABELS = {"src": "Source IP or CIDR", "dst": "Destination IP or CIDR",
-          "dst_port": "Destination port", "protocol": "Protocol"}
-HELP = {"src": "Where the traffic comes from: 10.0.1.5, 10.0.1.0/24 or 2001:db8::5.",
-        "dst": "Where it goes: an address or a network.",
-        "dst_port": "The service's port, e.g. 443. Leave empty for ICMP (ping) or any port.",
-        "protocol": "TCP, UDP, ICMP or a number; empty means any."}
+TEXTS = i18n.catalogue("checkpage")
+SEARCH_COLUMNS = i18n.catalogue("search")["columns"]
 ALERTS = {"connected": st.success, "intermittent": st.warning, "refused": st.warning,
           "no-response": st.warning, "no-records": st.info, "incomplete-logs": st.warning}
 
@@ -30,16 +26,24 @@ def use_demo_case() -> None:
 
 
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
-st.title("Connection check")
-st.caption("Did my traffic get through, and if not, where was it stopped? The time range, "
-           "accounts and regions come from the sidebar; its other filters do not apply here.")
+lang = gui.language()
+LABELS = i18n.pick_all(TEXTS["labels"], lang)
+HELP = i18n.pick_all(TEXTS["help"], lang)
+
+
+def say(key: str, **values) -> str:
+    return i18n.fill(TEXTS["texts"][key], lang, **values)
+
+
+st.title(say("title"))
+st.caption(say("caption"))
 
 config = gui.settings()
 cases = check.demo_cases(data_dir(config)) if config.engine == "duckdb" else []
 if cases:
-    st.selectbox("Try a demo case", cases, index=None, key="check_demo",
+    st.selectbox(say("demo"), cases, index=None, key="check_demo",
                  format_func=lambda c: f"{c['name']}: {c['src']} → {c['dst']}",
-                 placeholder="Choose a demo case…", on_change=use_demo_case)
+                 placeholder=say("demo-placeholder"), on_change=use_demo_case)
 
 left, right = st.columns(2)
 for column, key in ((left, "src"), (right, "dst"), (left, "dst_port"), (right, "protocol")):
@@ -48,13 +52,14 @@ for column, key in ((left, "src"), (right, "dst"), (left, "dst_port"), (right, "
 
 raw = {**gui.raw_filters(), **{k: st.session_state.get(w) for k, w in check.WIDGET_KEYS.items()}}
 if not (raw["src"] or "").strip() or not (raw["dst"] or "").strip():
-    st.info("Enter a source and a destination to check.")
+    st.info(say("enter"))
     st.stop()
 try:
     filters = check.parse_check(raw)
 except InvalidFilters as invalid:
     for key, message in invalid.errors.items():
-        st.error(f"{LABELS.get(key) or gui.LABELS.get(key, key)}: {plain(message)}")
+        field = LABELS.get(key) or (gui.label(key, lang) if key in gui.LABELS else key)
+        st.error(f"{field}: {plain(message)}")
     st.stop()
 
 # The check's records and, beside them, what the logs could not see (issue 22).
@@ -66,14 +71,14 @@ if any(found is None for found in results.values()):
 result = results.pop("check")
 rows = result.rows()
 spec = check.CheckSpec.from_filters(filters)
-zone, lang = gui.viewer_zone(), gui.language()
+zone = gui.viewer_zone()
 verdict = check.judge(rows, spec, lang=lang, now=timeutil.now(), zone=zone,
                       limit=check.CHECK_LIMIT,
                       context={name: found.rows() for name, found in results.items()})
 
 # The words hold addresses, interface IDs and values read from the logs: text, not Markdown.
 ALERTS.get(verdict.code, st.error)(f"**{plain(verdict.message)}**")
-st.caption(f"verdict: `{verdict.code}` · " + gui.query_caption(result))
+st.caption(say("verdict", code=verdict.code) + gui.query_caption(result))
 st.markdown("\n".join(f"- {plain(reason)}" for reason in verdict.reasons))
 
 gaps = check.gaps_table(verdict, zone)
@@ -81,20 +86,21 @@ if gaps is not None:
     st.subheader(i18n.pick(check.words.WORDS["gaps-heading"], lang))
     st.dataframe(gaps, hide_index=True, width="stretch")
 if rows:
-    st.subheader("Evidence")
+    st.subheader(say("evidence"))
     st.dataframe(check.evidence_table(verdict, zone), hide_index=True, width="stretch")
     st.dataframe(check.interfaces_table(verdict), hide_index=True, width="stretch")
     st.altair_chart(check.timeline_chart(rows, spec, zone, lang), width="stretch")
-    st.subheader("The records that prove it")
+    st.subheader(say("proof"))
     for number, group in enumerate(verdict.evidence["proof"]):
         label = plain(check.proof_label(group, lang))
-        if st.button(f"Open in Search: {label}", key=f"check_proof_{number}"):
+        if st.button(say("open", label=label), key=f"check_proof_{number}"):
             gui.drill_down(group["search"])
-        with st.expander(f"Record keys: {label}"):
+        with st.expander(say("keys", label=label)):
             st.code("\n".join(group["keys"]), language=None)
-    st.dataframe(present.search_summary(rows, zone), hide_index=True, width="stretch")
+    st.dataframe(gui.headings(present.search_summary(rows, zone), SEARCH_COLUMNS, lang),
+                 hide_index=True, width="stretch")
 
-st.caption("Share this check: the link holds the inputs and the absolute time range.")
+st.caption(say("share"))
 # The sidebar's language box writes its label to the URL, the zone box the zone name.
 link = check.share_query(filters, {"lang": gui.LANGUAGES.get(lang, ""), "tz": zone})
 st.code(f"{(st.context.url or '').split('?')[0]}?{link}", language=None)

@@ -77,11 +77,12 @@ def test_selecting_a_record_explains_it_in_the_chosen_language(monkeypatch, stor
     root, made = store
     at = records_app(monkeypatch, root, **DAY1, rec_object=made["four"].name, lang="ja",
                      rec_table={"selection": {"rows": [3], "columns": []}}).run()
-    assert browse(at).subheader[0].value == "Line 5 explained"
-    nodata = explained(at)
-    assert nodata.loc["srcaddr", "value"] == "- (該当なし)"
-    assert "NODATA" in nodata.loc["srcaddr", "meaning"]
-    assert "送信元" in nodata.loc["srcaddr", "explanation"]
+    # The whole page follows the language since issue 19, point 4 (headings included).
+    assert browse(at).subheader[0].value == "5 行目の説明"
+    nodata = browse(at).dataframe[2].value.set_index("フィールド")
+    assert nodata.loc["srcaddr", "値"] == "- (該当なし)"
+    assert "NODATA" in nodata.loc["srcaddr", "意味"]
+    assert "送信元" in nodata.loc["srcaddr", "説明"]
     assert not browse(at).button  # a NODATA record has no flow to search for
 
 
