@@ -1128,3 +1128,12 @@ def shared_fake() -> FakeAthena:
         fake.store_root = root
         _SHARED = fake
     return _SHARED
+
+
+def fake_over(store):
+    """The shared fake over ``store`` while the caller's fixture lasts, then back over its own
+    store (a module fixture's body: ``yield from fake_over(store)``)."""
+    fake = shared_fake()
+    fake.load_store(store)
+    yield fake
+    fake.load_store(fake.store_root)

@@ -7,7 +7,7 @@ keep their code with a caveat. On DuckDB and on the fake Athena (the same querie
 import json
 
 import pytest
-from fake_athena import shared_fake
+from fake_athena import fake_over
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0, V5_FORMAT, record, write_object
 
 from lib import check
@@ -96,10 +96,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fake(store):
     """The shared fake Athena, over this module's store (then back to its own)."""
-    fake = shared_fake()
-    fake.load_store(store)
-    yield fake
-    fake.load_store(fake.store_root)
+    yield from fake_over(store)
 
 
 @pytest.fixture(scope="module", params=["duckdb", "athena"])

@@ -7,7 +7,7 @@ import json
 
 import pytest
 from costfixture import EXPECTED_A, EXPECTED_B, PAIRS_A, SAVINGS_A, VPC_A, WINDOW, build_cost_store
-from fake_athena import shared_fake
+from fake_athena import fake_over
 from storefixture import ACCOUNT_A, ACCOUNT_B
 
 from lib import cli, cost
@@ -29,10 +29,7 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def fake(store):
     """The shared fake Athena, over the cost store for this module (then back to its own)."""
-    fake = shared_fake()
-    fake.load_store(store)
-    yield fake
-    fake.load_store(fake.store_root)
+    yield from fake_over(store)
 
 
 @pytest.fixture

