@@ -9,7 +9,6 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,12 +27,10 @@ from lib.columnar_manifest import (
     read_manifest,
     write_json,
 )
-from lib.store import layout
+from lib.store import ReportProgress, layout
 from lib.store.backends import is_s3, open_backend
 from lib.store.layout import Folder, StoredObject
 from lib.store.reading import Headers, Limits
-
-Progress = Callable[[float, str], None]
 
 MAX_SEGMENTS = 8  # segments in one folder before they are merged into one
 SETTLED_S = 2  # a folder mtime newer than this may still change within the same clock tick
@@ -79,7 +76,7 @@ class FolderResult:
 class Builder:
     """One build of one cache directory; see ``build``."""
 
-    def __init__(self, data_dir: str, cache_dir: Path, progress: Progress | None, workers: int,
+    def __init__(self, data_dir: str, cache_dir: Path, progress: ReportProgress | None, workers: int,
                  commit_every_s: float, throttle_s: float, settings=None):
         self.data_dir, self.cache_dir = data_dir, Path(cache_dir)
         self.backend = open_backend(data_dir, settings)
@@ -245,7 +242,7 @@ class Builder:
         write_json(self.cache_dir / MANIFEST, manifest, durable=True)
 
 
-def build(data_dir: str, cache_dir: str | Path, progress: Progress | None = None,
+def build(data_dir: str, cache_dir: str | Path, progress: ReportProgress | None = None,
           workers: int | None = None, commit_every_s: float = 1.0, throttle_s: float = 0.0,
           wait_for_lock: bool = True, settings=None) -> BuildReport:
     """Convert the store's new and changed objects into the cache (see lib/columnar.py).

@@ -43,7 +43,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -51,8 +50,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from lib import schema
-
-Progress = Callable[[float, str], None]
+from lib.store import ReportProgress
 
 SLOT = 300  # delivery slot (s)
 MIN_RECORDS = 200
@@ -171,7 +169,7 @@ def epoch_of(value: str | float) -> int:
     return int(dt.timestamp())
 
 
-def text_progress(stream=None, width: int = 30) -> Progress:
+def text_progress(stream=None, width: int = 30) -> ReportProgress:
     """A progress callback drawing ``[#####.....]  42% message`` on a terminal stream."""
     stream = stream or sys.stderr
     last = [-1]
@@ -927,7 +925,7 @@ def _write_many(items: list[tuple[str, bytes]]) -> int:
 
 
 def _write_objects(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot: np.ndarray,
-                   out_dir: str, seed: int, report: Progress) -> tuple[int, int]:
+                   out_dir: str, seed: int, report: ReportProgress) -> tuple[int, int]:
     """One object per (flow log, slot); records are sorted by flow log, slot, start."""
     n = len(fl)
     key = fl * (1 << 40) + slot
@@ -973,7 +971,7 @@ def _write_objects(topo: _Topo, r: dict[str, np.ndarray], fl: np.ndarray, slot: 
 # --- main entry -----------------------------------------------------------------------
 
 def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
-             end: int | str | None = None, progress: Progress | None = None,
+             end: int | str | None = None, progress: ReportProgress | None = None,
              cost_cases: bool = False, gap_cases: bool = False) -> GenerateSummary:
     """Write demo flow logs under ``out_dir/AWSLogs/...`` and ``out_dir/scenarios.json``.
 

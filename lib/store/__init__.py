@@ -11,10 +11,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lib.store.backends import open_backend
 from lib.store.layout import EARLY_SLACK_S, OBJECT_NAME, StoredObject
 
-__all__ = ["EARLY_SLACK_S", "OBJECT_NAME", "StoredObject", "accounts_and_regions", "open_backend"]
+__all__ = ["EARLY_SLACK_S", "OBJECT_NAME", "ReportProgress", "StoredObject",
+           "accounts_and_regions", "open_backend"]
+
+# How a long job over the store says how far it is: (fraction done, 0 to 1; what it is
+# doing now). The demo writer and the cache build report this way.
+ReportProgress = Callable[[float, str], None]
 
 
 def accounts_and_regions(location: str, settings=None) -> list[tuple[str, str]]:
