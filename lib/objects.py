@@ -51,7 +51,7 @@ class OutOfScope(PermissionError):
 
 
 @dataclass(frozen=True)
-class Folder:
+class Level:
     """One level of the layout as the user picks it (an account, a region, a date, an hour)."""
 
     label: str  # what is shown: 012345678901, us-east-1, 2026-09-21, 09
@@ -105,7 +105,7 @@ class ObjectStore:
     def _dirs(self, parts: tuple[str, ...]) -> list[str]:
         return self._backend.listing(parts)[0]
 
-    def accounts(self) -> list[Folder]:
+    def accounts(self) -> list[Level]:
         """Account folders within scope; an account whose flow logs use both folder styles
         has two, the Hive-style one labelled as such."""
         found = []
@@ -113,13 +113,13 @@ class ObjectStore:
             for hive in (False, True):
                 account = level(name, "aws-account-id", ACCOUNT_DIR, hive)
                 if account and self._scope.allows(account):
-                    found.append(Folder(account, ("AWSLogs", name), account, hive=hive))
+                    found.append(Level(account, ("AWSLogs", name), account, hive=hive))
         plain = {f.account for f in found if not f.hive}
         return sorted((replace(f, label=f"{f.account} (Hive-style folders)")
                        if f.hive and f.account in plain else f for f in found),
                       key=lambda f: f.label)
 
-    def regions(self, account: Folder) -> list[Folder]:
+    def regions(self, account: Level) -> list[Level]:
         self._allowed(account.account)
         service = f"aws-service={SERVICE}" if account.hive else SERVICE
         parts = (*account.parts, service)
@@ -127,39 +127,39 @@ class ObjectStore:
         for name in self._dirs(parts):
             region = level(name, "aws-region", REGION_DIR, account.hive)
             if region:
-                out.append(Folder(region, (*parts, name), account.account, region, account.hive))
+                out.append(Level(region, (*parts, name), account.account, region, account.hive))
         return sorted(out, key=lambda f: f.label)
 
-    def _dated(self, parent: Folder, key: str, pattern: re.Pattern) -> list[tuple[str, str]]:
+    def _dated(self, parent: Level, key: str, pattern: re.Pattern) -> list[tuple[str, str]]:
         found = ((name, level(name, key, pattern, parent.hive)) for name in self._dirs(
             parent.parts))
         return sorted((value, name) for name, value in found if value)
 
-    def dates(self, region: Folder) -> list[Folder]:
+    def dates(self, region: Level) -> list[Level]:
         """Day folders, newest first (year, month and day folders listed one by one)."""
         self._allowed(region.account)
         out = []
         for year, year_dir in self._dated(region, "year", YEAR_DIR):
-            in_year = Folder(year, (*region.parts, year_dir), region.account, region.region,
+            in_year = Level(year, (*region.parts, year_dir), region.account, region.region,
                              region.hive)
             for month, month_dir in self._dated(in_year, "month", TWO_DIGITS):
-                in_month = Folder(month, (*in_year.parts, month_dir), region.account,
+                in_month = Level(month, (*in_year.parts, month_dir), region.account,
                                   region.region, region.hive)
                 for day, day_dir in self._dated(in_month, "day", TWO_DIGITS):
-                    out.append(Folder(f"{year}-{month}-{day}", (*in_month.parts, day_dir),
+                    out.append(Level(f"{year}-{month}-{day}", (*in_month.parts, day_dir),
                                       region.account, region.region, region.hive))
         return out[::-1]
 
-    def hours(self, date: Folder) -> list[Folder]:
+    def hours(self, date: Level) -> list[Level]:
         """Hour folders of a day; empty when the layout has none (objects are in the day).
         The listing is the one ``objects`` uses, so a daily layout is listed once."""
         self._allowed(date.account)
         dirs = self._backend.listing(date.parts, OBJECT_LIMIT)[0]
         hours = ((level(name, "hour", TWO_DIGITS, date.hive), name) for name in dirs)
-        return [Folder(hour, (*date.parts, name), date.account, date.region, date.hive)
+        return [Level(hour, (*date.parts, name), date.account, date.region, date.hive)
                 for hour, name in sorted(hours) if hour]
 
-    def objects(self, folder: Folder, limit: int = OBJECT_LIMIT) -> list[StoredObject]:
+    def objects(self, folder: Level, limit: int = OBJECT_LIMIT) -> list[StoredObject]:
         """The objects directly in a folder in name order (flow log, then delivery time),
         at most ``limit``."""
         self._allowed(folder.account)

@@ -63,7 +63,7 @@ def show_row(row: records.Row, key: str) -> None:
     search_button(row, key)
 
 
-def pick(column, label: str, folders: list[objects.Folder], key: str) -> objects.Folder:
+def pick(column, label: str, folders: list[objects.Level], key: str) -> objects.Level:
     """A folder of the layout picked by the user; the script stops when there is none."""
     by_label = {f.label: f for f in folders}
     if not by_label:
