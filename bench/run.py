@@ -153,7 +153,7 @@ def bench_build(root: Path, cache: Path, runs: int, workers: int, records: int) 
     for _ in range(runs):
         shutil.rmtree(cache, ignore_errors=True)
         began, used = time.perf_counter(), cpu_seconds()
-        report = columnar.build(str(root), cache, workers=workers)
+        report = columnar.build_cache(str(root), cache, workers=workers)
         times.append(time.perf_counter() - began)
         cpu.append(cpu_seconds() - used)
         expect(report.records == records, f"built {report.records} records, not {records}")

@@ -597,7 +597,7 @@ def _run_cache(args) -> int:
         if args.action == "status":
             print(json.dumps(columnar.status(root, cache_dir, settings), indent=1))
             return EXIT_OK
-        report = columnar.build(root, cache_dir, progress=text_progress(sys.stderr),
+        report = columnar.build_cache(root, cache_dir, progress=text_progress(sys.stderr),
                                 workers=args.workers, throttle_s=args.throttle, settings=settings)
     except (OSError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)

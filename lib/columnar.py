@@ -55,7 +55,7 @@ import threading
 import time
 from pathlib import Path
 
-from lib.columnar_build import BuildReport, build, status
+from lib.columnar_build import BuildReport, build_cache, status
 from lib.columnar_manifest import build_lock, cache_dir_for, folder_files, read_manifest
 from lib.columnar_view import ColumnarCache, View
 from lib.store.backends import is_s3
@@ -63,7 +63,7 @@ from lib.store.columns import RECORD_COLUMNS
 from lib.store.layout import Folder
 
 __all__ = ["RECORD_COLUMNS", "BackgroundBuild", "BuildReport", "ColumnarCache", "Folder", "View",
-           "build", "cache_dir_for", "folder_files", "read_manifest", "status"]
+           "build_cache", "cache_dir_for", "folder_files", "read_manifest", "status"]
 
 
 # --- building in the background (the app) --------------------------------------------------
@@ -108,7 +108,7 @@ class BackgroundBuild:
     def _build(self, throttle_s: float) -> None:
         try:
             prune_stale(self.cache_dir.parent)
-            self.report = build(self.data_dir, self.cache_dir, progress=self._progress,
+            self.report = build_cache(self.data_dir, self.cache_dir, progress=self._progress,
                                 throttle_s=throttle_s, wait_for_lock=False, settings=self.settings)
         except Exception as error:  # noqa: BLE001 - a failed build leaves the raw path working
             self.error = f"{type(error).__name__}: {error}"

@@ -242,7 +242,7 @@ class Builder:
         write_json(self.cache_dir / MANIFEST, manifest, durable=True)
 
 
-def build(data_dir: str, cache_dir: str | Path, progress: ReportProgress | None = None,
+def build_cache(data_dir: str, cache_dir: str | Path, progress: ReportProgress | None = None,
           workers: int | None = None, commit_every_s: float = 1.0, throttle_s: float = 0.0,
           wait_for_lock: bool = True, settings=None) -> BuildReport:
     """Convert the store's new and changed objects into the cache (see lib/columnar.py).

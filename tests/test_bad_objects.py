@@ -76,12 +76,12 @@ def test_a_gzip_bomb_is_refused_by_a_query_in_bounded_memory(bombed):
 
 def test_a_gzip_bomb_is_refused_by_the_build_and_not_retried(bombed, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
-    report, peak = peak_mb(lambda: columnar.build(str(bombed), cache))
+    report, peak = peak_mb(lambda: columnar.build_cache(str(bombed), cache))
     assert report.objects == 1 and report.records == 2
     assert any("gzip bomb" in s for s in report.skipped)
     assert peak < 96, f"peak {peak:.0f} MB"
     assert columnar.status(str(bombed), cache)["pending_objects"] == 0
-    assert columnar.build(str(bombed), cache).objects == 0  # marked: not read again
+    assert columnar.build_cache(str(bombed), cache).objects == 0  # marked: not read again
 
 
 def test_the_size_cap_names_its_setting(tmp_path):
@@ -103,7 +103,7 @@ def long_line_object(length: int) -> bytes:
 def test_a_line_over_the_cap_is_malformed_and_the_build_goes_on(tmp_path, tmp_path_factory):
     put(tmp_path, "fl-00000000000001e5", long_line_object(2 << 20))  # past pyarrow's blocks
     cache = tmp_path_factory.mktemp("cache")
-    report = columnar.build(str(tmp_path), cache)
+    report = columnar.build_cache(str(tmp_path), cache)
     assert report.records == 2 and report.malformed_lines == 1 and not report.skipped
     assert columnar.status(str(tmp_path), cache)["pending_objects"] == 0
     raw = search(tmp_path)
@@ -141,7 +141,7 @@ def test_symbolic_links_are_not_followed_out_of_the_store(tmp_path):
     os.symlink(outside / "AWSLogs" / secret.parts[-8], store / "AWSLogs" / "111111111111")
     assert sources(search(store)) == {"10.0.0.5", "10.0.1.9"}
     cache = tmp_path / "cache"
-    report = columnar.build(str(store), cache)
+    report = columnar.build_cache(str(store), cache)
     assert report.records == 2
     cached = DuckDBEngine(str(store), columnar_dir=str(cache)).run(
         Query("search", parse_filters(WINDOW), scope=ALL_ACCOUNTS))
@@ -159,5 +159,5 @@ def test_a_line_over_the_cap_with_the_right_field_count_is_malformed(tmp_path):
     result = search(tmp_path)
     assert sources(result) == {"10.0.1.9"}
     assert any("1 malformed line" in s for s in result.skipped)
-    report = columnar.build(str(tmp_path), tmp_path / "cache")
+    report = columnar.build_cache(str(tmp_path), tmp_path / "cache")
     assert report.records == 1 and report.malformed_lines == 1

@@ -66,7 +66,7 @@ def assert_same_answers(raw, cached, summary, kinds=tuple(KIND_BUILDERS), scope=
 
 def test_every_kind_gives_the_raw_answer(store):
     root, cache, summary = store
-    report = columnar.build(str(root), cache)
+    report = columnar.build_cache(str(root), cache)
     assert report.records == summary.records
     assert report.objects == summary.objects and not report.skipped
     raw, cached = engines(root, cache)
@@ -78,7 +78,7 @@ def test_every_kind_gives_the_raw_answer(store):
 
 def test_files_are_sorted_and_keyed(store):
     root, cache, _ = store
-    columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
     manifest = columnar.read_manifest(cache)
     segment = next(iter(manifest["folders"].values()))["segments"][0]
     table = pq.read_table(cache / segment["file"])
@@ -94,14 +94,14 @@ def test_files_are_sorted_and_keyed(store):
 
 def test_only_new_objects_are_converted(store):
     root, cache, summary = store
-    columnar.build(str(root), cache)
-    again = columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
+    again = columnar.build_cache(str(root), cache)
     assert (again.objects, again.records) == (0, 0)
     existing = write_object(root, [record("10.9.0.1", "10.9.0.2", 1000, 443, start=END - 900)],
                             flow_log="fl-0aaaaaaaaaaaaaaa1")  # into a folder already converted
     fresh = write_object(root, [record("10.9.0.3", "10.9.0.4", 1000, 443, start=END + 86400)],
                          flow_log="fl-0aaaaaaaaaaaaaaa1")  # a new day folder
-    report = columnar.build(str(root), cache)
+    report = columnar.build_cache(str(root), cache)
     assert (report.objects, report.records) == (2, 2)
     status = columnar.status(str(root), cache)
     assert status["objects"] == summary.objects + 2 and status["pending_objects"] == 0
@@ -110,13 +110,13 @@ def test_only_new_objects_are_converted(store):
 
 def test_many_small_additions_are_merged(store, monkeypatch):
     root, cache, _ = store
-    columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
     monkeypatch.setattr(columnar_build, "MAX_SEGMENTS", 2)
     for minute in range(4):
         write_object(root, [record("10.9.0.1", "10.9.0.2", 1000 + minute, 443,
                                    start=END - 3000 + 60 * minute)],
                      flow_log=f"fl-0aaaaaaaaaaaaaa{minute}f")
-        columnar.build(str(root), cache)
+        columnar.build_cache(str(root), cache)
     folder = columnar.Folder("012345678901", "us-east-1", ("2026", "09", "21"))
     entry = columnar.read_manifest(cache)["folders"][folder.rel]
     assert len(entry["segments"]) <= 2 and entry["records"] == 4
@@ -129,7 +129,7 @@ def test_many_small_additions_are_merged(store, monkeypatch):
 
 def test_new_objects_are_seen_before_the_next_build(store):
     root, cache, summary = store
-    columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
     raw, cached = engines(root, cache)
     write_object(root, [record("10.7.7.7", "10.0.0.9", 40000, 22, start=END - 600)],
                  flow_log="fl-0bbbbbbbbbbbbbbb1")
@@ -144,7 +144,7 @@ def test_new_objects_are_seen_before_the_next_build(store):
 
 def test_changed_object_reads_raw_until_rebuilt(store):
     root, cache, summary = store
-    columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
     raw, cached = engines(root, cache)
     query = Query("search", parse_filters({"start": str(summary.start), "end": str(END)}),
                   limit=5000, scope=ALL_ACCOUNTS)
@@ -156,7 +156,7 @@ def test_changed_object_reads_raw_until_rebuilt(store):
     os.replace(replacement, victim)
     assert cached.route(query) == "raw"
     assert cached.run(query).table.equals(raw.run(query).table)
-    columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
     assert cached.route(query) == "columnar"
     assert cached.run(query).table.equals(raw.run(query).table)
 
@@ -167,7 +167,7 @@ def test_corrupt_object_is_skipped_and_reported(store):
                        flow_log="fl-0ccccccccccccccc1")
     good_bytes = bad.read_bytes()
     bad.write_bytes(good_bytes[:25])
-    report = columnar.build(str(root), cache)
+    report = columnar.build_cache(str(root), cache)
     assert [s for s in report.skipped if bad.name in s]
     assert report.objects == summary.objects
     assert any(bad.name in s for s in columnar.status(str(root), cache)["skipped"])
@@ -177,7 +177,7 @@ def test_corrupt_object_is_skipped_and_reported(store):
     assert any(bad.name in s for s in result.skipped)
     assert result.table.equals(raw.run(query).table)
     bad.write_bytes(good_bytes)  # repaired (another size): converted by the next build
-    assert columnar.build(str(root), cache).objects == 1
+    assert columnar.build_cache(str(root), cache).objects == 1
     assert "10.5.5.5" in {r["srcaddr"] for r in cached.run(query).rows()}
 
 
@@ -213,7 +213,7 @@ def test_killed_build_leaves_a_usable_cache_and_resumes(store):
     raw, cached = engines(root, cache)
     query = Query("top-talkers", parse_filters({"start": str(summary.start), "end": str(END)}), scope=ALL_ACCOUNTS)
     assert cached.run(query).table.equals(raw.run(query).table)  # the rest is read raw
-    report = columnar.build(str(root), cache)
+    report = columnar.build_cache(str(root), cache)
     assert report.objects == summary.objects - converted
     assert columnar.status(str(root), cache)["pending_objects"] == 0
     named = {n for e in columnar.read_manifest(cache)["folders"].values()
@@ -247,5 +247,5 @@ def test_get_engine_uses_the_cache_of_its_data_dir(store, monkeypatch):
                               "FLOWSCOPE_CONFIG": "/nonexistent"})
     query = Query("timeline", parse_filters({"start": str(summary.start), "end": str(END)}), scope=ALL_ACCOUNTS)
     assert get_engine(settings).route(query) == "raw"
-    columnar.build(str(root), columnar.cache_dir_for(settings, str(root)))
+    columnar.build_cache(str(root), columnar.cache_dir_for(settings, str(root)))
     assert get_engine(settings).route(query) == "rollup:actions"

@@ -25,7 +25,7 @@ import json, sys
 import pyarrow as pa
 from lib import columnar, columnar_convert
 columnar_convert.CHUNK_BYTES = int(sys.argv[3])
-report = columnar.build(sys.argv[1], sys.argv[2], workers=1)
+report = columnar.build_cache(sys.argv[1], sys.argv[2], workers=1)
 print(json.dumps({"records": report.records, "peak": pa.default_memory_pool().max_memory()}))
 """
 

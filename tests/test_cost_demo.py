@@ -105,7 +105,7 @@ def test_the_columnar_cache_gives_the_same_charges(demos, tmp_path):
 
     summary = demos[1]
     cache = tmp_path / "columnar"
-    columnar.build(summary.out_dir, cache, workers=1)
+    columnar.build_cache(summary.out_dir, cache, workers=1)
     raw, cached = DuckDBEngine(summary.out_dir), DuckDBEngine(summary.out_dir,
                                                               columnar_dir=str(cache))
     filters = parse_filters({"start": str(summary.start), "end": str(summary.end)})

@@ -19,8 +19,6 @@ PENDING = {
     "build_cost", "build_cost_savings",  # lib.query's kind builders call lib.cost's
     "accounts_and_regions", "clear_caches",  # the store, its layout, the Records browser
     "parse_network",  # lib.filters' names the field in its message; lib.iputil's does not
-    # Left to rename (issue 20 note): two meanings each.
-    "build",
 }
 
 

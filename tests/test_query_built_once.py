@@ -71,7 +71,7 @@ def test_a_cold_raw_run_builds_the_query_once(setup, builds):
 
 def test_a_cold_rollup_routed_run_builds_the_query_once(setup, builds):
     root, settings, summary = setup
-    columnar.build(str(root), columnar.cache_dir_for(settings, str(root)))
+    columnar.build_cache(str(root), columnar.cache_dir_for(settings, str(root)))
     engine = get_engine(settings)
     query = fresh_query(summary, top=19)
     assert engine.route(query) == "rollup:pairs"
@@ -85,7 +85,7 @@ def test_a_cold_rollup_routed_run_builds_the_query_once(setup, builds):
 
 def test_the_source_is_placed_in_the_ast_not_spliced(setup):
     root, settings, summary = setup
-    columnar.build(str(root), columnar.cache_dir_for(settings, str(root)))
+    columnar.build_cache(str(root), columnar.cache_dir_for(settings, str(root)))
     engine = get_engine(settings)
     query = fresh_query(summary, top=23)
     sql = engine.run(query).sql
@@ -101,7 +101,7 @@ def test_the_source_is_placed_in_the_ast_not_spliced(setup):
 def test_the_source_provides_only_the_address_keys_the_query_reads(setup, cached):
     root, settings, summary = setup
     if cached:
-        columnar.build(str(root), columnar.cache_dir_for(settings, str(root)))
+        columnar.build_cache(str(root), columnar.cache_dir_for(settings, str(root)))
     engine = get_engine(settings)
     window = {"start": str(summary.start), "end": str(END)}
     plain = Query("search", parse_filters(window), scope=ALL_ACCOUNTS)

@@ -23,7 +23,7 @@ def cached_store(tmp_path_factory):
     store = tmp_path_factory.mktemp("store")
     generate(store, records=3000, days=0.25, seed=11, end=END)
     cache = tmp_path_factory.mktemp("cache")
-    columnar.build(str(store), cache)
+    columnar.build_cache(str(store), cache)
     return store, cache
 
 
@@ -167,7 +167,7 @@ def test_objects_newer_than_the_rollups_count(tmp_path):
     root, cache = tmp_path / "store", tmp_path / "cache"
     write_object(root, [record("10.0.0.1", "10.0.0.2", 1000, 443, start=T0 + 100, bytes_=10),
                         record("10.0.0.1", "10.0.0.2", 1001, 443, start=T0 + 7000, bytes_=20)])
-    columnar.build(str(root), cache)
+    columnar.build_cache(str(root), cache)
     write_object(root, [record("10.0.0.1", "10.0.0.2", 1002, 443, start=T0 + 3700, bytes_=40)],
                  flow_log="fl-0ffffffffffffffff")
     engine = DuckDBEngine(str(root), columnar_dir=str(cache))

@@ -72,7 +72,7 @@ def test_raw_queries_over_s3_equal_the_local_copy(bucket):
 def test_the_cache_is_built_from_the_bucket_and_answers_the_same(bucket):
     local, settings, summary = bucket
     cache = columnar.cache_dir_for(settings, settings.data_dir)
-    report = columnar.build(settings.data_dir, cache, settings=settings)
+    report = columnar.build_cache(settings.data_dir, cache, settings=settings)
     assert (report.objects, report.records) == (summary.objects, summary.records)
     cached = DuckDBEngine(settings.data_dir, columnar_dir=str(cache), settings=settings)
     query = Query("search", parse_filters(filter_sets(summary)[0]), scope=ALL_ACCOUNTS)
@@ -102,18 +102,18 @@ def test_a_new_day_costs_one_listing(bucket, endpoint, monkeypatch, tmp_path):
     local, settings, summary = bucket
     cache = tmp_path / "cache"
     prefixes = listed_prefixes(monkeypatch)
-    columnar.build(settings.data_dir, cache, settings=settings)
+    columnar.build_cache(settings.data_dir, cache, settings=settings)
     assert len(day_listings(prefixes)) == len(columnar.read_manifest(cache)["folders"])
     backends.clear_caches()
     prefixes.clear()
-    assert columnar.build(settings.data_dir, cache, settings=settings).objects == 0
+    assert columnar.build_cache(settings.data_dir, cache, settings=settings).objects == 0
     assert day_listings(prefixes) == []  # settled days are not listed again
     later = END + 5 * 86400
     new = write_object(local / "new", [record("10.1.2.3", "10.3.2.1", 1234, 443, start=later)])
     upload(endpoint, local / "new", settings.data_dir.split("/")[2])
     backends.clear_caches()
     prefixes.clear()
-    report = columnar.build(settings.data_dir, cache, settings=settings)
+    report = columnar.build_cache(settings.data_dir, cache, settings=settings)
     assert (report.objects, report.records) == (1, 1)
     assert day_listings(prefixes) == ["/".join(new.relative_to(local / "new").parts[:-1])]
 
@@ -167,7 +167,7 @@ def test_a_killed_build_from_s3_resumes(bucket):
     process.wait()
     converted = _committed_objects(cache)
     assert 0 < converted < summary.objects  # killed part way
-    report = columnar.build(settings.data_dir, cache, settings=settings)
+    report = columnar.build_cache(settings.data_dir, cache, settings=settings)
     assert report.objects == summary.objects - converted
     cached = DuckDBEngine(settings.data_dir, columnar_dir=str(cache), settings=settings)
     assert_same_answers(DuckDBEngine(str(local)), cached, summary, kinds=("search", "timeline"))
@@ -186,7 +186,7 @@ def test_a_bucket_that_cannot_be_listed_is_a_clear_engine_error(endpoint):
 def test_objects_newer_than_the_cache_are_read_raw_within_the_bound(tmp_path):
     write_object(tmp_path, [record("10.0.0.1", "10.0.0.2", 1, 443, start=END - 3000)])
     cache = tmp_path / "cache"
-    columnar.build(str(tmp_path), cache)
+    columnar.build_cache(str(tmp_path), cache)
     for n in range(3):  # delivered after the build: not in the cache yet
         write_object(tmp_path, [record(f"10.0.9.{n}", "10.0.0.2", 1, 443, start=END - 2000)],
                      flow_log=f"fl-00000000000000a{n}", delivered=END - 1200 + 300 * n)
