@@ -245,3 +245,19 @@ def test_every_page_text_has_japanese(name):
     missing = [f"[{group}.{key}]" for group, table in i18n.catalogue(name).items()
                for key, texts in table.items() if not texts.get("ja")]
     assert missing == [], f"{name}.toml: no Japanese for {missing}"
+
+
+def test_every_page_has_its_name_in_both_languages():
+    """A page added beside the catalogue (Data health was) kept its English name in the
+    Japanese navigation."""
+    import ast
+    from pathlib import Path
+
+    from lib import i18n
+
+    app = ast.parse((Path(__file__).resolve().parent.parent / "app.py").read_text())
+    titles = [k.value.value for node in ast.walk(app) if isinstance(node, ast.Call)
+              and getattr(node.func, "attr", "") == "Page"
+              for k in node.keywords if k.arg == "title"]
+    names = i18n.catalogue("ui")["pages"]
+    assert titles and all(names.get(t, {}).get("ja") for t in titles), titles

@@ -19,8 +19,9 @@ PAGES = [
 # The sidebar's labels in Japanese, and English words it must not show any more.
 SIDEBAR_JA = ["期間のクイック選択", "開始", "終了", "送信元 IP / CIDR", "宛先ポート", "タイムゾーン"]
 SIDEBAR_EN = ["Quick range", "Source IP or CIDR", "Destination port(s)", "Time zone",
-              "Refresh results", "Sign out", "Search", "Connection check", "Traffic", "Records"]
-NAVIGATION_JA = ["検索", "疎通確認", "トラフィック", "コスト", "レコード"]
+              "Refresh results", "Sign out", "Search", "Connection check", "Traffic", "Records",
+              "Data health"]
+NAVIGATION_JA = ["検索", "疎通確認", "トラフィック", "コスト", "レコード", "データの健全性"]
 
 
 @pytest.fixture
