@@ -180,6 +180,16 @@ class FakeAthena:
                 "AWS_DEFAULT_REGION": self.region, "AWS_EC2_METADATA_DISABLED": "true",
                 "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
 
+    def use_in_app(self, monkeypatch, settings: dict[str, str]) -> None:
+        """Point the app (an AppTest, through its environment) at the fake: the AWS variables,
+        every athena_* setting as FLOWSCOPE_*, then ``settings`` (FLOWSCOPE_* names; they win)."""
+        env = dict(self.environment_variables())
+        env.update({f"FLOWSCOPE_{key.upper()}": str(value)
+                    for key, value in self.settings().__dict__.items() if key.startswith("athena_")})
+        env.update(settings)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+
     @contextlib.contextmanager
     def environment(self):
         import os

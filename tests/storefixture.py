@@ -48,3 +48,21 @@ def write_object(root: Path, records: list[dict], account: str = ACCOUNT_A,
         lines.append(" ".join("-" if r.get(name) is None else str(r[name]) for name in fmt))
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
     return path
+
+
+def files_under(root) -> set[str]:
+    """Every file below ``root``, as paths relative to it."""
+    import os
+
+    return {os.path.relpath(os.path.join(folder, name), root)
+            for folder, _, names in os.walk(root) for name in names}
+
+
+def write_three_records(root: Path) -> Path:
+    """A request and its answer, and a rejected SSH attempt: the pages' small store."""
+    write_object(root, [
+        record("10.0.0.5", "10.0.1.9", 40001, 443, start=T0 + 100),
+        record("10.0.1.9", "10.0.0.5", 443, 40001, start=T0 + 160),
+        record("198.51.100.7", "10.0.0.5", 51515, 22, start=T0 + 200, action="REJECT"),
+    ])
+    return root

@@ -186,22 +186,29 @@ def _committed_objects(cache: Path) -> int:
     return 0 if manifest is None else sum(f["objects"] for f in manifest["folders"].values())
 
 
-def test_killed_build_leaves_a_usable_cache_and_resumes(store):
-    root, _, summary = store
-    home = root.parent / "home"
-    env = {**os.environ, "FLOWSCOPE_CACHE_DIR": str(home), "FLOWSCOPE_CONFIG": "/nonexistent"}
+def kill_a_build_part_way(data: str, cache: Path, env: dict[str, str]) -> int:
+    """Start `lib.cli cache build` (slowed down) in a process of its own, kill it once it has
+    committed something; the objects it had converted by then."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "lib.cli", "cache", "build", "--data", str(root),
+        [sys.executable, "-m", "lib.cli", "cache", "build", "--data", data,
          "--throttle", "0.15", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    cache = columnar.cache_dir_for(load_settings(env), str(root))
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _committed_objects(cache) == 0 and process.poll() is None \
             and time.monotonic() < deadline:
         time.sleep(0.02)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    converted = _committed_objects(cache)
+    return _committed_objects(cache)
+
+
+def test_killed_build_leaves_a_usable_cache_and_resumes(store):
+    root, _, summary = store
+    home = root.parent / "home"
+    env = {"FLOWSCOPE_CACHE_DIR": str(home), "FLOWSCOPE_CONFIG": "/nonexistent"}
+    cache = columnar.cache_dir_for(load_settings(env), str(root))
+    converted = kill_a_build_part_way(str(root), cache, env)
     assert 0 < converted < summary.objects  # killed part way
     manifest = columnar.read_manifest(cache)
     for entry in manifest["folders"].values():  # every file the manifest names is whole

@@ -34,15 +34,9 @@ def fake(store):
 
 @pytest.fixture
 def athena_env(fake, monkeypatch):
-    for key, value in fake.environment_variables().items():
-        monkeypatch.setenv(key, value)
-    settings = {"FLOWSCOPE_CONFIG": "/nonexistent", "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0",
-                "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0", "FLOWSCOPE_AUDIT_FILE": "/dev/null"}
-    for key, value in fake.settings().__dict__.items():
-        if key.startswith("athena_") and f"FLOWSCOPE_{key.upper()}" not in settings:
-            settings[f"FLOWSCOPE_{key.upper()}"] = str(value)
-    for key, value in settings.items():
-        monkeypatch.setenv(key, value)
+    fake.use_in_app(monkeypatch, {
+        "FLOWSCOPE_CONFIG": "/nonexistent", "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0",
+        "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0", "FLOWSCOPE_AUDIT_FILE": "/dev/null"})
     fake.reset()
 
 

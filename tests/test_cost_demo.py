@@ -8,16 +8,13 @@ import json
 import os
 
 import pytest
+from storefixture import files_under
 
 from lib import cli, cost, generator
 
 END = 1764115200 + 3 * 3600 + 1200  # as tests/test_generator.py
 N = 3000
 
-
-def files(root) -> set[str]:
-    return {os.path.relpath(os.path.join(folder, name), root)
-            for folder, _, names in os.walk(root) for name in names}
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +26,7 @@ def demos(tmp_path_factory):
 
 def test_the_rest_of_the_demo_does_not_move(demos):
     plain, with_costs = demos
-    before, after = files(plain.out_dir), files(with_costs.out_dir)
+    before, after = files_under(plain.out_dir), files_under(with_costs.out_dir)
     assert before < after
     assert all(filecmp.cmp(os.path.join(plain.out_dir, f), os.path.join(with_costs.out_dir, f),
                            shallow=False) for f in before)

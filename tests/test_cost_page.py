@@ -152,16 +152,10 @@ def test_bad_prices_are_shown_not_run(monkeypatch, store):
 def athena_page(store, monkeypatch):
     fake = shared_fake()
     fake.load_store(store)
-    for key, value in fake.environment_variables().items():
-        monkeypatch.setenv(key, value)
-    settings = {"FLOWSCOPE_ENGINE": "athena", "FLOWSCOPE_AUTH_MODE": "none",
-                "FLOWSCOPE_DATA_DIR": str(store), "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0",
-                "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0"}
-    for key, value in fake.settings().__dict__.items():
-        if key.startswith("athena_") and f"FLOWSCOPE_{key.upper()}" not in settings:
-            settings[f"FLOWSCOPE_{key.upper()}"] = str(value)
-    for key, value in settings.items():
-        monkeypatch.setenv(key, value)
+    fake.use_in_app(monkeypatch, {
+        "FLOWSCOPE_ENGINE": "athena", "FLOWSCOPE_AUTH_MODE": "none",
+        "FLOWSCOPE_DATA_DIR": str(store), "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0",
+        "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0"})
     monkeypatch.setattr(AthenaEngine, "__init__",
                         functools.partialmethod(AthenaEngine.__init__, poll_interval=0.01))
     fake.reset()

@@ -39,17 +39,11 @@ def fake():
 def athena_app(fake, monkeypatch):
     """A factory of fresh AppTests of app.py on the Athena engine; caches cleared once, at
     the start, so later AppTests in the test share the engine (and its connection)."""
-    for key, value in fake.environment_variables().items():
-        monkeypatch.setenv(key, value)
-    settings = {"FLOWSCOPE_ENGINE": "athena", "FLOWSCOPE_AUTH_MODE": "none",
-                "FLOWSCOPE_DATA_DIR": str(fake.store_root), "FLOWSCOPE_CONFIG": "/nonexistent",
-                "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0", "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0",
-                "FLOWSCOPE_AUDIT_FILE": "/dev/null"}
-    for key, value in fake.settings().__dict__.items():
-        if key.startswith("athena_") and f"FLOWSCOPE_{key.upper()}" not in settings:
-            settings[f"FLOWSCOPE_{key.upper()}"] = str(value)
-    for key, value in settings.items():
-        monkeypatch.setenv(key, value)
+    fake.use_in_app(monkeypatch, {
+        "FLOWSCOPE_ENGINE": "athena", "FLOWSCOPE_AUTH_MODE": "none",
+        "FLOWSCOPE_DATA_DIR": str(fake.store_root), "FLOWSCOPE_CONFIG": "/nonexistent",
+        "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0", "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0",
+        "FLOWSCOPE_AUDIT_FILE": "/dev/null"})
     monkeypatch.setattr(AthenaEngine, "__init__",
                         functools.partialmethod(AthenaEngine.__init__, **FAST))
     fake.reset()

@@ -5,6 +5,7 @@ import filecmp
 import os
 
 import pytest
+from storefixture import files_under
 
 from lib import generator, health
 from lib.engines.duckdb_engine import DuckDBEngine
@@ -16,10 +17,6 @@ END = 1_796_000_000 - 1_796_000_000 % 3600
 N = 3000
 
 
-def files(root):
-    return {os.path.relpath(os.path.join(folder, name), root)
-            for folder, _, names in os.walk(root) for name in names}
-
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory):
@@ -30,7 +27,7 @@ def demos(tmp_path_factory):
 
 def test_the_rest_of_the_demo_does_not_move(demos):
     plain, with_gaps = demos
-    before, after = files(plain.out_dir), files(with_gaps.out_dir)
+    before, after = files_under(plain.out_dir), files_under(with_gaps.out_dir)
     assert before - {"scenarios.json"} < after
     assert all(filecmp.cmp(os.path.join(plain.out_dir, f), os.path.join(with_gaps.out_dir, f),
                            shallow=False) for f in before - {"scenarios.json"})

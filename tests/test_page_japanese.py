@@ -7,7 +7,7 @@ import re
 import pytest
 from apptest import app, errors
 from google.protobuf.json_format import MessageToDict
-from storefixture import T0, record, write_object
+from storefixture import T0, record, write_object, write_three_records
 from test_traffic_queries import WINDOW as TRAFFIC_WINDOW
 from test_traffic_queries import write_traffic_store
 
@@ -28,6 +28,11 @@ ENGLISH = ["Search", "Traffic", "Records", "Connection check", "Quick range", "T
 WORD = re.compile(r"\b(" + "|".join(re.escape(w) for w in ENGLISH) + r")\b")
 SHOWN = ("label", "body", "placeholder", "help", "options", "tabs", "caption", "text")
 NOT_SHOWN_AS_UI = ("code", "exception")  # SQL, record lines, links: data, not words
+
+
+@pytest.fixture
+def store(tmp_path):
+    return write_three_records(tmp_path)
 
 
 def shown_strings(message: dict) -> list[str]:
@@ -61,14 +66,6 @@ def english_left(at) -> list[str]:
                    for word in WORD.findall(text)})
 
 
-@pytest.fixture
-def store(tmp_path):
-    write_object(tmp_path, [
-        record("10.0.0.5", "10.0.1.9", 40001, 443, start=T0 + 100),
-        record("10.0.1.9", "10.0.0.5", 443, 40001, start=T0 + 160),
-        record("198.51.100.7", "10.0.0.5", 51515, 22, start=T0 + 200, action="REJECT"),
-    ])
-    return tmp_path
 
 
 def labels(at) -> set[str]:

@@ -2,19 +2,14 @@
 
 import pytest
 from apptest import app, errors, sidebar_text
-from storefixture import T0, record, write_object
+from storefixture import T0, record, write_object, write_three_records
 
 from lib import timeutil
 
 
 @pytest.fixture
 def store(tmp_path):
-    write_object(tmp_path, [
-        record("10.0.0.5", "10.0.1.9", 40001, 443, start=T0 + 100),
-        record("10.0.1.9", "10.0.0.5", 443, 40001, start=T0 + 160),
-        record("198.51.100.7", "10.0.0.5", 51515, 22, start=T0 + 200, action="REJECT"),
-    ])
-    return tmp_path
+    return write_three_records(tmp_path)
 
 
 WINDOW = {"start": str(T0), "end": str(T0 + 3600)}

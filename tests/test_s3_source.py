@@ -6,18 +6,13 @@ kill; raw reads beside the cache are bounded and say so."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import boto3
 import pytest
 from s3kit import isolate_aws, moto_endpoint
 from storefixture import record, write_object
-from test_columnar import END, ROOT, _committed_objects, assert_same_answers, filter_sets
+from test_columnar import END, assert_same_answers, filter_sets, kill_a_build_part_way
 
 from lib import columnar
 from lib.config import Settings
@@ -152,20 +147,10 @@ def test_cli_query_and_cache_build_take_an_s3_location(bucket, capsys, monkeypat
 
 def test_a_killed_build_from_s3_resumes(bucket):
     local, settings, summary = bucket
-    env = {**os.environ, "FLOWSCOPE_CACHE_DIR": settings.cache_dir, "FLOWSCOPE_CONFIG": "/none",
+    env = {"FLOWSCOPE_CACHE_DIR": settings.cache_dir, "FLOWSCOPE_CONFIG": "/none",
            "FLOWSCOPE_S3_ENDPOINT_URL": settings.s3_endpoint_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lib.cli", "cache", "build", "--data", settings.data_dir,
-         "--throttle", "0.15", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cache = columnar.cache_dir_for(settings, settings.data_dir)
-    deadline = time.monotonic() + 120
-    while _committed_objects(cache) == 0 and process.poll() is None \
-            and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait()
-    converted = _committed_objects(cache)
+    converted = kill_a_build_part_way(settings.data_dir, cache, env)
     assert 0 < converted < summary.objects  # killed part way
     report = columnar.build_cache(settings.data_dir, cache, settings=settings)
     assert report.objects == summary.objects - converted
