@@ -8,13 +8,13 @@ because they run on whatever a file contains.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from lib import i18n
 from lib.i18n import Translations, pick
+from lib.iputil import parse_address
 
 
 def _as_int(value: Any) -> int | None:
@@ -673,7 +673,7 @@ _ADDRESS_FIELDS = ("srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr")
 
 def _is_address(value: Any) -> bool:
     try:
-        ipaddress.ip_address(str(value))
+        parse_address(str(value))
     except ValueError:
         return False
     return True

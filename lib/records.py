@@ -10,7 +10,6 @@ text and field=value), the tables the page shows, and the link from a record to 
 from __future__ import annotations
 
 import io
-import ipaddress
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Sequence
@@ -21,6 +20,7 @@ import pandas as pd
 
 from lib import glossary, i18n, timeutil
 from lib.filters import InvalidFilters, parse_filters
+from lib.iputil import IPNetwork, parse_address, parse_network
 from lib.parser import ParsedLine, looks_like_header, parse_format, parse_lines
 from lib.schema import BY_COLUMN, BY_NAME, DEFAULT_FORMAT, VERSION_FORMATS, field_for
 
@@ -134,9 +134,9 @@ CHOICES = {"action": ("ACCEPT", "REJECT"), "log-status": ("OK", "NODATA", "SKIPD
 _SERVICE_NAMES = frozenset(name.lower() for name in glossary.PORT_SERVICES.values())
 
 
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def _network(text: str) -> IPNetwork | None:
     try:
-        return ipaddress.ip_network(text, strict=False)
+        return parse_network(text)
     except ValueError:
         return None
 
@@ -174,7 +174,7 @@ def wanted_problem(name: str, wanted: str) -> str | None:
 def _in_network(value: Any, wanted: str) -> bool:
     network = _network(wanted)
     try:
-        return network is not None and ipaddress.ip_address(str(value)) in network
+        return network is not None and parse_address(str(value)) in network
     except ValueError:
         return False
 
