@@ -382,8 +382,7 @@ def prepare_data() -> None:
     """With no configured data directory, make demo data on first start (progress shown)."""
     config = settings()
     if config.engine != "duckdb" or config.data_dir:
-        for warning in _athena_layout_warnings(config):
-            st.warning(warning)
+        _show_layout_warnings(config)
         refresh_columnar_cache(config)
         return
     from lib.demo import demo_info, ensure_demo_data
@@ -398,13 +397,31 @@ def prepare_data() -> None:
     refresh_columnar_cache(config)
 
 
-@st.cache_data(ttl=3600, show_spinner=False)
-def _athena_layout_warnings(config: Settings) -> list[str]:
-    """Flow logs the Athena table would read with the wrong field order (sampled from the
-    bucket, checked once an hour per configuration)."""
-    from lib.athena_ddl import layout_warnings
+@st.cache_resource(show_spinner=False)
+def _layout_check(config: Settings):
+    """One background check per configuration, shared by every session."""
+    from lib.athena_ddl import LayoutCheck
 
-    return layout_warnings(config)
+    return LayoutCheck(config)
+
+
+LAYOUT_CHECK_EVERY_S = 3600
+LAYOUT_WAIT_S = 0.5  # a quick bucket answers within the first run; a slow one never holds it
+
+
+def _show_layout_warnings(config: Settings) -> None:
+    """Flow logs the Athena table would read with the wrong field order (sampled from the
+    bucket once an hour per configuration, in the background: a large bucket's listing
+    never holds up a page). Until the first check ends, a line says it runs."""
+    if config.engine != "athena" or not config.s3_location:
+        return
+    check = _layout_check(config)
+    check.refresh(every_s=LAYOUT_CHECK_EVERY_S)
+    check.wait(LAYOUT_WAIT_S)
+    if check.warnings is None:
+        st.caption(ui_text("layout-checking"))
+    for warning in check.warnings or ():
+        st.warning(warning)
 
 
 @st.cache_resource(show_spinner=False)

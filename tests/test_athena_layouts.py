@@ -2,10 +2,14 @@
 reads a header per flow log and declares one table per field order plus a view uniting
 them; the app warns about a flow log that no table reads in its own order."""
 
+import threading
+import time
+
 import boto3
 import pytest
 from fake_athena import build_store, shared_fake
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0, V5_FORMAT, record, write_object
+from streamlit.testing.v1 import AppTest
 
 from lib import cli
 from lib.athena_ddl import layout_warnings
@@ -152,14 +156,59 @@ def test_the_start_page_shows_the_warning(fake, bucket, monkeypatch):
 
     _, location = bucket
     at = app(monkeypatch, "/nonexistent", start=WINDOW["start"], end=WINDOW["end"])
-    settings = fake.settings(athena_database="checked", athena_table="flows",
-                             s3_location=location, s3_endpoint_url=fake.endpoint)
+    athena_env(monkeypatch, fake.settings(athena_database="checked", athena_table="flows",
+                                          s3_location=location, s3_endpoint_url=fake.endpoint))
+    shown = " ".join(w.value for w in shown_after_check(at))
+    assert "fl-0c00000000000000a" in shown and "lib.cli ddl" in shown
+
+
+def shown_after_check(at, runs: int = 60):
+    """The page's warnings once the background check has ended (it may take a few runs).
+    Each look is a new session's first run: AppTest drops the frame's elements (drawn
+    before st.navigation) from its tree on a session's later runs."""
+    for _ in range(runs):
+        fresh = AppTest.from_file(at._script_path, default_timeout=60)
+        fresh.session_state["start"], fresh.session_state["end"] = WINDOW["start"], WINDOW["end"]
+        fresh.run(timeout=60)
+        if not any("Checking in the background" in c.value for c in fresh.caption):
+            return fresh.warning
+        time.sleep(0.5)
+    raise AssertionError("the layout check never ended")
+
+
+def athena_env(monkeypatch, settings):
     for key, value in settings.__dict__.items():
         if key.startswith(("athena_", "s3_")) or key == "engine":
             monkeypatch.setenv(f"FLOWSCOPE_{key.upper()}", str(value))
-    at.run(timeout=60)
-    shown = " ".join(w.value for w in at.warning)
-    assert "fl-0c00000000000000a" in shown and "lib.cli ddl" in shown
+
+
+def test_a_slow_bucket_check_does_not_hold_the_page(fake, bucket, monkeypatch):
+    """A large bucket's listing takes long: the page draws at once, says the check runs,
+    and shows its warning on a later run (before, the first run waited for the check)."""
+    from apptest import app
+
+    from lib import athena_ddl
+
+    release = threading.Event()
+
+    def slow_check(settings):
+        release.wait(120)
+        return ["A flow log in s3://slow-bucket/x is read with the wrong field order."]
+
+    monkeypatch.setattr(athena_ddl, "layout_warnings", slow_check)
+    _, location = bucket
+    at = app(monkeypatch, "/nonexistent", start=WINDOW["start"], end=WINDOW["end"])
+    athena_env(monkeypatch, fake.settings(athena_database="slowcheck", athena_table="flows",
+                                          s3_location=location, s3_endpoint_url=fake.endpoint))
+    try:
+        at.run(timeout=20)
+        assert not at.exception
+        assert any("Checking in the background" in c.value for c in at.caption)
+        assert not any("wrong field order" in w.value for w in at.warning)
+    finally:
+        release.set()
+    shown = " ".join(w.value for w in shown_after_check(at))
+    assert "s3://slow-bucket/x" in shown
 
 
 def test_an_unreadable_catalog_is_said_not_hidden(fake, bucket):
