@@ -260,6 +260,20 @@ def from_cursor(cursor: SearchCursor) -> list[exp.Expression]:
     return [test] if start is None else [col("start") <= lit(start), test]
 
 
+def search_after(query: Query, cursor: SearchCursor | None) -> Query:
+    """The search's page after ``cursor`` (None: its first page), its time range cut after
+    the cursor's start: no later row starts later, so the engines choose only the objects,
+    partitions and row groups that can hold them, and a later page never reads more than
+    the first (on Athena, never costs more)."""
+    if cursor is None:
+        return replace(query, after=None)
+    start = dict(cursor_values(cursor))["start"]
+    filters = query.filters
+    if start is not None and start + 1 < filters.end:
+        filters = filters.with_(end=start + 1)
+    return replace(query, filters=filters, after=cursor)
+
+
 def search_key(row: dict) -> tuple:
     """A search row's values of SEARCH_ORDER: what a cursor holds."""
     return tuple(row.get(column) for column in SEARCH_ORDER)

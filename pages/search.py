@@ -3,7 +3,7 @@
 import streamlit as st
 
 from lib import gui, health, i18n, present
-from lib.query import Query, next_cursor
+from lib.query import Query, next_cursor, search_after
 
 TEXTS = i18n.catalogue("search")
 PAGE_KEY = "search_page"  # session state: the page shown, and the search it belongs to
@@ -48,8 +48,9 @@ limit = gui.settings().search_limit
 page = current_page((filters, gap_records))
 # The first search can take seconds (a cold cache, Athena): say so instead of a blank page.
 with st.spinner(say("searching")):
-    result = gui.run_query(Query("search", filters, scope=gui.user_scope(), limit=limit,
-                                 gap_records=gap_records, after=page["cursor"]))
+    result = gui.run_query(search_after(Query("search", filters, scope=gui.user_scope(),
+                                              limit=limit, gap_records=gap_records),
+                                        page["cursor"]))
 if result is None:
     st.stop()
 

@@ -3,6 +3,8 @@ order, newest first. Pages put together are the unlimited search's rows: no dupl
 gap, ties on start (and on most other fields), records identical in every field and NULLs
 in the tie-breakers included; the fake Athena gives the same pages as DuckDB."""
 
+from dataclasses import replace
+
 import pytest
 from fake_athena import fake_over
 from storefixture import ACCOUNT_B, T0, V5_FORMAT, record, write_object
@@ -19,10 +21,11 @@ from lib.query import (
     QueryError,
     SearchCursor,
     next_cursor,
+    search_after,
     search_key,
 )
 
-WINDOW = {"start": str(T0), "end": str(T0 + 3600)}
+WINDOW = {"start": str(T0), "end": str(T0 + 2 * 86400)}  # two day folders
 
 
 def tied_records(start: int) -> list[dict]:
@@ -50,6 +53,7 @@ def write_store(root):
                         for n in range(5) for flags in (2, 18)], fmt=V5_FORMAT,
                  flow_log="fl-0v5format00000001")
     write_object(root, tied_records(T0 + 120), account=ACCOUNT_B, region="eu-west-1")
+    write_object(root, tied_records(T0 + 86400 + 300))  # the next day's folder
     return root
 
 
@@ -59,8 +63,9 @@ def store(tmp_path_factory):
 
 
 def search(limit, after=None, gap_records=True):
-    return Query("search", parse_filters(WINDOW), scope=ALL_ACCOUNTS, limit=limit, after=after,
-                 gap_records=gap_records)
+    """A page as the Search page asks for it (its range cut at the cursor)."""
+    return search_after(Query("search", parse_filters(WINDOW), scope=ALL_ACCOUNTS, limit=limit,
+                              gap_records=gap_records), after)
 
 
 def pages(engine, size, gap_records=True):
@@ -142,6 +147,30 @@ def test_athena_gives_the_same_pages(store, athena):
     assert second.rows() == duck.run(search(size, cursor)).rows()
     assert first + second.rows() == everything(duck)[:2 * size]
     assert " OFFSET " in second.sql  # the identical rows already shown are skipped in SQL
+
+
+def test_a_later_page_reads_only_the_day_folders_that_can_hold_it(store, athena):
+    """The range is cut after the cursor's start: a page of the first day's records scans
+    that day's objects only, not the newer day's too (Athena bills what it scans)."""
+    whole = everything(DuckDBEngine(str(store)))
+    newest_day = sum(1 for r in whole if r["start"] >= T0 + 86400)
+    cursor = next_cursor(whole[:newest_day + 1])  # a row of the first day
+    query = search(10, cursor)
+    assert query.filters.end == cursor.key[0] + 1
+    first = athena.run(search(10), refresh=True)
+    later = athena.run(query, refresh=True)
+    assert later.rows() == whole[newest_day + 1:newest_day + 11]
+    assert 0 < later.scanned_bytes < first.scanned_bytes
+
+
+def test_the_cut_range_changes_no_row(store):
+    engine = DuckDBEngine(str(store))
+    uncut = Query("search", parse_filters(WINDOW), scope=ALL_ACCOUNTS, limit=MAX_LIMIT)
+    for n in (1, 9, 30, 60):
+        cursor = next_cursor(everything(engine)[:n])
+        cut = search_after(uncut, cursor)
+        assert cut.filters.end < uncut.filters.end
+        assert engine.run(cut).rows() == engine.run(replace(uncut, after=cursor)).rows()
 
 
 def test_athena_pages_through_rows_tied_on_the_whole_cursor_key(store, athena):
