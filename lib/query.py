@@ -18,6 +18,9 @@ text is spliced anywhere.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
@@ -272,6 +275,26 @@ def search_after(query: Query, cursor: SearchCursor | None) -> Query:
     if start is not None and start + 1 < filters.end:
         filters = filters.with_(end=start + 1)
     return replace(query, filters=filters, after=cursor)
+
+
+def cursor_token(cursor: SearchCursor) -> str:
+    """The cursor as one word for a command line (``--before``): its values and count as
+    compact JSON in URL-safe base64 (no quoting needed in a shell)."""
+    text = json.dumps([list(cursor.key), cursor.shown], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def cursor_from_token(token: str) -> SearchCursor:
+    """The cursor a token names; QueryError for anything cursor_token did not make (the
+    values are then checked against their columns when the query is built)."""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        key, shown = json.loads(text)
+        if not isinstance(key, list):
+            raise ValueError
+        return SearchCursor(tuple(key), shown)
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+        raise QueryError("not a cursor a previous search page printed") from None
 
 
 def search_key(row: dict) -> tuple:
