@@ -7,6 +7,7 @@ from lib.query import Query, next_cursor, search_after
 
 TEXTS = i18n.catalogue("search")
 PAGE_KEY = "search_page"  # session state: the page shown, and the search it belongs to
+TABLE_KEY = "search_table"  # the results table (its selected row)
 
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 lang = gui.language()
@@ -21,8 +22,13 @@ def heading(field: str) -> str:
 
 
 def show_page(search, cursor, number: int) -> None:
-    """A button's action: show page ``number`` of ``search``, the rows after ``cursor``."""
-    st.session_state[PAGE_KEY] = {"search": search, "cursor": cursor, "number": number}
+    """A button's action: show page ``number`` of ``search``, the rows after ``cursor``
+    (None: the first page). A row selected on the page left is not one of the new page's."""
+    st.session_state.pop(TABLE_KEY, None)
+    if cursor is None:
+        st.session_state.pop(PAGE_KEY, None)
+    else:
+        st.session_state[PAGE_KEY] = {"search": search, "cursor": cursor, "number": number}
 
 
 def current_page(search) -> dict:
@@ -65,13 +71,13 @@ if not rows:
 summary = present.search_summary(rows, gui.viewer_zone(), present.search_fields(chosen))
 picked = st.dataframe(gui.headings(summary, TEXTS["columns"]), hide_index=True,
                       on_select="rerun", selection_mode="single-row",
-                      key="search_table", width="stretch")
+                      key=TABLE_KEY, width="stretch")
 older, newer = st.columns(2)
 older.button(say("older"), key="search_older", disabled=len(rows) < limit,
              on_click=show_page,
              args=(page["search"], next_cursor(rows, page["cursor"]), page["number"] + 1))
 newer.button(say("newer"), key="search_newer", disabled=page["number"] == 1,
-             on_click=st.session_state.pop, args=(PAGE_KEY, None))
+             on_click=show_page, args=(page["search"], None, 1))
 selected = [n for n in (picked.selection.rows if picked else []) if n < len(rows)]
 if selected:
     st.subheader(say("details"))

@@ -111,3 +111,13 @@ def test_japanese_paging_words(monkeypatch, store):
     assert at.button(key="search_older").label == "古い記録へ"
     assert at.button(key="search_newer").label == "新しい記録へ (最初に戻る)"
     assert "1 ページ目、1–10 件目" in caption(at)
+
+
+def test_a_row_selected_on_one_page_is_not_kept_on_the_next(page_app):
+    at = page_app
+    at.session_state["search_table"] = {"selection": {"rows": [3], "columns": []}}
+    at.run()
+    assert len(at.dataframe) == 2  # the record's details
+    at.button(key="search_older").click().run()
+    assert not at.exception and len(at.dataframe) == 1
+    assert "Select a row" in at.caption[1].value
