@@ -17,6 +17,7 @@ from browserkit import (
     open_url,
     page_url,
     password_of,
+    screenshot,
     settle,
     sign_in,
     start_server,
@@ -65,6 +66,7 @@ def test_pages_are_the_command_line_search_and_the_csv_has_local_times(page, ser
 
     click(page, "Older records", f"page 2, records {PAGE + 1:,}–")
     second = csv_rows(download(page, "Download CSV"))
+    screenshot(page, "search-page-2")
     assert len(first) == PAGE and second
     assert keys(first + second) == keys(expected[:len(first) + len(second)])
     # the CSV's readable times: the viewer's zone, named in the header, the same instants
@@ -118,6 +120,7 @@ def test_a_slow_search_says_it_is_searching(page, athena_server, lang, searching
     with fake.slow(polls=4):  # about 4 s: QUEUED and RUNNING, 4 polls each of 0.5 s
         page.goto(page_url(server.url, "", lang=lang, **window))
         expect(main(page).get_by_text(searching)).to_be_visible()
+        screenshot(page, f"search-searching-{'ja' if lang else 'en'}")
         assert not main(page).locator('[data-testid="stDataFrame"]').count()
         expect(table(page)).to_be_visible()
     settle(page)
