@@ -66,6 +66,9 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", default="search",
                    help="search | top-talkers | timeline | ... | cost | cost-savings | health | log-gaps")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
+    p.add_argument("--before", metavar="CURSOR",
+                   help="search: the next (older) page, after the cursor the previous page "
+                        "named on stderr")
     p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
                    "pair | src | dst | interface | service | vpc | account | time (default class)")
     p.add_argument("--by", default="bytes", help="top-talkers: bytes | packets | flows")
@@ -118,8 +121,9 @@ def _query_from(args):
         if args.kind in COST_KINDS:
             return _cost_query_from(args, filters, settings)
         # The command line is for local use by whoever may read the store: every account.
-        return Query(args.kind, filters, scope=ALL_ACCOUNTS, group=args.group or "pair",
-                     measure=args.by, top=args.top, bucket=args.bucket, limit=args.limit)
+        query = Query(args.kind, filters, scope=ALL_ACCOUNTS, group=args.group or "pair",
+                      measure=args.by, top=args.top, bucket=args.bucket, limit=args.limit)
+        return _page_of(query, getattr(args, "before", None))
     except InvalidFilters as invalid:
         for key, message in invalid.errors.items():
             print(f"error: --{key.replace('_', '-')}: {message}", file=sys.stderr)
@@ -128,6 +132,30 @@ def _query_from(args):
     return None
 
 
+
+
+def _page_of(query, before: str | None):
+    """A search's page after --before's cursor (the query itself without one)."""
+    from lib.query import QueryError, cursor_from_token, search_after
+
+    if before is None:
+        return query
+    if query.kind != "search":
+        raise QueryError("--before pages on a search (--kind search) only")
+    try:
+        return search_after(query, cursor_from_token(before))
+    except QueryError as error:
+        raise QueryError(f"--before: {error}") from None
+
+
+def _say_next_page(query, result) -> None:
+    """After a full search page: the option that asks for the next one (stderr, so the
+    JSON or CSV on stdout stays the records)."""
+    from lib.query import cursor_token, next_cursor
+
+    rows = result.rows()
+    if query.kind == "search" and rows and len(rows) >= query.limit:
+        print(f"more: --before {cursor_token(next_cursor(rows, query.after))}", file=sys.stderr)
 
 
 def _cost_query_from(args, filters, settings):
@@ -179,6 +207,7 @@ def _run_query(args) -> int:
     result = _run_audited(args, query)
     if result is None:
         return EXIT_FAILED
+    _say_next_page(query, result)
     records = result.records()
     if args.format == "csv":
         import pandas as pd

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pandas as pd
 
@@ -37,8 +38,34 @@ def plain(value) -> str:
     return _BLOCK_MARK.sub(r"\1\\\2", text)
 
 
-SUMMARY_COLUMNS = ("Time", "Source", "Source port", "Destination", "Destination port",
-                   "Bytes", "Packets", "Action", "Interface", "Account", "Region")
+# The Search table's columns: every record field (by its AWS name, what a link keeps) and
+# the account and region folder it was stored under, each with the English heading the
+# page's catalogue (lib/texts/search.toml [columns]) translates. In the record's order.
+LOG_ACCOUNT_FIELD, LOG_REGION_FIELD = "log-account", "log-region"  # as the CSV names them
+SEARCH_HEADINGS: dict[str, str] = {
+    "version": "Version", "account-id": "Account ID (record)", "interface-id": "Interface",
+    "srcaddr": "Source", "dstaddr": "Destination", "srcport": "Source port",
+    "dstport": "Destination port", "protocol": "Protocol", "packets": "Packets",
+    "bytes": "Bytes", "start": "Time", "end": "End", "action": "Action",
+    "log-status": "Log status", "vpc-id": "VPC", "subnet-id": "Subnet",
+    "instance-id": "Instance", "tcp-flags": "TCP flags", "type": "Traffic type",
+    "pkt-srcaddr": "Packet source", "pkt-dstaddr": "Packet destination",
+    "region": "Region (record)", "az-id": "AZ ID", "sublocation-type": "Sublocation type",
+    "sublocation-id": "Sublocation ID", "pkt-src-aws-service": "Source AWS service",
+    "pkt-dst-aws-service": "Destination AWS service", "flow-direction": "Flow direction",
+    "traffic-path": "Traffic path", "ecs-cluster-arn": "ECS cluster ARN",
+    "ecs-cluster-name": "ECS cluster", "ecs-container-instance-arn": "ECS container instance ARN",
+    "ecs-container-instance-id": "ECS container instance", "ecs-container-id": "ECS container",
+    "ecs-second-container-id": "ECS second container", "ecs-service-name": "ECS service",
+    "ecs-task-definition-arn": "ECS task definition ARN", "ecs-task-arn": "ECS task ARN",
+    "ecs-task-id": "ECS task", "reject-reason": "Reject reason",
+    LOG_ACCOUNT_FIELD: "Account", LOG_REGION_FIELD: "Region",
+}
+# What the help desk reads first; interface and account tell apart rows that are otherwise
+# the same (both ends of one flow, or one address in two VPCs).
+DEFAULT_SEARCH_FIELDS = ("start", "srcaddr", "srcport", "dstaddr", "dstport", "protocol",
+                         "action", "bytes", "packets", "interface-id", LOG_ACCOUNT_FIELD,
+                         LOG_REGION_FIELD)
 
 
 def _action_text(row: dict) -> str:
@@ -51,25 +78,53 @@ def _port_text(row: dict, port: str) -> str:
     return glossary.format_port(row.get(port), row.get("protocol"))
 
 
-def search_summary(rows: list[dict], zone: str | None) -> pd.DataFrame:
-    """One line per record, the columns the help desk reads first (times in the viewer's
-    zone). Interface and account tell apart rows that are otherwise the same (both ends of
-    one flow, or one address in two VPCs)."""
-    data = [{
-        "Time": timeutil.format_local(r.get("start"), zone),
-        "Source": r.get("srcaddr") or "",
-        "Source port": _port_text(r, "srcport"),
-        "Destination": r.get("dstaddr") or "",
-        "Destination port": _port_text(r, "dstport"),
-        "Bytes": r.get("bytes"),
-        "Packets": r.get("packets"),
-        "Action": _action_text(r),
-        "Interface": r.get("interface_id") or "",
-        "Account": r.get(schema.LOG_ACCOUNT) or r.get("account_id") or "",
-        "Region": r.get(schema.LOG_REGION) or r.get("region") or "",
-    } for r in rows]
-    frame = pd.DataFrame(data, columns=list(SUMMARY_COLUMNS))
-    return frame.astype({"Bytes": "Int64", "Packets": "Int64"})
+def _tcp_flags_text(value) -> str:
+    if value is None:
+        return ""
+    names = glossary.tcp_flag_names(value)
+    return f"{value} ({', '.join(names)})" if names else str(value)
+
+
+# Fields shown in words rather than as stored (times in the viewer's zone).
+_SHOWN = {
+    "start": lambda r, zone: timeutil.format_local(r.get("start"), zone),
+    "end": lambda r, zone: timeutil.format_local(r.get("end"), zone),
+    "srcport": lambda r, zone: _port_text(r, "srcport"),
+    "dstport": lambda r, zone: _port_text(r, "dstport"),
+    "protocol": lambda r, zone: ("" if r.get("protocol") is None
+                                 else glossary.protocol_name(r.get("protocol"))),
+    "action": lambda r, zone: _action_text(r),
+    "tcp-flags": lambda r, zone: _tcp_flags_text(r.get("tcp_flags")),
+    LOG_ACCOUNT_FIELD: lambda r, zone: r.get(schema.LOG_ACCOUNT) or r.get("account_id") or "",
+    LOG_REGION_FIELD: lambda r, zone: r.get(schema.LOG_REGION) or r.get("region") or "",
+}
+
+
+def _search_cell(field: str, row: dict, zone: str | None):
+    if field in _SHOWN:
+        return _SHOWN[field](row, zone)
+    value = row.get(schema.field_for(field).column)
+    return "" if value is None and not schema.field_for(field).is_number else value
+
+
+def search_fields(chosen) -> tuple[str, ...]:
+    """The known fields of a choice (a link may name others), in its order, each once; the
+    default columns for none."""
+    known = tuple(dict.fromkeys(f for f in chosen or () if f in SEARCH_HEADINGS))
+    return known or DEFAULT_SEARCH_FIELDS
+
+
+def search_summary(rows: list[dict], zone: str | None,
+                   fields=DEFAULT_SEARCH_FIELDS) -> pd.DataFrame:
+    """One line per record, the chosen fields in the chosen order, headed by their English
+    headings (times in the viewer's zone, ports and protocols named)."""
+    fields = search_fields(fields)
+    headings = [SEARCH_HEADINGS[f] for f in fields]
+    frame = pd.DataFrame([[_search_cell(f, r, zone) for f in fields] for r in rows],
+                         columns=headings)
+    numbers = {SEARCH_HEADINGS[f]: "Int64" for f in fields
+               if f not in _SHOWN and schema.field_for(f).is_number}
+    return frame.astype(numbers)
 
 
 def aws_record(row: dict) -> dict:
@@ -121,8 +176,34 @@ def safe_csv(frame: pd.DataFrame) -> str:
     return safe.to_csv(index=False, lineterminator="\r\n")
 
 
-def csv_bytes(rows: list[dict]) -> bytes:
-    """All fields of the result, AWS names as the header (what people paste into tickets)."""
-    frame = pd.DataFrame([{**aws_record(r), "log-account": r.get(schema.LOG_ACCOUNT),
-                           "log-region": r.get(schema.LOG_REGION)} for r in rows])
-    return safe_csv(frame).encode()
+def csv_bytes(rows: list[dict], zone: str | None = "UTC") -> bytes:
+    """All fields of the result, AWS names as the header (what people paste into tickets),
+    and beside each epoch time the same instant in ISO 8601 in the viewer's zone, the zone
+    named in the header ("start_time (Asia/Tokyo)")."""
+    zone_name = timeutil.zone(zone).key  # the zone the times are really in
+    frame = pd.DataFrame([_csv_record(r, zone_name) for r in rows])
+    # Whole numbers stay whole where some records lack them (NODATA has no ports): pandas
+    # would make the column float and write 40001.0.
+    numbers = {name: "Int64" for name in frame.columns
+               if name in schema.BY_NAME and schema.BY_NAME[name].is_number}
+    return safe_csv(frame.astype(numbers)).encode()
+
+
+def _iso_in_zone(epoch, zone_name: str) -> str | None:
+    """'2026-09-21T09:01:40+09:00': seconds always, the offset always (a spreadsheet and a
+    script read it alike, whatever the zone)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(int(epoch), timeutil.zone(zone_name)).isoformat(
+        timespec="seconds")
+
+
+def _csv_record(row: dict, zone_name: str) -> dict:
+    out = {}
+    for name, value in aws_record(row).items():
+        out[name] = value
+        if name in ("start", "end"):
+            out[f"{name}_time ({zone_name})"] = _iso_in_zone(value, zone_name)
+    out[LOG_ACCOUNT_FIELD] = row.get(schema.LOG_ACCOUNT)
+    out[LOG_REGION_FIELD] = row.get(schema.LOG_REGION)
+    return out

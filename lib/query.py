@@ -18,6 +18,9 @@ text is spliced anywhere.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
@@ -43,6 +46,7 @@ from lib.querycore import (  # noqa: F401 - the query layer's public names, re-e
     Query,
     QueryError,
     Scope,
+    SearchCursor,
     Target,
     alias,
     bigint,
@@ -202,13 +206,112 @@ def is_gap_record() -> exp.Expression:
     return in_list("log_status", GAP_STATUSES)
 
 
+# The search's whole order: SEARCH_ORDER, then every other column it returns (rows equal on
+# all of them are identical records), so both engines return ties in the same order.
+SEARCH_KEY = SEARCH_ORDER + tuple(c for c in FLOW_COLUMNS if c not in SEARCH_ORDER)
+
+
 def build_search(query: Query, select: exp.Select) -> exp.Select:
-    order = [ordered("start", desc=True)] + [ordered(c) for c in SEARCH_ORDER[1:]]
+    order = [ordered("start", desc=True)] + [ordered(c) for c in SEARCH_KEY[1:]]
     if not query.gap_records:
         select = select.where(exp.or_(col("log_status").is_(exp.null()),
                                       exp.not_(is_gap_record())))
-    return (select.select(*[col(c) for c in FLOW_COLUMNS])
-            .order_by(*order).limit(lit(query.limit)))
+    if query.after is not None:
+        select = select.where(*from_cursor(query.after))
+    select = (select.select(*[col(c) for c in FLOW_COLUMNS])
+              .order_by(*order).limit(lit(query.limit)))
+    return select.offset(lit(query.after.shown)) if query.after is not None else select
+
+
+def cursor_values(cursor: SearchCursor) -> tuple[tuple[str, int | str | None], ...]:
+    """(column, value) in SEARCH_ORDER, each value of its column's type."""
+    if len(cursor.key) != len(SEARCH_ORDER):
+        raise QueryError(f"a search cursor has {len(SEARCH_ORDER)} values")
+    for column, value in zip(SEARCH_ORDER, cursor.key, strict=True):
+        field = schema.BY_COLUMN.get(column)
+        wanted = int if field is not None and field.is_number else str
+        if value is not None and not isinstance(value, wanted):
+            raise QueryError(f"the search cursor's {column} must be a {wanted.__name__}")
+    return tuple(zip(SEARCH_ORDER, cursor.key, strict=True))
+
+
+def _equal(column: str, value) -> exp.Expression:
+    return col(column).is_(exp.null()) if value is None else col(column).eq(lit(value))
+
+
+def _later_in_order(column: str, value) -> exp.Expression:
+    """The column's values that sort after ``value``: smaller for start (newest first),
+    larger for the others, then NULL (NULLs last everywhere); nothing after a NULL."""
+    if value is None:
+        return exp.false()
+    beyond = col(column) < lit(value) if column == "start" else col(column) > lit(value)
+    return exp.or_(beyond, col(column).is_(exp.null()))
+
+
+def from_cursor(cursor: SearchCursor) -> list[exp.Expression]:
+    """The rows whose SEARCH_ORDER values are at or after the cursor's (the query then
+    skips the ``shown`` rows that share them, in SEARCH_KEY's order): one flat OR of
+    "equal on the first n, later on the next" (a nested form is too deep for sqlglot's
+    parser with this many columns), and start at or before the cursor's, a plain bound the
+    engines prune files and row groups with."""
+    pairs = cursor_values(cursor)
+    terms = [exp.and_(*[_equal(c, v) for c, v in pairs[:n]], _later_in_order(*pairs[n]))
+             for n in range(len(pairs)) if pairs[n][1] is not None]
+    terms.append(exp.and_(*[_equal(c, v) for c, v in pairs]))
+    start = dict(pairs)["start"]
+    test = exp.or_(*[exp.paren(t, copy=False) for t in terms])
+    return [test] if start is None else [col("start") <= lit(start), test]
+
+
+def search_after(query: Query, cursor: SearchCursor | None) -> Query:
+    """The search's page after ``cursor`` (None: its first page), its time range cut after
+    the cursor's start: no later row starts later, so the engines choose only the objects,
+    partitions and row groups that can hold them, and a later page never reads more than
+    the first (on Athena, never costs more)."""
+    if cursor is None:
+        return replace(query, after=None)
+    start = dict(cursor_values(cursor))["start"]
+    filters = query.filters
+    if start is not None and start + 1 < filters.end:
+        filters = filters.with_(end=start + 1)
+    return replace(query, filters=filters, after=cursor)
+
+
+def cursor_token(cursor: SearchCursor) -> str:
+    """The cursor as one word for a command line (``--before``): its values and count as
+    compact JSON in URL-safe base64 (no quoting needed in a shell)."""
+    text = json.dumps([list(cursor.key), cursor.shown], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def cursor_from_token(token: str) -> SearchCursor:
+    """The cursor a token names; QueryError for anything cursor_token did not make (the
+    values are then checked against their columns when the query is built)."""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        key, shown = json.loads(text)
+        if not isinstance(key, list):
+            raise ValueError
+        return SearchCursor(tuple(key), shown)
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+        raise QueryError("not a cursor a previous search page printed") from None
+
+
+def search_key(row: dict) -> tuple:
+    """A search row's values of SEARCH_ORDER: what a cursor holds."""
+    return tuple(row.get(column) for column in SEARCH_ORDER)
+
+
+def next_cursor(rows: list[dict], previous: SearchCursor | None = None) -> SearchCursor | None:
+    """The cursor after a search page's rows (None for no rows): its last row's key, and how
+    many rows with that key were shown, on this page and (same key) the pages before."""
+    if not rows:
+        return None
+    key = search_key(rows[-1])
+    shown = sum(1 for row in rows if search_key(row) == key)
+    if previous is not None and previous.key == key:
+        shown += previous.shown
+    return SearchCursor(key, shown)
 
 
 def build_top_talkers(query: Query, select: exp.Select) -> exp.Select:

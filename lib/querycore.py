@@ -31,6 +31,8 @@ KIND_BUILDERS: dict[str, Callable[[Query, exp.Select], exp.Select]] = {}
 GROUPS = {"src": ("srcaddr",), "dst": ("dstaddr",), "pair": ("srcaddr", "dstaddr")}
 MEASURES = ("bytes", "packets", "flows")
 MAX_LIMIT = 100_000
+# Rows a search page may skip after its cursor (identical records shown on earlier pages).
+MAX_SHOWN = 10**9
 
 
 class QueryError(ValueError):
@@ -86,6 +88,28 @@ def check_addresses(addresses: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
+class SearchCursor:
+    """Where a search page ended: the last row's values of lib.query.SEARCH_ORDER (newest
+    first), and how many rows with exactly those values were shown already. Rows can share
+    them (records that differ only in later fields, or are identical: one record delivered
+    twice): the next page starts AT the key, ordered by every column, and skips ``shown``
+    rows, so none is lost or repeated. The values are typed (int, str or None), checked
+    against their columns when the query is built; they reach the SQL only as literals."""
+
+    key: tuple[int | str | None, ...]
+    shown: int = 1
+
+    def __post_init__(self):
+        if not isinstance(self.key, tuple) or not all(
+                value is None or (isinstance(value, int | str) and not isinstance(value, bool))
+                for value in self.key):
+            raise QueryError("a search cursor is a tuple of numbers, texts or nothing")
+        if isinstance(self.shown, bool) or not isinstance(self.shown, int) or not (
+                1 <= self.shown <= MAX_SHOWN):
+            raise QueryError(f"a search cursor's shown rows must be 1-{MAX_SHOWN}")
+
+
+@dataclass(frozen=True)
 class Query:
     kind: str
     filters: Filters
@@ -100,6 +124,8 @@ class Query:
     # search: also NODATA/SKIPDATA records (they carry no traffic; the Search page leaves
     # them out unless asked, the command line and other readers keep every record)
     gap_records: bool = True
+    # search: the page after this cursor (None: the first page, the newest records)
+    after: SearchCursor | None = None
 
     def __post_init__(self):
         if not isinstance(self.scope, Scope):
@@ -118,6 +144,9 @@ class Query:
         if self.filters.start is None or self.filters.end is None:
             raise QueryError("a query needs a time range")
         check_addresses(self.addresses)
+        if self.after is not None and (self.kind != "search"
+                                       or not isinstance(self.after, SearchCursor)):
+            raise QueryError("only a search pages on, after a lib.query.SearchCursor")
 
     @property
     def accounts(self) -> tuple[str, ...] | None:

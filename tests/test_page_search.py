@@ -24,8 +24,8 @@ def test_search_shows_records_newest_first(monkeypatch, store):
     assert not at.exception and not errors(at)
     table = summary(at)
     assert list(table.columns) == ["Time", "Source", "Source port", "Destination",
-                                   "Destination port", "Bytes", "Packets", "Action",
-                                   "Interface", "Account", "Region"]
+                                   "Destination port", "Protocol", "Action", "Bytes",
+                                   "Packets", "Interface", "Account", "Region"]
     assert list(table["Source"]) == ["198.51.100.7", "10.0.1.9", "10.0.0.5"]
     assert list(table["Destination port"]) == ["22 (TCP)", "40001 (TCP)", "443 (TCP)"]
     assert list(table["Action"]) == ["REJECT", "ACCEPT", "ACCEPT"]
