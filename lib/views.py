@@ -191,6 +191,25 @@ def capture(page: str, state: Mapping) -> dict:
     return check_params(page, raw)
 
 
+def params_from_pairs(page: str, pairs: Iterable[str]) -> dict:
+    """``KEY=VALUE`` texts (the command line) as a view's values: lists comma-separated,
+    flags true or false; checked as any view's."""
+    kinds, raw = keys_for(page), {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key not in kinds:
+            raise ViewError("param-unknown", key=key[:40])
+        if kinds[key] == LIST:
+            raw[key] = [v.strip() for v in value.split(",") if v.strip()]
+        elif kinds[key] == FLAG:
+            if value.lower() not in ("true", "false"):
+                raise ViewError("param-bad", key=key)
+            raw[key] = value.lower() == "true"
+        else:
+            raw[key] = value
+    return check_params(page, raw)
+
+
 def restored(view: View) -> dict:
     """Every value of the view's page: the view's, and the empty value for every widget it
     does not name (opening a view leaves none of the previous search behind)."""

@@ -223,3 +223,60 @@ def test_every_url_bound_page_widget_is_a_known_view_value():
     for page in views.app_pages():
         missing = _bound_keys(ROOT / page) - set(views.keys_for(page))
         assert not missing, f"{page}: add {sorted(missing)} to lib.views.PAGE_KEYS"
+
+
+# --- the command line ------------------------------------------------------------------------
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """`python -m lib.cli views ...` in this process: (exit code, JSON lines, stderr)."""
+    from lib import cli as command_line
+
+    monkeypatch.setenv("FLOWSCOPE_CONFIG", "/nonexistent")
+    monkeypatch.setenv("FLOWSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FLOWSCOPE_AUDIT_FILE", str(tmp_path / "audit.jsonl"))
+
+    def run(*args):
+        code = command_line.main(["views", *args])
+        out, err = capsys.readouterr()
+        return code, [json.loads(line) for line in out.splitlines()], err
+
+    return run
+
+
+def test_the_command_line_saves_lists_shares_and_deletes(cli, tmp_path):
+    code, [saved], _ = cli("save", "--user", "alice", "--name", "web", "--param", "dst=10.0.1.0/24",
+                           "--param", "account=012345678901,123456789012",
+                           "--param", "search_gap_records=true")
+    assert code == 0 and saved["page"] == SEARCH
+    assert saved["params"] == {"dst": "10.0.1.0/24", "search_gap_records": True,
+                               "account": ["012345678901", "123456789012"]}
+    assert cli("list", "--user", "bob", "--groups", "team-a")[1] == []
+    code, [shared], _ = cli("share", "--user", "alice", "--groups", "team-a,ops",
+                            "--id", str(saved["id"]), "--share-with", "team-a")
+    assert code == 0 and shared["groups"] == ["team-a"]
+    code, listed, _ = cli("list", "--user", "bob", "--groups", "team-a")
+    assert [v["name"] for v in listed] == ["web"]
+    code, _, err = cli("delete", "--user", "bob", "--groups", "team-a", "--id", str(saved["id"]))
+    assert code == 2 and "only its owner" in err
+    assert cli("delete", "--user", "alice", "--id", str(saved["id"]))[0] == 0
+    assert cli("list", "--user", "alice")[1] == []
+    lines = [json.loads(t) for t in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(e["action"], e["user"], e["outcome"]) for e in lines] == [
+        ("save", "alice", "ok"), ("share", "alice", "ok"), ("delete", "bob", "refused"),
+        ("delete", "alice", "ok")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["save", "--user", "alice", "--name", ""], "Give the view a name"),
+    (["save", "--user", "alice", "--name", "v", "--param", "secret=1"], "cannot hold the value"),
+    (["save", "--user", "alice", "--name", "v", "--page", "pages/x.py"], "not a page"),
+    (["save", "--user", "alice", "--name", "v", "--param", "search_gap_records=maybe"],
+     "wrong kind"),
+    (["share", "--user", "alice", "--share-with", "ops"], "needs --id"),
+    (["delete", "--user", "alice", "--id", "99"], "no view 99"),
+])
+def test_the_command_line_refuses_bad_input_with_exit_2(cli, args, message):
+    code, out, err = cli(*args)
+    assert code == 2 and out == [] and message in err
+    assert cli("list", "--user", "alice")[1] == []
