@@ -710,7 +710,7 @@ def _run_views(args) -> int:
         print(f"error: {args.action} needs --id (see `views list`)", file=sys.stderr)
         return EXIT_USAGE
     try:
-        store = views.store_for(load_settings())
+        store = views.views_store(load_settings())
         if args.action == "list":
             print_json_lines(v.to_dict() for v in store.visible(viewer))
             return EXIT_OK

@@ -511,7 +511,7 @@ def _view_action(act) -> None:
     if viewer is None:
         return
     try:
-        st.session_state[_VIEW_NOTE] = ("success", act(views.store_for(settings()), viewer))
+        st.session_state[_VIEW_NOTE] = ("success", act(views.views_store(settings()), viewer))
     except views.ViewError as error:
         st.session_state[_VIEW_NOTE] = ("error", error.message(language()))
     except audit.AuditError as error:
@@ -521,7 +521,7 @@ def _view_action(act) -> None:
 def _view_text(key: str, **values) -> str:
     from lib import views
 
-    return i18n.fill(views.TEXTS["texts"][key], language(), **values)
+    return i18n.fill(views.VIEW_TEXTS["texts"][key], language(), **values)
 
 
 def _save_view() -> None:
@@ -595,7 +595,7 @@ def saved_views_box() -> None:
         # The values are in session state already; an empty address lets the widgets write
         # theirs (Streamlit refuses to clear an address bound to widgets otherwise).
         st.switch_page(target, query_params={})
-    store = views.store_for(settings())
+    store = views.views_store(settings())
     listed = [v for v in store.visible(viewer)
               if user.grant.allows_page(views.app_pages().get(v.page, ""))]
     with st.sidebar.expander(_view_text("title"), expanded=bool(

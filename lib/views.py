@@ -36,7 +36,7 @@ MAX_VIEWS_PER_USER = 200
 MAX_PARAMS_BYTES = 16_384  # a view's values as JSON
 MAX_ITEM_CHARS = 100  # one item of a list value (an account ID, a region)
 MAX_GROUPS = 50  # groups one view is shared with
-TEXTS = i18n.catalogue("views")
+VIEW_TEXTS = i18n.catalogue("views")
 
 # The kinds of value a widget holds, so a view puts back what the widget expects.
 TEXT, LIST, FLAG = "text", "list", "flag"
@@ -47,7 +47,7 @@ PAGE_KEYS: dict[str, dict[str, str]] = {
     "pages/search.py": {"search_gap_records": FLAG},
     "pages/check.py": dict.fromkeys(CHECK_WIDGET_KEYS.values(), TEXT),
 }
-APP = Path(__file__).resolve().parent.parent / "app.py"
+APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
 
 class ViewError(ValueError):
@@ -58,7 +58,7 @@ class ViewError(ValueError):
         super().__init__(self.message("en"))
 
     def message(self, lang: str | None) -> str:
-        return i18n.fill(TEXTS["errors"][self.code], lang, **values_as_text(self.values))
+        return i18n.fill(VIEW_TEXTS["errors"][self.code], lang, **values_as_text(self.values))
 
 
 def values_as_text(values: Mapping) -> dict[str, str]:
@@ -74,7 +74,7 @@ class Viewer:
 
 
 @dataclass(frozen=True)
-class View:
+class SavedView:
     id: int
     owner: str
     name: str
@@ -98,7 +98,7 @@ def app_pages() -> dict[str, str]:
     """app.py's pages, {file: English title}, read from its ``st.Page(...)`` calls (without
     running it): a view may only name one of them."""
     pages = {}
-    for node in ast.walk(ast.parse(APP.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(APP_FILE.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args:
             path = node.args[0]
             title = next((k.value for k in node.keywords if k.arg == "title"), None)
@@ -210,7 +210,7 @@ def params_from_pairs(page: str, pairs: Iterable[str]) -> dict:
     return check_params(page, raw)
 
 
-def restored(view: View) -> dict:
+def restored(view: SavedView) -> dict:
     """Every value of the view's page: the view's, and the empty value for every widget it
     does not name (opening a view leaves none of the previous search behind)."""
     empty = {TEXT: "", LIST: [], FLAG: False}
@@ -232,7 +232,7 @@ def shareable(viewer: Viewer, groups: Iterable[str]) -> tuple[str, ...]:
 
 # --- the store -----------------------------------------------------------------------------
 
-SCHEMA = """
+VIEWS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS views (
     id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, name TEXT NOT NULL,
     page TEXT NOT NULL, params TEXT NOT NULL, created REAL NOT NULL, UNIQUE (owner, name));
@@ -254,7 +254,7 @@ class ViewStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db:
             db.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
-            db.executescript(SCHEMA)
+            db.executescript(VIEWS_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=10, isolation_level=None)
@@ -270,7 +270,7 @@ class ViewStore:
                 db.execute("ROLLBACK")
                 raise
 
-    def _event(self, viewer: Viewer, action: str, outcome: str = "ok", view: View | None = None,
+    def _event(self, viewer: Viewer, action: str, outcome: str = "ok", view: SavedView | None = None,
                **extra) -> None:
         event = {"event": "view", "action": action, "user": viewer.name, "outcome": outcome}
         if view is not None:
@@ -284,7 +284,7 @@ class ViewStore:
 
     # reading
 
-    def visible(self, viewer: Viewer) -> list[View]:
+    def visible(self, viewer: Viewer) -> list[SavedView]:
         """The viewer's own views and those shared with one of their groups."""
         groups = json.dumps([fold(g) for g in viewer.groups if is_plain_identity(g)])
         with closing(self._connect()) as db:
@@ -297,13 +297,13 @@ class ViewStore:
                     "SELECT view_id, grp FROM view_shares WHERE view_id IN (SELECT value FROM "
                     "json_each(?)) ORDER BY grp", (json.dumps([r[0] for r in rows]),)):
                 shares.setdefault(view_id, []).append(group)
-        return [View(i, owner, name, page, json.loads(params), tuple(shares.get(i, ())), created)
+        return [SavedView(i, owner, name, page, json.loads(params), tuple(shares.get(i, ())), created)
                 for i, owner, name, page, params, created in rows]
 
-    def _visible_one(self, viewer: Viewer, view_id: object) -> View | None:
+    def _visible_one(self, viewer: Viewer, view_id: object) -> SavedView | None:
         return next((v for v in self.visible(viewer) if v.id == view_id), None)
 
-    def get(self, viewer: Viewer, view_id: int, action: str = "open") -> View:
+    def get(self, viewer: Viewer, view_id: int, action: str = "open") -> SavedView:
         """One view the viewer may see (another's unshared view is "not found": its
         existence is not told)."""
         view = self._visible_one(viewer, view_id)
@@ -312,14 +312,14 @@ class ViewStore:
                                view_id=view_id)
         return view
 
-    def open(self, viewer: Viewer, view_id: int) -> View:
+    def open(self, viewer: Viewer, view_id: int) -> SavedView:
         view = self.get(viewer, view_id)
         self._event(viewer, "open", view=view)
         return view
 
     # changing
 
-    def save(self, viewer: Viewer, name: str, page: str, params: Mapping) -> View:
+    def save(self, viewer: Viewer, name: str, page: str, params: Mapping) -> SavedView:
         try:
             name, page = clean_name(name), check_page(page)
             params = check_params(page, params)
@@ -338,18 +338,18 @@ class ViewStore:
                                 "(?, ?, ?, ?, ?)", (owner, name, page,
                                                     json.dumps(params, ensure_ascii=False),
                                                     created))
-            view = View(cursor.lastrowid, owner, name, page, params, (), created)
+            view = SavedView(cursor.lastrowid, owner, name, page, params, (), created)
             self._event(viewer, "save", view=view, params=params)
         return view
 
-    def _own(self, viewer: Viewer, view_id: int, action: str) -> View:
+    def _own(self, viewer: Viewer, view_id: int, action: str) -> SavedView:
         view = self.get(viewer, view_id, action)
         if not view.owned_by(viewer):
             raise self._refuse(viewer, action, ViewError("not-owner", name=view.name),
                                view_id=view.id)
         return view
 
-    def share(self, viewer: Viewer, view_id: int, groups: Iterable[str]) -> View:
+    def share(self, viewer: Viewer, view_id: int, groups: Iterable[str]) -> SavedView:
         """Share the viewer's own view with exactly these groups (none: unshare)."""
         view = self._own(viewer, view_id, "share")
         try:
@@ -360,12 +360,12 @@ class ViewStore:
             db.execute("DELETE FROM view_shares WHERE view_id = ?", (view.id,))
             db.executemany("INSERT INTO view_shares VALUES (?, ?)",
                            [(view.id, g) for g in wanted])
-            shared = View(view.id, view.owner, view.name, view.page, view.params,
+            shared = SavedView(view.id, view.owner, view.name, view.page, view.params,
                           tuple(sorted(wanted)), view.created)
             self._event(viewer, "share", view=shared, groups=list(shared.groups))
         return shared
 
-    def delete(self, viewer: Viewer, view_id: int) -> View:
+    def delete(self, viewer: Viewer, view_id: int) -> SavedView:
         """Delete the viewer's own view (another's, even shared with them, is refused)."""
         view = self._own(viewer, view_id, "delete")
         with self._change() as db:
@@ -381,7 +381,7 @@ def views_path(settings) -> Path:
     return Path(settings.cache_dir or _default_cache_dir()) / "views.sqlite3"
 
 
-def store_for(settings) -> ViewStore:
+def views_store(settings) -> ViewStore:
     """The configured store, audited into the configured audit trail."""
     from lib import audit
 

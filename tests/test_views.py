@@ -179,7 +179,7 @@ def test_a_change_that_cannot_be_audited_is_rolled_back(tmp_path):
 
 def test_the_configured_store_writes_the_audit_trail(tmp_path):
     settings = Settings(cache_dir=str(tmp_path), audit_file=str(tmp_path / "audit.jsonl"))
-    views.store_for(settings).save(ALICE, "v", SEARCH, FILTERS)
+    views.views_store(settings).save(ALICE, "v", SEARCH, FILTERS)
     assert (tmp_path / "views.sqlite3").exists()
     [line] = [json.loads(t) for t in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert line["event"] == "view" and line["action"] == "save" and line["name"] == "v"
@@ -192,7 +192,7 @@ def test_capture_takes_the_pages_widgets_and_restored_clears_the_rest():
     captured = views.capture(SEARCH, state)
     assert captured == {"dst": "10.0.1.0/24", "account": ["012345678901"],
                         "search_gap_records": True}
-    view = views.View(1, "alice", "v", SEARCH, captured, (), 0.0)
+    view = views.SavedView(1, "alice", "v", SEARCH, captured, (), 0.0)
     back = views.restored(view)
     assert back["dst"] == "10.0.1.0/24" and back["src"] == "" and back["region"] == []
     assert "check_src" not in back and "lang" not in back and "tz" not in back

@@ -40,8 +40,8 @@ def cache(tmp_path, monkeypatch):
     return tmp_path
 
 
-def saved_views(user: str = "local", groups=()) -> list[views.View]:
-    return views.store_for(load_settings()).visible(views.Viewer(user, tuple(groups)))
+def saved_views(user: str = "local", groups=()) -> list[views.SavedView]:
+    return views.views_store(load_settings()).visible(views.Viewer(user, tuple(groups)))
 
 
 def save_from_sidebar(at, name: str):
@@ -93,7 +93,7 @@ def test_a_view_of_another_page_fills_that_pages_fields(monkeypatch, store, cach
     """(The switch to the Check page itself is the browser test's: AppTest runs only the
     page script after the first run, not app.py.)"""
     check = {"check_src": "10.0.0.5", "check_dst": "10.0.1.9", "check_port": "443", **WINDOW}
-    view = views.store_for(load_settings()).save(views.Viewer("local"), "web check",
+    view = views.views_store(load_settings()).save(views.Viewer("local"), "web check",
                                                  "pages/check.py", check)
     at = app(monkeypatch, store, views_pick=view.id, **WINDOW).run()
     assert [t.value for t in at.title] == ["Search"]
@@ -139,7 +139,7 @@ def test_a_shared_view_never_widens_the_openers_account_scope(monkeypatch, tmp_p
     it: its filter reaches the query, his scope still applies, and he is told."""
     store = write_store(tmp_path / "store")
     signed_app(monkeypatch, store, "password", access)  # the settings, for the store
-    shop = views.store_for(load_settings())
+    shop = views.views_store(load_settings())
     alice = views.Viewer("alice", ("team-a",))
     view = shop.save(alice, "account C", "pages/search.py",
                      {**WINDOW, "account": [ACCOUNT_C, ACCOUNT_A]})
@@ -164,7 +164,7 @@ def test_a_shared_view_never_widens_the_openers_account_scope(monkeypatch, tmp_p
 def test_only_views_shared_with_the_users_groups_are_listed(monkeypatch, tmp_path, access):
     store = write_store(tmp_path / "store")
     signed_app(monkeypatch, store, "password", access)
-    shop, alice = views.store_for(load_settings()), views.Viewer("alice", ("ops", "team-a"))
+    shop, alice = views.views_store(load_settings()), views.Viewer("alice", ("ops", "team-a"))
     for name, group in (("ops only", "ops"), ("for team-a", "team-a")):
         shop.share(alice, shop.save(alice, name, "pages/search.py", WINDOW).id, [group])
     shop.save(alice, "alice's own", "pages/search.py", WINDOW)
