@@ -9,6 +9,7 @@ same records later; the quick-range picker only fills them in.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -515,7 +516,9 @@ def _view_action(act) -> None:
     except views.ViewError as error:
         st.session_state[_VIEW_NOTE] = ("error", error.message(language()))
     except audit.AuditError as error:
-        st.session_state[_VIEW_NOTE] = ("error", ui_text("audit-withheld", error=str(error)))
+        st.session_state[_VIEW_NOTE] = ("error", _view_text("audit-failed", error=str(error)))
+    except (OSError, sqlite3.Error) as error:
+        st.session_state[_VIEW_NOTE] = ("error", _view_text("unavailable", error=str(error)))
 
 
 def _view_text(key: str, **values) -> str:
@@ -595,9 +598,12 @@ def saved_views_box() -> None:
         # The values are in session state already; an empty address lets the widgets write
         # theirs (Streamlit refuses to clear an address bound to widgets otherwise).
         st.switch_page(target, query_params={})
-    store = views.views_store(settings())
-    listed = [v for v in store.visible(viewer)
-              if user.grant.allows_page(views.app_pages().get(v.page, ""))]
+    try:
+        listed = [v for v in views.views_store(settings()).visible(viewer)
+                  if user.grant.allows_page(views.app_pages().get(v.page, ""))]
+    except (OSError, sqlite3.Error) as error:  # the pages work on without saved views
+        st.sidebar.caption(_view_text("unavailable", error=plain(error)))
+        return
     with st.sidebar.expander(_view_text("title"), expanded=bool(
             st.session_state.get(_VIEW_NOTE))):
         _view_note()

@@ -171,3 +171,35 @@ def test_only_views_shared_with_the_users_groups_are_listed(monkeypatch, tmp_pat
     bob = signed_in(monkeypatch, store, access, "bob", ["team-a"])
     [listed] = [s for s in bob.sidebar.selectbox if s.key == "views_pick"]
     assert listed.options == ["for team-a · Search · from alice"]
+
+
+def test_the_box_in_japanese(monkeypatch, store, cache):
+    from test_page_japanese import english_left
+
+    view = views.views_store(load_settings()).save(views.Viewer("local"), "web", "pages/search.py",
+                                                   WINDOW)
+    at = app(monkeypatch, store, lang="ja", views_pick=view.id, **WINDOW).run()
+    assert not at.exception
+    [box] = [e for e in at.sidebar.expander if e.label == "保存したビュー"]
+    assert [b.label for b in box.button] == ["このビューを保存", "このビューを開く", "削除"]
+    assert box.text_input(key="views_name").label == "このビューの名前"
+    assert box.selectbox(key="views_pick").options == ["web · 検索"]
+    assert english_left(at) == []
+
+
+def test_pages_work_on_when_the_views_file_cannot_be_opened(monkeypatch, store, cache):
+    (cache / "cache" / "views.sqlite3").mkdir(parents=True)  # a folder: SQLite cannot open it
+    at = app(monkeypatch, store, **WINDOW).run()
+    assert not at.exception
+    assert shown_sources(at) == {"10.0.0.5", "10.0.1.9", "198.51.100.7"}
+    assert any(c.value.startswith("Saved views are unavailable") for c in at.sidebar.caption)
+
+
+def test_a_change_that_cannot_be_audited_is_refused_and_said(monkeypatch, store, cache):
+    at = app(monkeypatch, store, **WINDOW).run()
+    monkeypatch.setenv("FLOWSCOPE_AUDIT_FILE", str(cache / "no-such-folder" / "x" / "audit"))
+    (cache / "no-such-folder").write_text("a file, so the audit folder cannot be made")
+    save_from_sidebar(at, "web")
+    assert not at.exception and saved_views() == []
+    kind, text = at.session_state["_views_note"]
+    assert kind == "error" and "Nothing was changed" in text
