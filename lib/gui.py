@@ -655,9 +655,9 @@ def _view_list(listed, viewer) -> None:
 
 
 def _view_sharing(view, viewer) -> None:
-    from lib.access import fold
+    from lib.access import fold, is_plain_identity
 
-    groups = sorted({fold(g) for g in viewer.groups})
+    groups = sorted({fold(g) for g in viewer.groups if is_plain_identity(g)})  # as views does
     if not groups:
         st.caption(_view_text("no-groups"))
         return

@@ -203,3 +203,21 @@ def test_a_change_that_cannot_be_audited_is_refused_and_said(monkeypatch, store,
     assert not at.exception and saved_views() == []
     kind, text = at.session_state["_views_note"]
     assert kind == "error" and "Nothing was changed" in text
+
+
+def test_sharing_from_the_sidebar_offers_only_the_users_groups(monkeypatch, tmp_path, access):
+    store = write_store(tmp_path / "store")
+    bob = signed_in(monkeypatch, store, access, "bob", ["team-a"])
+    save_from_sidebar(bob, "bob's")
+    [view] = saved_views("bob")
+    assert saved_views("carol", ["team-a"]) == []
+
+    again = signed_in(monkeypatch, store, access, "bob", ["team-a"], views_pick=view.id)
+    [groups] = [m for m in again.sidebar.multiselect if m.key == "views_groups"]
+    assert groups.options == ["team-a"] and groups.value == []
+    groups.select("team-a")
+    again.sidebar.button(key="views_share").click().run()
+    assert not again.exception
+    assert [v.name for v in saved_views("carol", ["team-a"])] == ["bob's"]
+    assert [(e["action"], e["user"], e.get("groups")) for e in audit_lines(access["audit_file"])
+            if e["event"] == "view"] == [("save", "bob", None), ("share", "bob", ["team-a"])]
