@@ -22,4 +22,6 @@ user = auth.gate(gui.settings(), PAGES)
 gui.prepare_data()
 gui.sidebar_filters(*gui.known_accounts_and_regions())
 
-auth.navigation(PAGES, user).run()  # only the pages this user may open
+page = auth.navigation(PAGES, user)  # only the pages this user may open
+gui.saved_views_box()  # after the navigation: it saves the page being shown
+page.run()

@@ -708,6 +708,58 @@ def _run_inventory(args) -> int:
     return EXIT_OK
 
 
+@command
+def _add_views(sub) -> None:
+    p = sub.add_parser("views", help="saved views (the sidebar's): list a user's own and "
+                       "shared views, save one, share or delete one of theirs")
+    p.add_argument("action", choices=["list", "save", "share", "delete"])
+    p.add_argument("--user", required=True, help="whose views (the sign-in name)")
+    p.add_argument("--groups", type=_list_option, default=(), metavar="G,H",
+                   help="the user's groups: list shows views shared with them; share may "
+                   "name only these")
+    p.add_argument("--name", help="save: the view's name (1-80 characters)")
+    p.add_argument("--page", default="pages/search.py", help="save: an app.py page file "
+                   "(default pages/search.py)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="save: a value (URL parameter name; lists comma-separated, flags "
+                   "true/false); repeatable")
+    p.add_argument("--id", type=int, help="share, delete: the view's id (from list)")
+    p.add_argument("--share-with", type=_list_option, default=(), metavar="G,H",
+                   help="share: exactly these groups (none: unshare)")
+    p.set_defaults(run=_run_views)
+
+
+def _run_views(args) -> int:
+    """The same store and rules as the sidebar, audited the same way."""
+    from lib import audit, views
+    from lib.config import load_settings
+
+    viewer = views.Viewer(args.user, tuple(args.groups))
+    if args.action in ("share", "delete") and args.id is None:
+        print(f"error: {args.action} needs --id (see `views list`)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = views.views_store(load_settings())
+        if args.action == "list":
+            print_json_lines(v.to_dict() for v in store.visible(viewer))
+            return EXIT_OK
+        if args.action == "save":
+            params = views.params_from_pairs(views.check_page(args.page), args.param)
+            done = store.save(viewer, args.name or "", args.page, params)
+        elif args.action == "share":
+            done = store.share(viewer, args.id, args.share_with)
+        else:
+            done = store.delete(viewer, args.id)
+    except views.ViewError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (audit.AuditError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print_json_lines([done.to_dict()])
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return args.run(args)

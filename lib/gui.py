@@ -9,6 +9,7 @@ same records later; the quick-range picker only fills them in.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import threading
 from collections import Counter
 from contextlib import contextmanager
@@ -497,3 +498,189 @@ def known_accounts_and_regions() -> tuple[list[str], list[str]]:
     accounts = sorted({a for a, _ in pairs if scope.allows(a)})
     regions = sorted({r for a, r in pairs if scope.allows(a)})
     return accounts, regions
+
+
+# --- saved views (issue 19; rules and storage in lib.views) -------------------------------
+
+VIEW_PICK, VIEW_NAME, VIEW_GROUPS = "views_pick", "views_name", "views_groups"
+_VIEW_NOTE = "_views_note"  # session state: (kind, text) the box shows once, after a change
+_VIEW_SWITCH = "_views_switch"  # session state: the page an opened view goes to
+
+
+def _viewer():
+    from lib import views
+
+    user = auth.signed_in_user()
+    return views.Viewer(user.name, tuple(user.groups)) if user else None
+
+
+def _page_file(title: str) -> str | None:
+    from lib import views
+
+    return next((path for path, t in views.app_pages().items() if t == title), None)
+
+
+def _view_action(act) -> None:
+    """Run one request on the views store (a button's callback); its outcome is noted for
+    the box to show. Refusals and audit failures become messages, nothing is lost."""
+    from lib import views
+
+    viewer = _viewer()
+    if viewer is None:
+        return
+    try:
+        st.session_state[_VIEW_NOTE] = ("success", act(views.views_store(settings()), viewer))
+    except views.ViewError as error:
+        st.session_state[_VIEW_NOTE] = ("error", error.message(language()))
+    except audit.AuditError as error:
+        st.session_state[_VIEW_NOTE] = ("error", _view_text("audit-failed", error=str(error)))
+    except (OSError, sqlite3.Error) as error:
+        st.session_state[_VIEW_NOTE] = ("error", _view_text("unavailable", error=str(error)))
+
+
+def _view_text(key: str, **values) -> str:
+    from lib import views
+
+    return i18n.fill(views.VIEW_TEXTS["texts"][key], language(), **values)
+
+
+def _save_view() -> None:
+    page = _page_file(auth.current_page())  # the page the button was clicked on
+
+    def save(store, viewer):
+        view = store.save(viewer, st.session_state.get(VIEW_NAME, ""), page or "",
+                          _captured(page))
+        st.session_state[VIEW_NAME] = ""  # saved: the field is free for the next one
+        st.session_state[VIEW_PICK] = view.id
+        return _view_text("saved", name=view.name)
+
+    _view_action(save)
+
+
+def _captured(page: str | None) -> dict:
+    from lib import views
+
+    return views.capture(page, st.session_state) if page else {}
+
+
+def _open_view() -> None:
+    """Put the view's values into the widgets (a callback runs before any widget is drawn,
+    so this is allowed) and note its page; the box then switches to it."""
+    def open_(store, viewer):
+        from lib import views
+
+        view = store.get(viewer, st.session_state.get(VIEW_PICK))
+        if not auth.signed_in_user().grant.allows_page(views.app_pages()[view.page]):
+            raise views.ViewError("page-not-allowed")
+        view = store.open(viewer, view.id)  # audited
+        for key, value in views.restored(view).items():
+            st.session_state[key] = value
+        st.session_state[_VIEW_SWITCH] = view.page
+        return ""
+
+    _view_action(open_)
+
+
+def _share_view() -> None:
+    def share(store, viewer):
+        view = store.share(viewer, st.session_state.get(VIEW_PICK),
+                           st.session_state.get(VIEW_GROUPS) or [])
+        if not view.groups:
+            return _view_text("unshared", name=view.name)
+        return _view_text("shared", name=view.name, groups=", ".join(view.groups))
+
+    _view_action(share)
+
+
+def _delete_view() -> None:
+    def delete(store, viewer):
+        view = store.delete(viewer, st.session_state.get(VIEW_PICK))
+        st.session_state[VIEW_PICK] = None
+        return _view_text("deleted", name=view.name)
+
+    _view_action(delete)
+
+
+def saved_views_box() -> None:
+    """The sidebar's saved views: name the current page state, open one of the user's views
+    or one shared with their groups, share or delete one's own. Called by app.py after
+    the navigation (the current page is known) and before the page runs."""
+    from lib import views
+
+    viewer, user = _viewer(), auth.signed_in_user()
+    if viewer is None:
+        return
+    target = st.session_state.pop(_VIEW_SWITCH, None)
+    if target and target != _page_file(auth.current_page()):
+        # The values are in session state already; an empty address lets the widgets write
+        # theirs (Streamlit refuses to clear an address bound to widgets otherwise).
+        st.switch_page(target, query_params={})
+    try:
+        listed = [v for v in views.views_store(settings()).visible(viewer)
+                  if user.grant.allows_page(views.app_pages().get(v.page, ""))]
+    except (OSError, sqlite3.Error) as error:  # the pages work on without saved views
+        st.sidebar.caption(_view_text("unavailable", error=plain(error)))
+        return
+    with st.sidebar.expander(_view_text("title"), expanded=bool(
+            st.session_state.get(_VIEW_NOTE))):
+        _view_note()
+        st.text_input(_view_text("name"), key=VIEW_NAME, max_chars=views.MAX_NAME,
+                      help=_view_text("name-help"))
+        st.button(_view_text("save"), key="views_save", on_click=_save_view)
+        _view_list(listed, viewer)
+
+
+def _view_note() -> None:
+    note = st.session_state.pop(_VIEW_NOTE, None)
+    if note and note[1]:
+        (st.success if note[0] == "success" else st.error)(plain(note[1]))
+
+
+def _view_label(view, viewer) -> str:
+    from lib import views
+
+    page = page_title_in_language(views.app_pages().get(view.page, view.page))
+    if view.owned_by(viewer):
+        return _view_text("mine", name=view.name, page=page)
+    return _view_text("theirs", name=view.name, page=page, owner=view.owner)
+
+
+def page_title_in_language(title: str) -> str:
+    texts = _UI["pages"].get(title)
+    return i18n.pick(texts, language()) if texts else title
+
+
+def _view_list(listed, viewer) -> None:
+    if not listed:
+        st.caption(_view_text("none"))
+        return
+    by_id = {v.id: v for v in listed}
+    if st.session_state.get(VIEW_PICK) not in by_id:
+        st.session_state[VIEW_PICK] = None
+    chosen = st.selectbox(_view_text("pick"), list(by_id), key=VIEW_PICK, index=None,
+                          format_func=lambda i: _view_label(by_id[i], viewer),
+                          placeholder=_view_text("placeholder"))
+    if chosen is None:
+        return
+    view = by_id[chosen]
+    st.button(_view_text("open"), key="views_open", on_click=_open_view, type="primary")
+    if not view.owned_by(viewer):
+        st.caption(_view_text("not-yours", owner=plain(view.owner)))
+        return
+    _view_sharing(view, viewer)
+    st.button(_view_text("delete"), key="views_delete", on_click=_delete_view)
+
+
+def _view_sharing(view, viewer) -> None:
+    from lib.access import fold, is_plain_identity
+
+    groups = sorted({fold(g) for g in viewer.groups if is_plain_identity(g)})  # as views does
+    if not groups:
+        st.caption(_view_text("no-groups"))
+        return
+    st.session_state.setdefault(VIEW_GROUPS, [])
+    if st.session_state.get("_views_groups_of") != view.id:  # another view: its own sharing
+        st.session_state[VIEW_GROUPS] = [g for g in view.groups if g in groups]
+        st.session_state["_views_groups_of"] = view.id
+    st.multiselect(_view_text("share-with"), groups, key=VIEW_GROUPS)
+    st.button(_view_text("share"), key="views_share", on_click=_share_view)
