@@ -44,7 +44,7 @@ SHARED = {**dict.fromkeys(FILTER_KEYS, TEXT), "account": LIST, "region": LIST}
 # Widgets a page binds to the URL (bind="query-params") beside the sidebar's; a page that
 # binds a new one lists it here (tests/test_views.py checks every page file against this).
 PAGE_KEYS: dict[str, dict[str, str]] = {
-    "pages/search.py": {"search_gap_records": FLAG},
+    "pages/search.py": {"search_gap_records": FLAG, "search_columns": LIST},
     "pages/check.py": dict.fromkeys(CHECK_WIDGET_KEYS.values(), TEXT),
 }
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"

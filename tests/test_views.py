@@ -142,6 +142,11 @@ def test_the_check_page_keeps_its_own_values(store):
     assert store.save(ALICE, "check", "pages/check.py", params).params == params
 
 
+def test_the_search_pages_columns_are_kept_in_their_order(store):
+    params = {"search_columns": ["dstport", "srcaddr", "bytes"], "search_gap_records": True}
+    assert store.save(ALICE, "columns", SEARCH, params).params == params
+
+
 def test_a_user_keeps_at_most_the_limit(store, monkeypatch):
     monkeypatch.setattr(views, "MAX_VIEWS_PER_USER", 3)
     for n in range(3):
