@@ -532,6 +532,11 @@ def _add_check(sub) -> None:
     p.add_argument("--region", action="append", default=[], help="e.g. us-east-1 (repeatable)")
     p.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the words")
     p.add_argument("--limit", type=int, default=10_000, help="records read at most (newest)")
+    p.add_argument("--explain-rules", action="store_true",
+                   help="also say which security group or network ACL blocks the flow today "
+                        "(reads the EC2 inventory of the check's accounts and regions)")
+    p.add_argument("--ec2-endpoint-url", help="EC2 endpoint for --explain-rules (e.g. a moto "
+                                              "server); default: ec2_endpoint_url")
     p.set_defaults(run=_run_check)
 
 
@@ -563,8 +568,25 @@ def _run_check(args) -> int:
         context[name] = found.rows()
     verdict = check.judge(result.rows(), check.CheckSpec.from_filters(filters), lang=args.lang,
                           now=timeutil.now(), limit=args.limit, context=context)
-    sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False, indent=1) + "\n")
+    out = verdict.to_json()
+    if args.explain_rules:
+        out.update(_rule_hints(args, filters, result.rows(), verdict.code))
+    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK
+
+
+def _rule_hints(args, filters, rows, code: str) -> dict:
+    from dataclasses import replace
+
+    from lib import rules
+
+    settings = _settings_for(args)
+    if args.ec2_endpoint_url:
+        settings = replace(settings, ec2_endpoint_url=args.ec2_endpoint_url)
+    hints = rules.check_hints(settings, filters, rows, code, lang=args.lang)
+    for error in hints["rules_errors"]:
+        print(f"warning: rules of {error}", file=sys.stderr)
+    return hints
 
 
 @command
