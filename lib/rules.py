@@ -190,10 +190,13 @@ class Finding:
     groups: tuple[str, ...] = ()
     denied_by: int | None = None
     leg: str = "request"  # "request" | "response"
+    name: str = ""  # the security group's name
 
     def to_json(self) -> dict:
         out = {"kind": self.kind, "id": self.id, "interface": self.interface,
                "direction": self.direction, "missing": self.missing, "leg": self.leg}
+        if self.name:
+            out["name"] = self.name
         if self.groups:
             out["groups"] = list(self.groups)
         if self.kind == "network-acl":
@@ -296,7 +299,8 @@ def evaluate(flow: Flow, rules: RuleSet) -> list[Finding]:
     if src.interface_id and src.groups and not _groups_allow(
             rules, src.groups, True, protocol, request_ports, dst):
         found.append(Finding("security-group", src.groups[0], src.interface_id, "outbound",
-                             _missing(protocol, request_ports, dst, same_vpc), src.groups))
+                             _missing(protocol, request_ports, dst, same_vpc), src.groups,
+                             name=_group_name(rules, src.groups[0])))
     if crosses_subnets:
         found += _acl_findings(rules, src, egress=True, protocol=protocol, ports=request_ports,
                                peer=dst.address, leg="request")
@@ -305,13 +309,19 @@ def evaluate(flow: Flow, rules: RuleSet) -> list[Finding]:
     if dst.interface_id and dst.groups and not _groups_allow(
             rules, dst.groups, False, protocol, request_ports, src):
         found.append(Finding("security-group", dst.groups[0], dst.interface_id, "inbound",
-                             _missing(protocol, request_ports, src, same_vpc), dst.groups))
+                             _missing(protocol, request_ports, src, same_vpc), dst.groups,
+                             name=_group_name(rules, dst.groups[0])))
     if crosses_subnets:
         found += _acl_findings(rules, dst, egress=True, protocol=protocol, ports=response_ports,
                                peer=src.address, leg="response")
         found += _acl_findings(rules, src, egress=False, protocol=protocol, ports=response_ports,
                                peer=dst.address, leg="response")
     return found
+
+
+def _group_name(rules: RuleSet, group_id: str) -> str:
+    group = rules.group(group_id)
+    return group.name if group else ""
 
 
 def _acl_findings(rules: RuleSet, side: Endpoint, egress: bool, protocol: int, ports,
@@ -391,7 +401,8 @@ def sentence(finding: Finding, lang: str = "en") -> str:
               "peer": finding.missing["cidr_or_group"]}
     if finding.kind == "security-group":
         key = "group-inbound" if finding.direction == "inbound" else "group-outbound"
-        return say(key, group=finding.id, **common)
+        group = f"{finding.id} ({finding.name})" if finding.name else finding.id
+        return say(key, group=group, **common)
     number = finding.denied_by
     rule = say("rule-number", number=number) if number is not None else say("rule-default")
     outbound = finding.direction == "outbound"

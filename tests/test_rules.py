@@ -56,7 +56,7 @@ def test_a_rule_for_the_port_from_the_clients_network_lets_it_through():
 def test_no_inbound_rule_names_the_destinations_group_and_the_rule_to_add():
     (finding,) = evaluate(https(), rules(web_in=(Permission(TCP, 22, 22, cidrs=("10.0.0.0/16",)),)))
     assert finding.to_json() == {
-        "kind": "security-group", "id": "sg-web", "interface": "eni-server",
+        "kind": "security-group", "id": "sg-web", "name": "web", "interface": "eni-server",
         "direction": "inbound", "leg": "request", "groups": ["sg-web", "sg-extra"],
         # Same VPC: the usual fix is a reference to the client's group, not its address.
         "missing": {"protocol": "tcp", "ports": "443", "cidr_or_group": "sg-client"}}
@@ -201,7 +201,7 @@ def test_hints_from_ec2_name_the_group_and_the_acl(monkeypatch, tmp_path, endpoi
     hints = explain(store, "10.0.1.10", "10.0.2.20", TCP, 443, when=1_790_000_000)
     assert hints.read_at == 1_790_000_000 and hints.unknown == []
     assert [f.to_json() for f in hints.findings] == [
-        {"kind": "security-group", "id": made["web_sg"], "interface": made["server"],
+        {"kind": "security-group", "id": made["web_sg"], "name": "web", "interface": made["server"],
          "direction": "inbound", "leg": "request", "groups": [made["web_sg"]],
          "missing": {"protocol": "tcp", "ports": "443", "cidr_or_group": made["client_sg"]}},
         {"kind": "network-acl", "id": made["acl"], "interface": made["server"],
@@ -251,7 +251,7 @@ def test_the_check_command_names_the_blocking_rules(monkeypatch, tmp_path, endpo
          {"protocol": "tcp", "ports": "443", "cidr_or_group": made["client_sg"]}),
         ("network-acl", made["acl"], "outbound",
          {"protocol": "tcp", "ports": "1024-65535", "cidr_or_group": "10.0.1.10/32"})]
-    assert any(f"Add to {made['web_sg']}: inbound, TCP, port 443" in n for n in out["rules_notes"])
+    assert any(f"Add to {made['web_sg']} (web): inbound, TCP, port 443" in n for n in out["rules_notes"])
     assert out["rules_errors"] == []
 
 
