@@ -613,12 +613,12 @@ def _run_check(args) -> int:
 def _rule_hints(args, filters, rows, code: str) -> dict:
     from dataclasses import replace
 
-    from lib import rules
+    from lib import rulehints
 
     settings = _settings_for(args)
     if args.ec2_endpoint_url:
         settings = replace(settings, ec2_endpoint_url=args.ec2_endpoint_url)
-    hints = rules.check_hints(settings, filters, rows, code, lang=args.lang)
+    hints = rulehints.check_hints(settings, filters, rows, code, lang=args.lang)
     for error in hints["rules_errors"]:
         print(f"warning: rules of {error}", file=sys.stderr)
     return hints

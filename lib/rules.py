@@ -28,17 +28,17 @@ import ipaddress
 import json
 from dataclasses import asdict, dataclass, field
 
-ALL = -1  # "-1": every protocol (security groups and ACLs alike)
-PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "-1": ALL, "all": ALL}
-PROTOCOL_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", ALL: "all"}
+ALL_PROTOCOLS = -1  # "-1": every protocol (security groups and ACLs alike)
+RULE_PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "-1": ALL_PROTOCOLS, "all": ALL_PROTOCOLS}
+PROTOCOL_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", ALL_PROTOCOLS: "all"}
 EPHEMERAL = (1024, 65535)  # AWS's advice for ACL rules that let responses back to clients
 PORTED = (6, 17)  # protocols whose rules carry a port range
 
 
-def protocol_number(value) -> int:
+def protocol_of_rule(value) -> int:
     """EC2 gives "tcp", "6", "-1"…; the flow logs give 6."""
     text = str(value).lower()
-    return PROTOCOLS[text] if text in PROTOCOLS else int(text)
+    return RULE_PROTOCOLS[text] if text in RULE_PROTOCOLS else int(text)
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ def _permission(data: dict) -> Permission:
 
 def _permissions(items: list[dict]) -> tuple[Permission, ...]:
     return tuple(Permission(
-        protocol=protocol_number(p.get("IpProtocol", "-1")),
+        protocol=protocol_of_rule(p.get("IpProtocol", "-1")),
         from_port=p.get("FromPort"), to_port=p.get("ToPort"),
         cidrs=tuple([r["CidrIp"] for r in p.get("IpRanges") or []]
                     + [r["CidrIpv6"] for r in p.get("Ipv6Ranges") or []]),
@@ -131,7 +131,7 @@ def _permissions(items: list[dict]) -> tuple[Permission, ...]:
 def _acl_entry(item: dict) -> AclEntry:
     ports = item.get("PortRange") or {}
     return AclEntry(number=int(item["RuleNumber"]), egress=bool(item["Egress"]),
-                    protocol=protocol_number(item.get("Protocol", "-1")),
+                    protocol=protocol_of_rule(item.get("Protocol", "-1")),
                     allow=item.get("RuleAction") == "allow",
                     cidr=item.get("CidrBlock") or item.get("Ipv6CidrBlock") or "0.0.0.0/0",
                     from_port=ports.get("From"), to_port=ports.get("To"))
@@ -211,7 +211,7 @@ def _in(address: str, cidr: str) -> bool:
 
 
 def _protocol_matches(rule_protocol: int, protocol: int) -> bool:
-    return rule_protocol in (ALL, protocol)
+    return rule_protocol in (ALL_PROTOCOLS, protocol)
 
 
 def _ports_cover(rule_from, rule_to, ports: tuple[int, int] | None, protocol: int) -> bool:
@@ -380,7 +380,7 @@ def explain(store, src: str, dst: str, protocol: int, dst_port: int | None, when
 
 # --- in words ------------------------------------------------------------------------------
 
-def _words():
+def rule_words():
     from lib import i18n
 
     return i18n.catalogue("rules")["texts"]
@@ -390,7 +390,7 @@ def sentence(finding: Finding, lang: str = "en") -> str:
     """One finding in plain words, with the rule to add."""
     from lib import i18n
 
-    words = _words()
+    words = rule_words()
 
     def say(key: str, **values) -> str:
         return i18n.fill(words[key], lang, **values)
@@ -421,7 +421,7 @@ def notes(explanation: Explanation, code: str, lang: str = "en", zone: str | Non
     read, addresses the inventory does not know, and rules that allow a rejected flow."""
     from lib import i18n, timeutil
 
-    words = _words()
+    words = rule_words()
     if explanation.read_at is None:
         return [i18n.fill(words["no-inventory"], lang)]
     out = [i18n.fill(words["read-at"], lang,
@@ -430,56 +430,3 @@ def notes(explanation: Explanation, code: str, lang: str = "en", zone: str | Non
     if not explanation.findings and code in REJECTED_VERDICTS and len(explanation.unknown) < 2:
         out.append(i18n.fill(words["allowed-now"], lang))
     return out
-
-
-# --- for a connection check ------------------------------------------------------------------
-
-def _single_port(filters) -> tuple[bool, int | None]:
-    """(usable, port): one port or none (ICMP) is usable; a range or a list is not."""
-    if not filters.dst_ports:
-        return True, None
-    if len(filters.dst_ports) == 1 and filters.dst_ports[0][0] == filters.dst_ports[0][1]:
-        return True, filters.dst_ports[0][0]
-    return False, None
-
-
-def check_folders(filters, rows) -> list[tuple[str, str]]:
-    """The account and region folders whose rules a check needs: where its records were
-    logged, and the accounts and regions it names."""
-    from lib.schema import LOG_ACCOUNT, LOG_REGION
-
-    folders = {(r[LOG_ACCOUNT], r[LOG_REGION]) for r in rows
-               if r.get(LOG_ACCOUNT) and r.get(LOG_REGION)}
-    folders |= {(a, r) for a in filters.accounts for r in filters.regions}
-    return sorted(folders)
-
-
-def check_hints(settings, filters, rows, code: str, lang: str = "en", zone: str | None = None,
-                store=None, refresh: bool = True) -> dict:
-    """The rule hints of one check, as the command line prints them and the page shows them:
-    ``rules`` (the findings), ``rules_notes`` (plain words: when the rules were read, what
-    is not known, each finding with the rule to add) and ``rules_errors`` (folders whose
-    rules could not be read). The inventory is refreshed first for the check's folders
-    (older than ``inventory_ttl_s`` only) unless ``refresh`` is False."""
-    from lib import i18n, inventory
-
-    words = _words()
-    port_ok, port = _single_port(filters)
-    if (filters.src is None or filters.dst is None or filters.src.num_addresses != 1
-            or filters.dst.num_addresses != 1 or len(filters.protocols) != 1 or not port_ok):
-        return {"rules": [], "rules_notes": [i18n.fill(words["needs-single"], lang)],
-                "rules_errors": []}
-    store = store or inventory.inventory_store(settings)
-    errors = []
-    folders = check_folders(filters, rows)
-    if refresh and folders:
-        report = inventory.refresh(settings, folders, store)
-        errors = [f"{account} {region}: {why}" for account, region, why in report.failed]
-    rejected = [r["start"] for r in rows if r.get("action") == "REJECT" and r.get("start")]
-    when = max(rejected) if rejected else filters.end - 1
-    explanation = explain(store, str(filters.src.network_address),
-                          str(filters.dst.network_address), filters.protocols[0], port, when)
-    return {"rules": explanation.to_json(),
-            "rules_notes": notes(explanation, code, lang, zone)
-            + [sentence(f, lang) for f in explanation.findings],
-            "rules_errors": errors}
