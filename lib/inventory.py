@@ -267,12 +267,15 @@ class InventoryStore:
             yield NetworkInterface.from_json(data)
 
 
-def inventory_store(settings) -> InventoryStore:
+def inventory_path(settings) -> Path:
     from lib.config import _default_cache_dir
 
-    path = settings.inventory_db or Path(settings.cache_dir or _default_cache_dir()) / \
-        "inventory.sqlite3"
-    return InventoryStore(path)
+    return Path(settings.inventory_db
+                or Path(settings.cache_dir or _default_cache_dir()) / "inventory.sqlite3")
+
+
+def inventory_store(settings) -> InventoryStore:
+    return InventoryStore(inventory_path(settings))
 
 
 @dataclass

@@ -5,7 +5,7 @@ command line's ``check --explain-rules`` prints and the Connection check page sh
 from __future__ import annotations
 
 from lib import i18n, inventory
-from lib.rules import explain, notes, rule_words, sentence
+from lib.rules import REJECTED_VERDICTS, explain, notes, rule_words, sentence
 from lib.schema import LOG_ACCOUNT, LOG_REGION
 
 
@@ -54,3 +54,14 @@ def check_hints(settings, filters, rows, code: str, lang: str = "en", zone: str 
             "rules_notes": notes(explanation, code, lang, zone)
             + [sentence(f, lang) for f in explanation.findings],
             "rules_errors": errors}
+
+
+def inventory_configured(settings) -> bool:
+    """Whether the page should read rules: an EC2 endpoint or a role is set, or an
+    inventory has been read before (``lib.cli inventory refresh``). Without any, the Connection
+    check stays as it was (no EC2 call from the page)."""
+    return bool(settings.ec2_endpoint_url or settings.inventory_role_name
+                or inventory.inventory_path(settings).exists())
+
+
+HINTED_VERDICTS = REJECTED_VERDICTS + ("intermittent",)
