@@ -350,11 +350,16 @@ class Explanation:
         return [f.to_json() for f in self.findings]
 
 
-def endpoint_for(store, address: str, when: int, near_vpc: str = "") -> Endpoint:
+def _everyone(account: str) -> bool:
+    return True
+
+
+def endpoint_for(store, address: str, when: int, near_vpc: str = "",
+                 allows=_everyone) -> Endpoint:
     """The interface that held ``address`` at ``when`` (the inventory's history); of several
     (private ranges repeat across VPCs), the one in ``near_vpc``. An address the inventory
     does not hold (the internet, another organisation) is just an address."""
-    holders = store.holders(address, when)
+    holders = [h for h in store.holders(address, when) if allows(h.account)]
     if not holders:
         return Endpoint(address)
     chosen = next((h for h in holders if near_vpc and h.vpc_id == near_vpc), holders[0])
@@ -363,14 +368,15 @@ def endpoint_for(store, address: str, when: int, near_vpc: str = "") -> Endpoint
 
 
 def explain(store, src: str, dst: str, protocol: int, dst_port: int | None, when: int,
-            src_port: int | None = None) -> Explanation:
+            src_port: int | None = None, allows=_everyone) -> Explanation:
     """Rule hints for traffic from ``src`` to ``dst``: the interfaces as they were at
-    ``when`` (the flows' time), the rules as last read (today's)."""
+    ``when`` (the flows' time), the rules as last read (today's); ``allows(account)`` says
+    whose interfaces may be looked at (the user's scope)."""
     rules, read_at = store.rules()
-    source = endpoint_for(store, src, when)
-    destination = endpoint_for(store, dst, when, near_vpc=source.vpc_id)
+    source = endpoint_for(store, src, when, allows=allows)
+    destination = endpoint_for(store, dst, when, near_vpc=source.vpc_id, allows=allows)
     if not source.vpc_id and destination.vpc_id:
-        source = endpoint_for(store, src, when, near_vpc=destination.vpc_id)
+        source = endpoint_for(store, src, when, near_vpc=destination.vpc_id, allows=allows)
     unknown = [e.address for e in (source, destination) if not e.interface_id]
     if read_at is None or (not source.interface_id and not destination.interface_id):
         return Explanation([], read_at, unknown)

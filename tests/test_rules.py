@@ -271,3 +271,29 @@ def test_the_check_command_says_when_hints_cannot_be_given(tmp_path, capsys, mon
     assert code == 0 and out["rules"] == []
     assert out["rules_notes"] == ["Rule hints need one source and one destination address "
                                   "(not a network) and at most one port."]
+
+
+def test_hints_never_look_at_an_interface_outside_the_users_scope(monkeypatch, tmp_path, endpoint):
+    """A user limited to other accounts gets no finding and no ID from this account's
+    interfaces and rules, although the inventory holds them."""
+    from lib.filters import Filters
+    from lib.query import Scope
+    from lib.rulehints import check_hints
+
+    isolate_aws(monkeypatch, tmp_path)
+    region = "ap-south-2"
+    made = two_tier(boto3.client("ec2", region_name=region, endpoint_url=endpoint), region)
+    config = replace(Settings(), cache_dir=str(tmp_path / "cache"), ec2_endpoint_url=endpoint)
+    account = own_account(endpoint)
+    inventory.refresh(config, [(account, region)], now=1_790_000_000)
+    import ipaddress
+
+    filters = Filters(start=1_790_000_000, end=1_790_003_600, accounts=(account,), regions=(region,),
+                      src=ipaddress.ip_network("10.0.1.10/32"), dst=ipaddress.ip_network("10.0.2.20/32"),
+                      dst_ports=((443, 443),), protocols=(TCP,))
+    seen = check_hints(config, filters, [], "rejected-inbound", refresh=False)
+    assert [r["id"] for r in seen["rules"]] == [made["web_sg"], made["acl"]]
+    other = check_hints(config, filters, [], "rejected-inbound", refresh=False,
+                        scope=Scope(frozenset({"999999999999"})))
+    assert other["rules"] == []
+    assert not any(made["web_sg"] in n or made["server"] in n for n in other["rules_notes"])
