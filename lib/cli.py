@@ -474,6 +474,10 @@ def _add_demo(sub) -> None:
                    help="add a flow log with gaps in its logging (a SKIPDATA interval, an hour "
                         "without objects) and three connection-check cases that hit them "
                         "(after the --records lines)")
+    p.add_argument("--ec2-endpoint-url", metavar="URL",
+                   help="also make the demo's VPCs, security groups, network ACL and "
+                        "interfaces in this EC2 endpoint (a moto server), for the inventory "
+                        "and the check's rule hints")
     p.set_defaults(run=_run_demo)
 
 
@@ -491,8 +495,39 @@ def _run_demo(args) -> int:
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
-    print(json.dumps(summary.to_dict(), ensure_ascii=False, indent=1))
+    out = summary.to_dict()
+    if args.ec2_endpoint_url:
+        network = _demo_network(args)
+        if network is None:
+            return EXIT_FAILED
+        out["ec2"] = network
+    print(json.dumps(out, ensure_ascii=False, indent=1))
     return EXIT_OK
+
+
+DEMO_ROLE = "flowscope-inventory"  # the role the demo's accounts are reached through on moto
+
+
+def _demo_network(args) -> dict | None:
+    from dataclasses import asdict, replace
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lib.config import load_settings
+    from lib.demo_ec2 import create_demo_network
+
+    settings = replace(load_settings(), ec2_endpoint_url=args.ec2_endpoint_url)
+    if not settings.inventory_role_name:
+        settings = replace(settings, inventory_role_name=DEMO_ROLE)
+        print(f"note: the demo's accounts are reached through the role {DEMO_ROLE}: set "
+              f"FLOWSCOPE_INVENTORY_ROLE_NAME={DEMO_ROLE} and FLOWSCOPE_EC2_ENDPOINT_URL="
+              f"{args.ec2_endpoint_url} for the app and `check --explain-rules` to read them",
+              file=sys.stderr)
+    try:
+        return asdict(create_demo_network(settings, args.out))
+    except (BotoCoreError, ClientError, ValueError, OSError) as error:
+        print(f"error: the demo network: {error}", file=sys.stderr)
+        return None
 
 
 def _os_user() -> str:
@@ -561,6 +596,11 @@ def _add_check(sub) -> None:
     p.add_argument("--region", action="append", default=[], help="e.g. us-east-1 (repeatable)")
     p.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the words")
     p.add_argument("--limit", type=int, default=10_000, help="records read at most (newest)")
+    p.add_argument("--explain-rules", action="store_true",
+                   help="also say which security group or network ACL blocks the flow today "
+                        "(reads the EC2 inventory of the check's accounts and regions)")
+    p.add_argument("--ec2-endpoint-url", help="EC2 endpoint for --explain-rules (e.g. a moto "
+                                              "server); default: ec2_endpoint_url")
     p.set_defaults(run=_run_check)
 
 
@@ -592,8 +632,25 @@ def _run_check(args) -> int:
         context[name] = found.rows()
     verdict = check.judge(result.rows(), check.CheckSpec.from_filters(filters), lang=args.lang,
                           now=timeutil.now(), limit=args.limit, context=context)
-    sys.stdout.write(json.dumps(verdict.to_json(), ensure_ascii=False, indent=1) + "\n")
+    out = verdict.to_json()
+    if args.explain_rules:
+        out.update(_rule_hints(args, filters, result.rows(), verdict.code))
+    sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=1) + "\n")
     return EXIT_OK
+
+
+def _rule_hints(args, filters, rows, code: str) -> dict:
+    from dataclasses import replace
+
+    from lib import rulehints
+
+    settings = _settings_for(args)
+    if args.ec2_endpoint_url:
+        settings = replace(settings, ec2_endpoint_url=args.ec2_endpoint_url)
+    hints = rulehints.check_hints(settings, filters, rows, code, lang=args.lang)
+    for error in hints["rules_errors"]:
+        print(f"warning: rules of {error}", file=sys.stderr)
+    return hints
 
 
 @command

@@ -1065,6 +1065,9 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
     with open(os.path.join(out_dir, "scenarios.json"), "w", encoding="utf-8") as f:
         json.dump(scenarios, f, indent=2)
         f.write("\n")
+    with open(os.path.join(out_dir, TOPOLOGY_FILE), "w", encoding="utf-8") as f:
+        json.dump(topology_of(topo), f, indent=1)
+        f.write("\n")
     if cost_cases:
         with open(os.path.join(out_dir, "cost_cases.json"), "w", encoding="utf-8") as f:
             json.dump(costs, f, indent=2)
@@ -1085,6 +1088,37 @@ def generate(out_dir, records: int = 100_000, days: float = 7, seed: int = 1,
                                       "format", "fields", "vpc_cidr")}
                    for f in topo.flow_logs],
         record_counts=counts, elapsed_s=round(time.monotonic() - t_wall, 3), cost_cases=costs)
+
+
+# --- the topology behind the records (issue 18: an EC2 inventory to match) -----------------
+
+TOPOLOGY_FILE = "topology.json"
+_ROLE_WORDS = {LB: "lb", NAT: "nat", ENDPOINT: "endpoint", BASTION: "bastion", LAMBDA: "lambda",
+               WEB: "web", APP: "app", DB: "db", CACHE: "cache", WORKER: "worker",
+               SCEN: "case"}
+_SUBNET_THIRD = (0, 1, 2, 16, 32, 48)  # the /24s of each VPC (see _Topo.__init__)
+
+
+def topology_of(topo: _Topo) -> dict:
+    """The VPCs and interfaces of the main demo (not the cost or gap cases' extra ones), as
+    ``lib.demo_ec2`` creates them in an EC2 endpoint: one VPC per flow log."""
+    vpcs = [{"vpc": topo._pools[v][0], "account": f["account"], "region": f["region"],
+             "cidr": f["vpc_cidr"],
+             "subnets": [{"id": sid, "cidr": f"10.{topo._pools[v][6]}.{third}.0/24",
+                          "az": _AZ[f["region"]][i % 3]}
+                         for i, (sid, third) in enumerate(zip(topo._pools[v][1], _SUBNET_THIRD,
+                                                              strict=True))]}
+            for v, f in enumerate(topo.flow_logs)]
+    interfaces = []
+    for i in range(len(topo.eni_id)):
+        role = int(topo.eni_role[i])
+        interfaces.append({
+            "id": str(topo.eni_id[i]), "vpc_index": int(topo.eni_fl[i]),
+            "subnet_index": int(topo.eni_subnet_idx[i]), "role": _ROLE_WORDS[role],
+            "port": int(topo.eni_port[i]), "address": str(topo.addr_text[topo.eni_v4[i]]),
+            "instance": None if topo.eni_instance[i] == "-" else str(topo.eni_instance[i]),
+            "name": f"{_ROLE_WORDS[role]}-{i}"})
+    return {"vpcs": vpcs, "interfaces": interfaces}
 
 
 # --- cost demo (issue 16): traffic of every charge class ------------------------------------

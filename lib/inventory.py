@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lib.awsclients import assumed_session, base_session, settings_session
+from lib.rules import read_rules
 
 # EC2's InterfaceType values (and a few requesters) in the words the pages use.
 INTERFACE_KINDS = {
@@ -162,6 +163,9 @@ CREATE TABLE IF NOT EXISTS interfaces (
 CREATE TABLE IF NOT EXISTS addresses (
     address TEXT NOT NULL, interface_id TEXT NOT NULL, first_seen INTEGER NOT NULL,
     PRIMARY KEY (address, interface_id, first_seen));
+CREATE TABLE IF NOT EXISTS rules (
+    account TEXT NOT NULL, region TEXT NOT NULL, taken_at INTEGER NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (account, region));
 CREATE TABLE IF NOT EXISTS refreshes (
     account TEXT NOT NULL, region TEXT NOT NULL, taken_at INTEGER NOT NULL,
     PRIMARY KEY (account, region));
@@ -205,6 +209,26 @@ class InventoryStore:
                        (account, region, taken_at))
         return new
 
+    def record_rules(self, rules, account: str, region: str, taken_at: int) -> None:
+        """Today's security groups and network ACLs of an account and region (the latest
+        reading only: rule hints speak of the configuration as it is now)."""
+        with self._lock, closing(self._connect()) as db, db:
+            db.execute("INSERT OR REPLACE INTO rules VALUES (?, ?, ?, ?)",
+                       (account, region, taken_at, rules.to_json()))
+
+    def rules(self):
+        """Every account and region's rules as one set, and when the oldest was read
+        (None: no rules read yet)."""
+        from lib.rules import RuleSet
+
+        merged, oldest = RuleSet(), None
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT taken_at, data FROM rules ORDER BY account, region").fetchall()
+        for taken_at, data in rows:
+            merged = merged.merged(RuleSet.from_json(data))
+            oldest = taken_at if oldest is None else min(oldest, taken_at)
+        return merged, oldest
+
     def taken_at(self, account: str, region: str) -> int | None:
         with closing(self._connect()) as db:
             row = db.execute("SELECT taken_at FROM refreshes WHERE account = ? AND region = ?",
@@ -243,12 +267,15 @@ class InventoryStore:
             yield NetworkInterface.from_json(data)
 
 
-def inventory_store(settings) -> InventoryStore:
+def inventory_path(settings) -> Path:
     from lib.config import _default_cache_dir
 
-    path = settings.inventory_db or Path(settings.cache_dir or _default_cache_dir()) / \
-        "inventory.sqlite3"
-    return InventoryStore(path)
+    return Path(settings.inventory_db
+                or Path(settings.cache_dir or _default_cache_dir()) / "inventory.sqlite3")
+
+
+def inventory_store(settings) -> InventoryStore:
+    return InventoryStore(inventory_path(settings))
 
 
 @dataclass
@@ -275,11 +302,14 @@ def refresh(settings, folders: Iterable[tuple[str, str]], store: InventoryStore 
             report.fresh.append((account, region))
             continue
         try:
-            interfaces = read_region(client_for(settings, account, region), account, region)
+            ec2 = client_for(settings, account, region)
+            interfaces = read_region(ec2, account, region)
+            rules = read_rules(ec2)
         except (BotoCoreError, ClientError) as error:
             report.failed.append((account, region, _plain_error(error)))
             continue
         store.record(interfaces, account, region, now)
+        store.record_rules(rules, account, region, now)
         report.read.append((account, region, len(interfaces)))
     return report
 
@@ -287,6 +317,7 @@ def refresh(settings, folders: Iterable[tuple[str, str]], store: InventoryStore 
 def _plain_error(error) -> str:
     code = getattr(error, "response", {}).get("Error", {}).get("Code")
     if code in ("AccessDenied", "UnauthorizedOperation", "AccessDeniedException"):
-        return (f"{code}: the role may not describe interfaces (see deploy/inventory-role.yaml "
+        return (f"{code}: the role may not describe interfaces, security groups or network "
+                "ACLs (see deploy/inventory-role.yaml "
                 "for the policy it needs)")
     return f"{type(error).__name__}: {error}"

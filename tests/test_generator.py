@@ -38,7 +38,7 @@ def _read(root) -> tuple[list[dict], list[dict]]:
     """(objects, records): every record as a dict of its header's fields plus where it was."""
     objects, records = [], []
     for rel in _files(root):
-        if rel == "scenarios.json":
+        if rel in ("scenarios.json", "topology.json"):
             continue
         m = KEY.match(rel)
         assert m, rel
@@ -71,8 +71,8 @@ def data(tmp_path_factory):
 def test_layout_and_names(data):
     s = data["summary"]
     files = _files(data["root"])
-    assert "scenarios.json" in files
-    assert len(data["objects"]) == s.objects == len(files) - 1
+    assert "scenarios.json" in files and "topology.json" in files
+    assert len(data["objects"]) == s.objects == len(files) - 2
     seen = set()
     for o in data["objects"]:
         fl = data["fl"][o["fl"]]
