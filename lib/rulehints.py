@@ -69,3 +69,8 @@ def inventory_configured(settings) -> bool:
 
 
 HINTED_VERDICTS = REJECTED_VERDICTS + ("intermittent",)
+
+
+def text(key: str, lang: str = "en") -> str:
+    """One of the rule hints' words (lib/texts/rules.toml), for the page."""
+    return i18n.pick(rule_words()[key], lang)

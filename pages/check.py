@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib import check, gui, i18n, present, timeutil
+from lib import check, gui, i18n, present, rulehints, timeutil
 from lib.engines import data_dir
 from lib.filters import InvalidFilters
 from lib.present import plain
@@ -80,6 +80,15 @@ verdict = check.judge(rows, spec, lang=lang, now=timeutil.now(), zone=zone,
 ALERTS.get(verdict.code, st.error)(f"**{plain(verdict.message)}**")
 st.caption(say("verdict", code=verdict.code) + gui.query_caption(result))
 st.markdown("\n".join(f"- {plain(reason)}" for reason in verdict.reasons))
+
+# Which security group or network ACL blocks it today (issue 18): only with an inventory.
+if verdict.code in rulehints.HINTED_VERDICTS and rulehints.inventory_configured(config):
+    with st.spinner(rulehints.text("reading", lang)):
+        hints = rulehints.check_hints(config, filters, rows, verdict.code, lang, zone, scope=scope)
+    st.subheader(rulehints.text("heading", lang))
+    st.markdown("\n".join(f"- {plain(note)}" for note in hints["rules_notes"]))
+    for error in hints["rules_errors"]:
+        st.warning(plain(error))
 
 gaps = check.gaps_table(verdict, zone)
 if gaps is not None:
