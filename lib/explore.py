@@ -83,6 +83,7 @@ MEASURES = {"flows": "flows", "bytes": "bytes", "packets": "packets", "sources":
             "destinations": "destinations", "reject-rate": "reject_rate"}
 DEFAULT_FIELDS = ("dstport", "action")  # what a plain Query("group") groups by
 DEFAULT_TOP = 20
+PAGE_MAX_TOP = 1000  # groups the page shows at most (the command line may ask for MAX_LIMIT)
 
 TEXTS = i18n.catalogue("explore")
 
@@ -420,3 +421,31 @@ def _intersect_ranges(a, b) -> tuple[PortRange, ...]:
     kept = {(max(lo, lo2), min(hi, hi2)) for lo, hi in a for lo2, hi2 in b
             if max(lo, lo2) <= min(hi, hi2)}
     return tuple(sorted(kept)) or tuple(b)
+
+
+# --- the page's pieces ---------------------------------------------------------------------------
+
+def condition_key(name: str) -> str:
+    """A condition box's widget key, which is also its URL parameter."""
+    return f"explore_if_{BY_NAME[name].alias}"
+
+
+def chart(rows: list[Mapping], query: Query, zone: str | None, zone_name: str,
+          lang: str | None):
+    """The chart that fits the grouping (lib.charts): lines over time when hour or day is
+    grouped by, a heatmap for two fields, else bars."""
+    from lib import charts
+
+    fields, measure, _ = options(query)
+    frame = chart_frame(rows, query, zone, lang)
+    value = measure_title(measure, lang)
+    value_format = ",.2f" if measure == "reject-rate" else charts.EXACT
+    kind = chart_kind(query)
+    if kind == "line":
+        return charts.group_lines(frame, value, say("time", lang, "charts", zone=zone_name),
+                                  say("series", lang, "charts"), value_format)
+    if kind == "heatmap":
+        return charts.group_heatmap(frame, value, field_title(fields[0].name, lang),
+                                    field_title(fields[1].name, lang), value_format)
+    return charts.group_bars(frame, value, " · ".join(field_title(f.name, lang)
+                                                      for f in fields), value_format)
