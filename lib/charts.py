@@ -201,7 +201,7 @@ def group_lines(frame: pd.DataFrame, value_title: str, time_title: str, series_t
     return (alt.Chart(frame)
             .mark_line(point=True)
             .encode(x=alt.X("time:T", title=time_title, scale=alt.Scale(type="utc"),
-                            axis=alt.Axis(format="%b %d %H:%M", labelOverlap=True)),
+                            axis=alt.Axis(format="%m-%d %H:%M", labelOverlap=True)),
                     y=alt.Y("value:Q", title=value_title, axis=alt.Axis(format="~s")),
                     color=alt.Color("series:N", title=series_title,
                                     legend=alt.Legend(labelLimit=360)),
