@@ -49,7 +49,7 @@ _ID = {"interface-id": r"eni-[0-9a-f]{8,17}", "vpc-id": r"vpc-[0-9a-f]{8,17}",
        "region": r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}",
        "service": r"[A-Z0-9_]{1,64}"}
 
-FIELDS: tuple[GroupField, ...] = (
+EXPLORE_FIELDS: tuple[GroupField, ...] = (
     GroupField("srcaddr", "srcaddr", "address", filter_key="src"),
     GroupField("dstaddr", "dstaddr", "address", filter_key="dst"),
     GroupField("srcaddr/24", "srcaddr", "prefix", 24, filter_key="src"),
@@ -74,24 +74,24 @@ FIELDS: tuple[GroupField, ...] = (
     GroupField("hour", "start", "time", 3600, filter_key="time"),
     GroupField("day", "start", "time", 86400, filter_key="time"),
 )
-BY_NAME: dict[str, GroupField] = {f.name: f for f in FIELDS}
-FIELD_NAMES = tuple(BY_NAME)
+FIELD_BY_NAME: dict[str, GroupField] = {f.name: f for f in EXPLORE_FIELDS}
+FIELD_NAMES = tuple(FIELD_BY_NAME)
 MAX_FIELDS = 3
 
 # Measure name -> the result column's name.
-MEASURES = {"flows": "flows", "bytes": "bytes", "packets": "packets", "sources": "sources",
+GROUP_MEASURES = {"flows": "flows", "bytes": "bytes", "packets": "packets", "sources": "sources",
             "destinations": "destinations", "reject-rate": "reject_rate"}
 DEFAULT_FIELDS = ("dstport", "action")  # what a plain Query("group") groups by
 DEFAULT_TOP = 20
 PAGE_MAX_TOP = 1000  # groups the page shows at most (the command line may ask for MAX_LIMIT)
 
-TEXTS = i18n.catalogue("explore")
+EXPLORE_TEXTS = i18n.catalogue("explore")
 
 
 def field_named(name: str) -> GroupField:
     """A field by its name (``_`` taken for ``-``, any case); QueryError naming the list."""
     key = str(name).strip().lower().replace("_", "-")
-    found = BY_NAME.get(key)
+    found = FIELD_BY_NAME.get(key)
     if found is None:
         raise QueryError(f"{name!r} is not a field to group by (one of {', '.join(FIELD_NAMES)})")
     return found
@@ -111,8 +111,8 @@ def parse_fields(names) -> tuple[str, ...]:
 
 def parse_measure(name: str) -> str:
     key = str(name).strip().lower().replace("_", "-")
-    if key not in MEASURES:
-        raise QueryError(f"{name!r} is not a measure (one of {', '.join(MEASURES)})")
+    if key not in GROUP_MEASURES:
+        raise QueryError(f"{name!r} is not a measure (one of {', '.join(GROUP_MEASURES)})")
     return key
 
 
@@ -224,7 +224,7 @@ class GroupQuery(Query):
     """A ``group`` query: its fields, measure and conditions; ``limit`` is the top N."""
 
     fields: tuple[str, ...] = DEFAULT_FIELDS
-    value: str = "flows"  # the measure (MEASURES); Query.measure keeps its own meaning
+    value: str = "flows"  # the measure (GROUP_MEASURES); Query.measure keeps its own meaning
     conditions: tuple[Condition, ...] = field(default=())
 
     def __post_init__(self):
@@ -233,8 +233,8 @@ class GroupQuery(Query):
             raise QueryError("a GroupQuery is of kind group")
         if not isinstance(self.fields, tuple) or parse_fields(self.fields) != self.fields:
             raise QueryError(f"fields must be a tuple of names from {', '.join(FIELD_NAMES)}")
-        if self.value not in MEASURES:
-            raise QueryError(f"measure must be one of {', '.join(MEASURES)}")
+        if self.value not in GROUP_MEASURES:
+            raise QueryError(f"measure must be one of {', '.join(GROUP_MEASURES)}")
         if not all(isinstance(c, Condition) for c in self.conditions):
             raise QueryError("conditions must be lib.explore.Condition values")
 
@@ -252,7 +252,7 @@ def options(query: Query) -> tuple[tuple[GroupField, ...], str, tuple[Condition,
     """A query's fields, measure and conditions; a plain Query("group") (the engines'
     generic tests) groups by DEFAULT_FIELDS and measures its ``measure``."""
     names = getattr(query, "fields", DEFAULT_FIELDS)
-    return (tuple(BY_NAME[n] for n in names), getattr(query, "value", query.measure),
+    return (tuple(FIELD_BY_NAME[n] for n in names), getattr(query, "value", query.measure),
             getattr(query, "conditions", ()))
 
 
@@ -262,20 +262,20 @@ def records(rows: list[Mapping], query: Query) -> list[dict]:
     """The rows keyed by the field names grouped by plus the measure's name, as the command
     line prints them: ``{"dstport": 443, "action": "ACCEPT", "flows": 1234}``."""
     fields, measure, _ = options(query)
-    return [{**{f.name: row[f.alias] for f in fields}, measure: row[MEASURES[measure]]}
+    return [{**{f.name: row[f.alias] for f in fields}, measure: row[GROUP_MEASURES[measure]]}
             for row in rows]
 
 
-def say(key: str, lang: str | None = "en", group: str = "texts", **values) -> str:
-    return i18n.fill(TEXTS[group][key], lang, **values)
+def explore_text(key: str, lang: str | None = "en", group: str = "texts", **values) -> str:
+    return i18n.fill(EXPLORE_TEXTS[group][key], lang, **values)
 
 
 def field_title(name: str, lang: str | None) -> str:
-    return say(name, lang, group="fields")
+    return explore_text(name, lang, group="fields")
 
 
 def measure_title(name: str, lang: str | None) -> str:
-    return say(name, lang, group="measures")
+    return explore_text(name, lang, group="measures")
 
 
 def shown_value(spec: GroupField, value, zone: str | None) -> str:
@@ -298,7 +298,7 @@ def table(rows: list[Mapping], query: Query, zone: str | None, lang: str | None)
     import pandas as pd
 
     fields, measure, _ = options(query)
-    column = MEASURES[measure]
+    column = GROUP_MEASURES[measure]
     frame = pd.DataFrame({field_title(f.name, lang): [shown_value(f, r[f.alias], zone)
                                                        for r in rows] for f in fields})
     values = [r[column] for r in rows]
@@ -325,7 +325,7 @@ def chart_frame(rows: list[Mapping], query: Query, zone: str | None, lang: str |
     from lib.traffic import wall_clock
 
     fields, measure, _ = options(query)
-    column = MEASURES[measure]
+    column = GROUP_MEASURES[measure]
     out = []
     for row in rows:
         shown = [shown_value(f, row[f.alias], zone) for f in fields]
@@ -349,7 +349,7 @@ def unfilterable(query: Query, row: Mapping) -> list[str]:
     searched for "no value"."""
     fields, _, conditions = options(query)
     names = [f.name for f in fields if f.filter_key is None or row.get(f.alias) is None]
-    names += [c.field for c in conditions if BY_NAME[c.field].filter_key is None]
+    names += [c.field for c in conditions if FIELD_BY_NAME[c.field].filter_key is None]
     return list(dict.fromkeys(names))
 
 
@@ -372,7 +372,7 @@ _LIST_FIELDS = {"protocol": "protocols", "eni": "interface_ids", "vpc": "vpc_ids
 
 
 def _narrow_by_condition(f: Filters, condition: Condition) -> Filters:
-    spec = BY_NAME[condition.field]
+    spec = FIELD_BY_NAME[condition.field]
     key = spec.filter_key
     if key is None:
         return f
@@ -427,7 +427,7 @@ def _intersect_ranges(a, b) -> tuple[PortRange, ...]:
 
 def condition_key(name: str) -> str:
     """A condition box's widget key, which is also its URL parameter."""
-    return f"explore_if_{BY_NAME[name].alias}"
+    return f"explore_if_{FIELD_BY_NAME[name].alias}"
 
 
 def chart(rows: list[Mapping], query: Query, zone: str | None, zone_name: str,
@@ -442,8 +442,9 @@ def chart(rows: list[Mapping], query: Query, zone: str | None, zone_name: str,
     value_format = ",.2f" if measure == "reject-rate" else charts.EXACT
     kind = chart_kind(query)
     if kind == "line":
-        return charts.group_lines(frame, value, say("time", lang, "charts", zone=zone_name),
-                                  say("series", lang, "charts"), value_format)
+        return charts.group_lines(frame, value,
+                                  explore_text("time", lang, "charts", zone=zone_name),
+                                  explore_text("series", lang, "charts"), value_format)
     if kind == "heatmap":
         return charts.group_heatmap(frame, value, field_title(fields[0].name, lang),
                                     field_title(fields[1].name, lang), value_format)

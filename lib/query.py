@@ -656,7 +656,7 @@ def condition_predicate(condition, dialect: str) -> exp.Expression:
     """A per-field condition (lib.explore.Condition, typed values only) as a predicate."""
     from lib import explore
 
-    spec = explore.BY_NAME[condition.field]
+    spec = explore.FIELD_BY_NAME[condition.field]
     if spec.kind in ("address", "prefix"):
         return cidr_predicate(spec.column, condition.network, dialect)
     if spec.kind == "port":
@@ -674,7 +674,7 @@ def build_group(query: Query, select: exp.Select) -> exp.Select:
 
     fields, measure, _ = explore.options(query)
     keys = [group_key(spec) for spec in fields]
-    name = explore.MEASURES[measure]
+    name = explore.GROUP_MEASURES[measure]
     order = [ordered(name, desc=True)]
     if measure == "reject-rate":
         order.append(exp.Ordered(this=flow_count(), desc=True))

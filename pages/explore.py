@@ -12,7 +12,7 @@ lang = gui.language()
 
 
 def say(key: str, **values) -> str:
-    return explore.say(key, lang, **values)
+    return explore.explore_text(key, lang, **values)
 
 
 def title(name: str) -> str:
@@ -29,7 +29,7 @@ left, middle, right = st.columns([3, 2, 1])
 fields = left.multiselect(say("fields"), explore.FIELD_NAMES, default=list(explore.DEFAULT_FIELDS),
                           max_selections=explore.MAX_FIELDS, key="explore_by", format_func=title,
                           help=say("fields-help"), bind="query-params")
-measure = middle.selectbox(say("measure"), list(explore.MEASURES), key="explore_measure",
+measure = middle.selectbox(say("measure"), list(explore.GROUP_MEASURES), key="explore_measure",
                            format_func=lambda m: explore.measure_title(m, lang),
                            bind="query-params")
 top = right.number_input(say("top"), min_value=1, max_value=explore.PAGE_MAX_TOP,
