@@ -340,3 +340,35 @@ def test_measure_belongs_to_group(capsys, store):
                      WINDOW["start"], "--end", WINDOW["end"], "--measure", "flows"])
     assert code == cli.EXIT_USAGE
     assert "--measure" in capsys.readouterr().err
+
+
+# --- drill-down: a row becomes Search filters ---------------------------------------------------
+
+def test_a_row_drills_into_its_values_within_the_sidebar_and_the_conditions():
+    sidebar = parse_filters({**WINDOW, "src": "10.0.0.0/8", "dst_port": "1-1000",
+                             "protocol": "tcp,udp"}, 31)
+    query = explore.group_query(sidebar, ALL_ACCOUNTS, "srcaddr/24,hour", conditions=(
+        explore.parse_conditions({"dstport": "443,8000-9000", "protocol": "udp,icmp",
+                                  "account": ACCOUNT_A})))
+    row = {"srcaddr_24": "10.0.1.0/24", "hour_start": T0 + 3600, "flows": 3}
+    assert explore.unfilterable(query, row) == []
+    assert explore.drill(sidebar, query, row) == {
+        "start": str(T0 + 3600), "end": str(T0 + 7200), "account": ACCOUNT_A,
+        "src": "10.0.1.0/24", "dst_port": "443", "protocol": "17"}
+
+
+def test_a_narrower_sidebar_network_is_kept():
+    sidebar = parse_filters({**WINDOW, "dst": "10.0.1.9"}, 31)
+    query = explore.group_query(sidebar, ALL_ACCOUNTS, "dstaddr/16")
+    assert explore.drill(sidebar, query, {"dstaddr_16": "10.0.0.0/16"})["dst"] == "10.0.1.9/32"
+
+
+def test_what_search_cannot_filter_on_is_named():
+    query = explore.group_query(FILTERS, ALL_ACCOUNTS, "vpc-id,tcp-flags", conditions=(
+        explore.parse_conditions({"flow-direction": "egress"})))
+    assert explore.unfilterable(query, {"vpc_id": None, "tcp_flags": 2}) == [
+        "vpc-id", "tcp-flags", "flow-direction"]
+    assert explore.unfilterable(query, {"vpc_id": "vpc-0a1b2c3d", "tcp_flags": 2}) == [
+        "tcp-flags", "flow-direction"]
+    assert explore.drill(FILTERS, query, {"vpc_id": "vpc-0a1b2c3d", "tcp_flags": 2}) == {
+        **WINDOW, "vpc": "vpc-0a1b2c3d"}

@@ -189,3 +189,20 @@ def test_every_explore_text_has_japanese():
     assert missing == []
     assert set(i18n.catalogue("explore")["fields"]) == set(explore.FIELD_NAMES)
     assert set(i18n.catalogue("explore")["measures"]) == set(explore.GROUP_MEASURES)
+
+
+def test_explore_run_on_its_own_first_shows_only_the_sign_in(monkeypatch, tmp_path):
+    """As every page (issue 21.8): nothing is drawn and nothing runs before the sign-in."""
+    from authkit import audit_lines, signed_app, write_access, write_store, write_users
+
+    files = {"users_file": write_users(tmp_path / "users.yaml"),
+             "access_file": write_access(tmp_path / "access.yaml"),
+             "audit_file": tmp_path / "audit.jsonl"}
+    at = signed_app(monkeypatch, write_store(tmp_path / "store"), "password", files, **WINDOW)
+    at.switch_page(PAGE)
+    at.run()
+    assert not at.exception
+    assert "Explore" not in [t.value for t in at.title]
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert not at.multiselect and not at.dataframe and not at.sidebar.text_input
+    assert audit_lines(files["audit_file"]) == []
