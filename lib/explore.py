@@ -84,6 +84,7 @@ GROUP_MEASURES = {"flows": "flows", "bytes": "bytes", "packets": "packets", "sou
 DEFAULT_FIELDS = ("dstport", "action")  # what a plain Query("group") groups by
 DEFAULT_TOP = 20
 PAGE_MAX_TOP = 1000  # groups the page shows at most (the command line may ask for MAX_LIMIT)
+CHART_MAX_GROUPS = 50  # bars or heatmap rows drawn at most (24 px each)
 
 EXPLORE_TEXTS = i18n.catalogue("explore")
 
@@ -437,10 +438,11 @@ def chart(rows: list[Mapping], query: Query, zone: str | None, zone_name: str,
     from lib import charts
 
     fields, measure, _ = options(query)
-    frame = chart_frame(rows, query, zone, lang)
+    kind = chart_kind(query)
+    # Bars and heatmap cells are a row each: the largest groups only (the table has all).
+    frame = chart_frame(rows if kind == "line" else rows[:CHART_MAX_GROUPS], query, zone, lang)
     value = measure_title(measure, lang)
     value_format = ",.2f" if measure == "reject-rate" else charts.EXACT
-    kind = chart_kind(query)
     if kind == "line":
         return charts.group_lines(frame, value,
                                   explore_text("time", lang, "charts", zone=zone_name),

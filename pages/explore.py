@@ -36,7 +36,9 @@ top = right.number_input(say("top"), min_value=1, max_value=explore.PAGE_MAX_TOP
                          value=explore.DEFAULT_TOP, step=10, key="explore_top",
                          bind="query-params")
 
-with st.expander(say("conditions"), expanded=False):
+# Open when a link or the user set a condition: a hidden filter would surprise.
+with st.expander(say("conditions"), expanded=any(
+        st.session_state.get(explore.condition_key(name)) for name in fields)):
     raw, slots = {}, {}
     for name in fields:
         raw[name] = st.text_input(title(name), key=explore.condition_key(name),

@@ -206,3 +206,11 @@ def test_explore_run_on_its_own_first_shows_only_the_sign_in(monkeypatch, tmp_pa
     assert [t.label for t in at.text_input] == ["Username", "Password"]
     assert not at.multiselect and not at.dataframe and not at.sidebar.text_input
     assert audit_lines(files["audit_file"]) == []
+
+
+def test_bars_and_heatmaps_draw_the_largest_groups_only():
+    rows = [{"dstport": port, "flows": 1000 - port} for port in range(200)]
+    query = explore.group_query(parse_filters(WINDOW, 31), ALL_ACCOUNTS, "dstport", top=200)
+    spec = explore.chart(rows, query, "UTC", "UTC", "en").to_dict()
+    drawn = spec["datasets"][spec["data"]["name"]]
+    assert len(drawn) == explore.CHART_MAX_GROUPS and drawn[0]["label"] == "0"
