@@ -4,11 +4,16 @@ store, the columnar cache and rollups against raw reads, and the command line's 
 import json
 
 import pytest
+import sqlglot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from storefixture import ACCOUNT_A, ACCOUNT_B, T0, record, write_object
+from test_fuzz_filters import INJECTIONS, comments, literals, names_in
 
-from lib import cli, columnar, explore, rollups
+from lib import cli, columnar, explore, rollups, schema
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
+from lib.iputil import network_bounds
 from lib.query import ALL_ACCOUNTS, MAX_LIMIT, QueryError, Scope, Target, build, render
 from lib.querycore import Query
 
@@ -236,7 +241,6 @@ def test_the_query_object_refuses_untyped_options():
 
 def test_user_values_reach_the_sql_only_as_literals():
     """A hostile-looking but valid value (an AWS service name) is one string literal."""
-    import sqlglot
     from sqlglot import exp
 
     query = explore.group_query(FILTERS, ALL_ACCOUNTS, "pkt-dst-aws-service", "bytes",
@@ -372,3 +376,41 @@ def test_what_search_cannot_filter_on_is_named():
         "tcp-flags", "flow-direction"]
     assert explore.drill(FILTERS, query, {"vpc_id": "vpc-0a1b2c3d", "tcp_flags": 2}) == {
         **WINDOW, "vpc": "vpc-0a1b2c3d"}
+
+
+# --- fuzzed conditions: refused, or carried only as typed literals ------------------------------
+
+FUZZ_TARGETS = {"duckdb": Target("duckdb", _table()), "athena": Target("athena", _table())}
+
+
+def allowed_names() -> set[str]:
+    """The schema's names, the logical table and the aliases of every field and measure."""
+    return ({f.column for f in schema.FIELDS} | {schema.LOG_ACCOUNT, schema.LOG_REGION,
+                                                 "src_key", "dst_key", "flows", "flows_source"}
+            | {f.alias for f in explore.EXPLORE_FIELDS} | set(explore.GROUP_MEASURES.values()))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(explore.FIELD_NAMES),
+       text=st.one_of(st.text(max_size=60), st.sampled_from(INJECTIONS)))
+def test_fuzzed_conditions_are_refused_or_typed(field, text):
+    try:
+        conditions = explore.parse_conditions({field: text})
+    except explore.InvalidConditions as refused:
+        assert list(refused.errors) == [field]
+        return
+    query = explore.group_query(FILTERS, ALL_ACCOUNTS, [field], conditions=conditions)
+    bare = explore.group_query(FILTERS, ALL_ACCOUNTS, [field])
+    for dialect, target in FUZZ_TARGETS.items():
+        read = "trino" if dialect == "athena" else dialect
+        statements = sqlglot.parse(render(query, target), read=read)
+        assert len(statements) == 1 and not comments(statements[0])
+        assert names_in(statements[0]) <= allowed_names() | {"IPADDRESS"}
+        added = literals(statements[0]) - literals(sqlglot.parse_one(render(bare, target), read=read))
+        typed = {str(v) for c in conditions for v in c.values} | {
+            str(n) for c in conditions for r in c.ranges for n in r}
+        for c in conditions:
+            if c.network is not None:
+                typed |= {str(c.network.network_address), str(c.network.broadcast_address),
+                          *network_bounds(c.network)}
+        assert {value for _, value in added} <= typed, added
