@@ -214,3 +214,42 @@ def test_bars_and_heatmaps_draw_the_largest_groups_only():
     spec = explore.chart(rows, query, "UTC", "UTC", "en").to_dict()
     drawn = spec["datasets"][spec["data"]["name"]]
     assert len(drawn) == explore.CHART_MAX_GROUPS and drawn[0]["label"] == "0"
+
+
+def test_the_page_on_athena_shows_the_same_groups(monkeypatch, store):
+    """The same page on the Athena engine (the fake runs its SQL on the same files)."""
+    import functools
+
+    import streamlit as st
+    from apptest import ROOT
+    from fake_athena import shared_fake
+    from streamlit.testing.v1 import AppTest
+
+    from lib.engines.athena import AthenaEngine
+
+    english = table(explore_page(monkeypatch, store, link={"explore_by": ["hour", "action"]}))
+    fake = shared_fake()
+    fake.load_store(store)
+    try:
+        fake.use_in_app(monkeypatch, {
+            "FLOWSCOPE_ENGINE": "athena", "FLOWSCOPE_AUTH_MODE": "none",
+            "FLOWSCOPE_DATA_DIR": str(store), "FLOWSCOPE_ATHENA_CACHE_TTL_S": "0",
+            "FLOWSCOPE_ATHENA_RESULT_REUSE_MINUTES": "0"})
+        monkeypatch.setattr(AthenaEngine, "__init__",
+                            functools.partialmethod(AthenaEngine.__init__, poll_interval=0.01))
+        fake.reset()
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        for key, value in WINDOW.items():
+            at.session_state[key] = value
+        at.run()
+        at.switch_page(PAGE)
+        at.session_state["explore_by"] = ["hour", "action"]
+        at.run()
+        assert not at.exception and not errors(at), errors(at)
+        assert any("athena" in c.value for c in at.caption)
+        assert table(at).values.tolist() == english.values.tolist()
+    finally:
+        st.cache_resource.clear()
+        fake.load_store(fake.store_root)
