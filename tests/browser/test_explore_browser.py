@@ -9,6 +9,7 @@ import re
 from browserkit import (
     ADMIN,
     cli_query,
+    go_to_page,
     grid_records,
     main,
     open_url,
@@ -85,3 +86,6 @@ def test_explore_in_english_and_japanese(page, server, demo):
         str(expected[0]["dstport"]))
     expect(sidebar(page).get_by_role("combobox", name="Action")).to_have_value(
         expected[0]["action"])
+    # Back on Explore: the page itself, not the drill-down again
+    go_to_page(page, "Explore")
+    expect(main(page).locator('[data-testid="stDataFrame"]').first).to_be_visible()
