@@ -79,8 +79,9 @@ FIELD_NAMES = tuple(FIELD_BY_NAME)
 MAX_FIELDS = 3
 
 # Measure name -> the result column's name.
-GROUP_MEASURES = {"flows": "flows", "bytes": "bytes", "packets": "packets", "sources": "sources",
-            "destinations": "destinations", "reject-rate": "reject_rate"}
+GROUP_MEASURES = {"flows": "flows", "bytes": "bytes", "packets": "packets",
+                  "sources": "sources", "destinations": "destinations",
+                  "reject-rate": "reject_rate"}
 DEFAULT_FIELDS = ("dstport", "action")  # what a plain Query("group") groups by
 DEFAULT_TOP = 20
 PAGE_MAX_TOP = 1000  # groups the page shows at most (the command line may ask for MAX_LIMIT)
@@ -131,11 +132,13 @@ class Condition:
 
     def __post_init__(self):
         spec = field_named(self.field)
-        typed = {"address": self.network is not None, "prefix": self.network is not None,
-                 "port": bool(self.ranges), "time": bool(self.ranges)}.get(spec.kind,
-                                                                           bool(self.values))
-        if not typed:
-            raise QueryError(f"a condition on {self.field} has no value of its type")
+        # Exactly the one kind of value the field's predicate reads (lib.query).
+        kind = {"address": "network", "prefix": "network", "port": "ranges",
+                "time": "ranges"}.get(spec.kind, "values")
+        given = {"network": self.network is not None, "ranges": bool(self.ranges),
+                 "values": bool(self.values)}
+        if not given[kind] or any(present for name, present in given.items() if name != kind):
+            raise QueryError(f"a condition on {self.field} needs {kind} only")
         if not all(isinstance(v, int | str) and not isinstance(v, bool) for v in self.values):
             raise QueryError(f"a condition on {self.field} holds a value of no known type")
 

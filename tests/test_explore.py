@@ -235,6 +235,9 @@ def test_the_query_object_refuses_untyped_options():
         explore.Condition("dstport", values=("443 OR 1=1",))  # a port needs ranges
     with pytest.raises(QueryError):
         explore.Condition("action", values=(object(),))
+    with pytest.raises(QueryError):  # a network on a text field would be silently unused
+        explore.Condition("action", network=parse_filters({**WINDOW, "src": "10.0.0.0/8"},
+                                                          31).src, values=("ACCEPT",))
     with pytest.raises(QueryError):  # the scope is required, as for every kind
         explore.GroupQuery("group", FILTERS, scope=None)
 
