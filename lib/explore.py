@@ -171,6 +171,8 @@ def _numbers(text: str, top: int) -> tuple[int, ...]:
     items = filtering._items(text)
     if not all(i.isascii() and i.isdigit() and int(i) <= top for i in items):
         raise ValueError(f"{text!r}: give whole numbers from 0 to {top}")
+    if len(items) > filtering.MAX_ITEMS:
+        raise ValueError(f"too many values (at most {filtering.MAX_ITEMS})")
     return tuple(sorted({int(i) for i in items}))
 
 
