@@ -253,3 +253,19 @@ def test_the_page_on_athena_shows_the_same_groups(monkeypatch, store):
     finally:
         st.cache_resource.clear()
         fake.load_store(fake.store_root)
+
+
+def test_no_group_says_so(monkeypatch, store):
+    at = explore_page(monkeypatch, store, link={"explore_by": ["srcaddr"],
+                                                "explore_if_srcaddr": "192.0.2.0/24"})
+    assert not at.exception and not errors(at)
+    assert at.expander[0].proto.expanded  # the condition that emptied the table is in view
+    assert not at.dataframe
+    assert at.info[0].value == "Nothing matches these filters in this time range."
+
+
+def test_no_field_chosen_asks_for_one(monkeypatch, store):
+    at = explore_page(monkeypatch, store, link={"explore_by": []})
+    assert not at.exception and not errors(at)
+    assert at.info[0].value == "Choose one to three fields to group by."
+    assert not at.dataframe
