@@ -8,9 +8,10 @@ plus address prefixes (``srcaddr/24``), ``account`` and ``region`` (the account 
 folder a record was stored under, as the sidebar filters use them) and ``hour`` / ``day``
 (UTC epoch buckets of a record's start; shown in the viewer's zone by the page only).
 
-Prefixes are IPv4 only: an IPv4 address gives ``a.b.c.0/24`` or ``a.b.0.0/16``; an IPv6
-address is kept as it is (its full address), so IPv6 rows are never merged into a wrong
-prefix. Importable without Streamlit.
+Prefixes: ``srcaddr/24`` gives an IPv4 address's ``a.b.c.0/24`` and an IPv6 address's /48
+(``2001:db8:7::/48``), ``srcaddr/16`` the IPv4 /16 and the IPv6 /32, written as Python's
+ipaddress writes networks (so a row's prefix is a valid Search filter). Importable without
+Streamlit.
 """
 
 from __future__ import annotations

@@ -622,7 +622,9 @@ def build_traffic(query: Query, select: exp.Select) -> exp.Select:
 # AST serves both engines.
 
 def prefix_of(column: str, bits: int) -> exp.Expression:
-    """An IPv4 address's /24 or /16 as text (``10.1.2.0/24``); an IPv6 address as it is."""
+    """An address's prefix as text: IPv4 /24 or /16 (``10.1.2.0/24``); for an IPv6 address
+    (AWS writes it compressed, RFC 5952) the /48 or /32 in the same form
+    (``2001:db8::/32``), as Python's ipaddress writes it."""
     octets = 3 if bits == 24 else 2
     text: exp.Expression = exp.func("SPLIT_PART", col(column), lit("."), lit(1))
     for n in range(2, octets + 1):
@@ -630,7 +632,50 @@ def prefix_of(column: str, bits: int) -> exp.Expression:
                          expression=exp.func("SPLIT_PART", col(column), lit("."), lit(n)))
     text = exp.DPipe(this=text, expression=lit(".0" * (4 - octets) + f"/{bits}"))
     is_v6 = exp.StrPosition(this=col(column), substr=lit(":")) > lit(0)
-    return exp.Case().when(is_v6, col(column)).else_(text)
+    return exp.Case().when(is_v6, _v6_prefix(column, 48 if bits == 24 else 32)).else_(text)
+
+
+def _v6_prefix(column: str, bits: int) -> exp.Expression:
+    """The /48 or /32 of an IPv6 address text: its first groups, the zero groups written
+    as RFC 5952 does (the longest run of zeros, here the tail, as '::')."""
+    groups = [_v6_group(column, k) for k in range(1, bits // 16 + 1)]
+    case = exp.Case()
+    for kept in range(len(groups), 0, -1):  # the last non-zero group ends the text
+        text = groups[0].copy()
+        for group in groups[1:kept]:
+            text = exp.DPipe(this=exp.DPipe(this=text, expression=lit(":")),
+                             expression=group.copy())
+        case = case.when(groups[kept - 1].copy().neq(lit("0")),
+                         exp.DPipe(this=text, expression=lit(f"::/{bits}")))
+    return case.else_(lit(f"::/{bits}"))
+
+
+def _v6_group(column: str, k: int) -> exp.Expression:
+    """The k-th of the eight groups of an IPv6 address text (lower case, as AWS writes it),
+    '::' expanded: the groups left of '::', then zeros, then those right of it. (Portable
+    string functions only.)"""
+    address = col(column)
+    # SPLIT_PART gives the whole text when there is no '::' (both engines); past the last
+    # part DuckDB gives '' and Trino NULL.
+    left = exp.func("SPLIT_PART", address.copy(), lit("::"), lit(1))
+    right = exp.func("COALESCE", exp.func("SPLIT_PART", address.copy(), lit("::"), lit(2)),
+                     lit(""))
+    n_left, n_right = _groups_in(left), _groups_in(right)
+    zeros = exp.Paren(this=exp.Sub(this=exp.Sub(this=lit(8), expression=n_left.copy()),
+                                   expression=n_right))
+    return (exp.Case()
+            .when(n_left.copy() >= lit(k), exp.func("SPLIT_PART", left.copy(), lit(":"), lit(k)))
+            .when(exp.Add(this=n_left.copy(), expression=zeros.copy()) >= lit(k), lit("0"))
+            .else_(exp.func("SPLIT_PART", right.copy(), lit(":"), exp.Sub(
+                this=exp.Sub(this=lit(k), expression=n_left.copy()), expression=zeros.copy()))))
+
+
+def _groups_in(part: exp.Expression) -> exp.Expression:
+    """The groups in a colon-separated part (none when it is empty)."""
+    colons = exp.Sub(this=exp.func("LENGTH", part.copy()), expression=exp.func(
+        "LENGTH", exp.func("REPLACE", part.copy(), lit(":"), lit(""))))
+    return exp.Paren(this=exp.Case().when(part.copy().eq(lit("")), lit(0))
+                     .else_(exp.Add(this=colons, expression=lit(1))))
 
 
 def group_key(spec) -> exp.Expression:

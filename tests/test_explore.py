@@ -80,18 +80,44 @@ def test_top_n_keeps_the_largest(engine):
     ]
 
 
-def test_ipv4_prefixes_and_ipv6_addresses_as_they_are(engine):
+def test_ipv4_prefixes_and_ipv6_48s_and_32s(engine):
     assert grouped(engine, "srcaddr/24", "bytes") == [
         {"srcaddr/24": "10.0.0.0/24", "bytes": 3500},
         {"srcaddr/24": "172.16.0.0/24", "bytes": 750},
-        {"srcaddr/24": V6_SRC, "bytes": 300},
+        {"srcaddr/24": "2001:db8::/48", "bytes": 300},
         {"srcaddr/24": "198.51.100.0/24", "bytes": 100},
     ]
     assert grouped(engine, "dstaddr/16", "packets") == [
         {"dstaddr/16": "10.0.0.0/16", "packets": 50},
         {"dstaddr/16": "172.16.0.0/16", "packets": 20},
-        {"dstaddr/16": "2001:db8::20", "packets": 10},
+        {"dstaddr/16": "2001:db8::/32", "packets": 10},
     ]
+
+
+IPV6_GROUPS = st.lists(st.one_of(st.just(0), st.integers(0, 15), st.integers(0, 0xFFFF)),
+                       min_size=8, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(groups=IPV6_GROUPS, bits=st.sampled_from([24, 16]))
+def test_ipv6_prefixes_are_pythons(groups, bits):
+    """The SQL's /48 and /32 of any IPv6 address (zero runs anywhere, compressed as AWS
+    writes addresses) is the network Python's ipaddress writes."""
+    import ipaddress
+
+    import duckdb
+    import pyarrow as pa
+    from sqlglot import exp
+
+    from lib.query import prefix_of
+
+    address = str(ipaddress.IPv6Address(int("".join(f"{g:04x}" for g in groups), 16)))
+    db = duckdb.connect()
+    db.register("addresses", pa.table({"a": [address]}))
+    sql = exp.select(prefix_of("a", bits)).from_("addresses").sql(dialect="duckdb")
+    got = db.execute(sql).fetchone()[0]
+    length = 48 if bits == 24 else 32
+    assert got == str(ipaddress.ip_network(f"{address}/{length}", strict=False))
 
 
 def test_reject_rate_ties_by_flows_then_value(engine):
