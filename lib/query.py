@@ -638,7 +638,13 @@ def prefix_of(column: str, bits: int) -> exp.Expression:
 def _v6_prefix(column: str, bits: int) -> exp.Expression:
     """The /48 or /32 of an IPv6 address text: its first groups, the zero groups written
     as RFC 5952 does (the longest run of zeros, here the tail, as '::')."""
-    groups = [_v6_group(column, k) for k in range(1, bits // 16 + 1)]
+    expanded = _v6_expanded(column)
+    # Past a leading '::' the expanded text starts with ':': its groups are one further on.
+    shift = exp.Case().when(exp.Like(this=col(column), expression=lit("::%")), lit(1)
+                            ).else_(lit(0))
+    groups = [exp.func("SPLIT_PART", expanded.copy(), lit(":"),
+                       exp.Add(this=lit(k), expression=shift.copy()))
+              for k in range(1, bits // 16 + 1)]
     case = exp.Case()
     for kept in range(len(groups), 0, -1):  # the last non-zero group ends the text
         text = groups[0].copy()
@@ -650,32 +656,22 @@ def _v6_prefix(column: str, bits: int) -> exp.Expression:
     return case.else_(lit(f"::/{bits}"))
 
 
-def _v6_group(column: str, k: int) -> exp.Expression:
-    """The k-th of the eight groups of an IPv6 address text (lower case, as AWS writes it),
-    '::' expanded: the groups left of '::', then zeros, then those right of it. (Portable
-    string functions only.)"""
+def _v6_expanded(column: str) -> exp.Expression:
+    """An IPv6 address text (lower case, as AWS writes it) with its '::' replaced by the
+    zero groups it stands for (``2001:db8::1`` -> ``2001:db8:0:0:0:0:0:1``), by portable
+    string functions: the groups written are its colons, less one for a '::' at either end."""
     address = col(column)
-    # SPLIT_PART gives the whole text when there is no '::' (both engines); past the last
-    # part DuckDB gives '' and Trino NULL.
-    left = exp.func("SPLIT_PART", address.copy(), lit("::"), lit(1))
-    right = exp.func("COALESCE", exp.func("SPLIT_PART", address.copy(), lit("::"), lit(2)),
-                     lit(""))
-    n_left, n_right = _groups_in(left), _groups_in(right)
-    zeros = exp.Paren(this=exp.Sub(this=exp.Sub(this=lit(8), expression=n_left.copy()),
-                                   expression=n_right))
-    return (exp.Case()
-            .when(n_left.copy() >= lit(k), exp.func("SPLIT_PART", left.copy(), lit(":"), lit(k)))
-            .when(exp.Add(this=n_left.copy(), expression=zeros.copy()) >= lit(k), lit("0"))
-            .else_(exp.func("SPLIT_PART", right.copy(), lit(":"), exp.Sub(
-                this=exp.Sub(this=lit(k), expression=n_left.copy()), expression=zeros.copy()))))
-
-
-def _groups_in(part: exp.Expression) -> exp.Expression:
-    """The groups in a colon-separated part (none when it is empty)."""
-    colons = exp.Sub(this=exp.func("LENGTH", part.copy()), expression=exp.func(
-        "LENGTH", exp.func("REPLACE", part.copy(), lit(":"), lit(""))))
-    return exp.Paren(this=exp.Case().when(part.copy().eq(lit("")), lit(0))
-                     .else_(exp.Add(this=colons, expression=lit(1))))
+    without_colons = exp.func("REPLACE", address.copy(), lit(":"), lit(""))
+    colons = exp.Paren(this=exp.Sub(this=exp.func("LENGTH", address.copy()),
+                                    expression=exp.func("LENGTH", without_colons)))
+    at_end = [exp.Case().when(exp.Like(this=address.copy(), expression=lit(pattern)), lit(1)
+                              ).else_(lit(0)) for pattern in ("::%", "%::")]
+    zeros = exp.Add(this=exp.Add(this=exp.Sub(this=lit(8), expression=colons),
+                                 expression=at_end[0]), expression=at_end[1])
+    filler = exp.func("SUBSTR", lit("0:" * 8), lit(1),
+                      exp.Mul(this=lit(2), expression=exp.Paren(this=zeros)))
+    return exp.func("REPLACE", address.copy(), lit("::"),
+                    exp.DPipe(this=lit(":"), expression=filler))
 
 
 def group_key(spec) -> exp.Expression:
