@@ -8,6 +8,7 @@ PAGES = [
     st.Page("pages/search.py", title="Search", icon=":material/search:", default=True),
     st.Page("pages/check.py", title="Connection check", icon=":material/troubleshoot:"),
     st.Page("pages/traffic.py", title="Traffic", icon=":material/bar_chart:"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/query_stats:"),
     st.Page("pages/cost.py", title="Cost", icon=":material/payments:"),
     st.Page("pages/records.py", title="Records", icon=":material/description:"),
     st.Page("pages/health.py", title="Data health", icon=":material/monitor_heart:"),

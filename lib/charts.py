@@ -176,3 +176,51 @@ def cost_trend(frame: pd.DataFrame, zone_name: str, bucket_text: str) -> alt.Cha
                              alt.Tooltip("usd:Q", title="USD", format=DOLLARS),
                              alt.Tooltip("bytes:Q", title="Bytes", format=EXACT)])
             .add_params(_pick(["bucket_start"])))
+
+
+# --- the Explore page (frames from lib.explore.chart_frame) -------------------------------------
+# Titles come in the viewer's language from lib/texts/explore.toml (the page passes them);
+# ``value_format`` is the tooltip's d3 format (",d" for counts, ",.2f" for a rate in percent).
+
+def group_bars(frame: pd.DataFrame, value_title: str, label_title: str,
+               value_format: str = EXACT) -> alt.Chart:
+    """One bar per group (its fields' values joined), in the frame's order (largest first)."""
+    return (alt.Chart(frame, height=alt.Step(BAND))
+            .mark_bar(color="#4c78a8")
+            .encode(x=alt.X("value:Q", title=value_title, axis=alt.Axis(format="~s")),
+                    y=alt.Y("label:N", sort=list(frame["label"]), title=None,
+                            axis=alt.Axis(labelLimit=360)),
+                    tooltip=[alt.Tooltip("label:N", title=label_title),
+                             alt.Tooltip("value:Q", title=value_title, format=value_format)]))
+
+
+def group_lines(frame: pd.DataFrame, value_title: str, time_title: str, series_title: str,
+                value_format: str = EXACT) -> alt.Chart:
+    """The measure over time (hour or day buckets, wall-clock times of the viewer's zone on a
+    UTC scale), one line per group of the other fields."""
+    return (alt.Chart(frame)
+            .mark_line(point=True)
+            .encode(x=alt.X("time:T", title=time_title, scale=alt.Scale(type="utc"),
+                            axis=alt.Axis(format="%m-%d %H:%M", labelOverlap=True)),
+                    y=alt.Y("value:Q", title=value_title, axis=alt.Axis(format="~s")),
+                    color=alt.Color("series:N", title=series_title,
+                                    legend=alt.Legend(labelLimit=360)),
+                    tooltip=[alt.Tooltip("time:T", title=time_title, format="%Y-%m-%d %H:%M"),
+                             alt.Tooltip("series:N", title=series_title),
+                             alt.Tooltip("value:Q", title=value_title, format=value_format)]))
+
+
+def group_heatmap(frame: pd.DataFrame, value_title: str, x_title: str, y_title: str,
+                  value_format: str = EXACT) -> alt.Chart:
+    """Two fields: the first across, the second down (both in order of their largest group),
+    the measure as colour."""
+    return (alt.Chart(frame, height=alt.Step(BAND))
+            .mark_rect()
+            .encode(x=alt.X("x:N", title=x_title, sort=list(dict.fromkeys(frame["x"])),
+                            axis=alt.Axis(labelLimit=200)),
+                    y=alt.Y("y:N", title=y_title, sort=list(dict.fromkeys(frame["y"])),
+                            axis=alt.Axis(labelLimit=240)),
+                    color=alt.Color("value:Q", title=value_title,
+                                    scale=alt.Scale(scheme="blues")),
+                    tooltip=[alt.Tooltip("x:N", title=x_title), alt.Tooltip("y:N", title=y_title),
+                             alt.Tooltip("value:Q", title=value_title, format=value_format)]))

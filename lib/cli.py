@@ -64,18 +64,28 @@ def _add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vpc", action="append", default=[], help="VPC ID (repeatable)")
     p.add_argument("--subnet", action="append", default=[], help="subnet ID (repeatable)")
     p.add_argument("--kind", default="search",
-                   help="search | top-talkers | timeline | ... | cost | cost-savings | health | log-gaps")
+                   help="search | top-talkers | timeline | ... | cost | cost-savings | health | log-gaps | group")
     p.add_argument("--limit", type=int, default=1000, help="search: rows")
     p.add_argument("--before", metavar="CURSOR",
                    help="search: the next (older) page, after the cursor the previous page "
                         "named on stderr")
     p.add_argument("--group", help="top-talkers: src | dst | pair (default pair); cost: class | "
                    "pair | src | dst | interface | service | vpc | account | time (default class)")
-    p.add_argument("--by", default="bytes", help="top-talkers: bytes | packets | flows")
+    p.add_argument("--by", help="top-talkers: bytes | packets | flows (default bytes); group: "
+                   "FIELD[,FIELD…], 1 to 3 of " + ", ".join(_group_fields()))
+    p.add_argument("--measure", help="group: flows | bytes | packets | sources | destinations "
+                   "| reject-rate (default flows)")
     p.add_argument("--top", type=int, default=10,
-                   help="top-talkers: how many; cost: per class; cost-savings: cross-AZ pairs")
+                   help="top-talkers: how many; cost: per class; cost-savings: cross-AZ pairs; "
+                        "group: how many groups (largest first)")
     p.add_argument("--bucket", type=int, default=300,
                    help="timeline, cost --group time: seconds per bucket")
+
+
+def _group_fields() -> tuple[str, ...]:
+    from lib.explore import FIELD_NAMES
+
+    return FIELD_NAMES
 
 
 def _raw_filters(args) -> dict:
@@ -120,9 +130,14 @@ def _query_from(args):
         filters = parse_filters(_raw_filters(args), settings.max_range_days)
         if args.kind in COST_KINDS:
             return _cost_query_from(args, filters, settings)
+        if args.kind == "group":
+            return _group_query_from(args, filters)
+        if args.measure is not None:
+            raise QueryError("--measure is an option of --kind group (top-talkers: --by)")
         # The command line is for local use by whoever may read the store: every account.
         query = Query(args.kind, filters, scope=ALL_ACCOUNTS, group=args.group or "pair",
-                      measure=args.by, top=args.top, bucket=args.bucket, limit=args.limit)
+                      measure=args.by or "bytes", top=args.top, bucket=args.bucket,
+                      limit=args.limit)
         return _page_of(query, getattr(args, "before", None))
     except InvalidFilters as invalid:
         for key, message in invalid.errors.items():
@@ -156,6 +171,18 @@ def _say_next_page(query, result) -> None:
     rows = result.rows()
     if query.kind == "search" and rows and len(rows) >= query.limit:
         print(f"more: --before {cursor_token(next_cursor(rows, query.after))}", file=sys.stderr)
+
+
+def _group_query_from(args, filters):
+    """Explore's query (issue 19): --by names the fields, --measure the measure."""
+    from lib import explore
+    from lib.query import ALL_ACCOUNTS, QueryError
+
+    if not args.by:
+        raise QueryError("--kind group needs --by FIELD[,FIELD…] (1 to 3 of "
+                         f"{', '.join(explore.FIELD_NAMES)})")
+    return explore.group_query(filters, ALL_ACCOUNTS, args.by, args.measure or "flows",
+                               top=args.top)
 
 
 def _cost_query_from(args, filters, settings):
@@ -209,6 +236,10 @@ def _run_query(args) -> int:
         return EXIT_FAILED
     _say_next_page(query, result)
     records = result.records()
+    if args.kind == "group":  # keyed by the fields' own names ("srcaddr/24", "hour")
+        from lib import explore
+
+        records = explore.records(result.rows(), query)
     if args.format == "csv":
         import pandas as pd
 

@@ -150,6 +150,8 @@ def filter_predicates(query: Query, dialect: str) -> list[exp.Expression]:
                            ("subnet_id", f.subnet_ids)):
         if values:
             where.append(in_list(column, values))
+    # Explore's per-field conditions (typed by lib.explore): filters like the sidebar's.
+    where += [condition_predicate(c, dialect) for c in getattr(query, "conditions", ())]
     return where
 
 
@@ -717,6 +719,116 @@ def build_traffic(query: Query, select: exp.Select) -> exp.Select:
     return traffic_bundle(traffic_rows(select, query.bucket), query)
 
 
+# --- Explore: group by fields from a fixed list (issue 19) ---------------------------------
+# The fields, measures and conditions are lib/explore.py's (validated there); only their SQL
+# is here. Prefixes and time buckets are portable string and integer expressions, so one
+# AST serves both engines.
+
+def prefix_of(column: str, bits: int) -> exp.Expression:
+    """An address's prefix as text: IPv4 /24 or /16 (``10.1.2.0/24``); for an IPv6 address
+    (AWS writes it compressed, RFC 5952) the /48 or /32 in the same form
+    (``2001:db8::/32``), as Python's ipaddress writes it."""
+    octets = 3 if bits == 24 else 2
+    text: exp.Expression = exp.func("SPLIT_PART", col(column), lit("."), lit(1))
+    for n in range(2, octets + 1):
+        text = exp.DPipe(this=exp.DPipe(this=text, expression=lit(".")),
+                         expression=exp.func("SPLIT_PART", col(column), lit("."), lit(n)))
+    text = exp.DPipe(this=text, expression=lit(".0" * (4 - octets) + f"/{bits}"))
+    is_v6 = exp.StrPosition(this=col(column), substr=lit(":")) > lit(0)
+    return exp.Case().when(is_v6, _v6_prefix(column, 48 if bits == 24 else 32)).else_(text)
+
+
+def _v6_prefix(column: str, bits: int) -> exp.Expression:
+    """The /48 or /32 of an IPv6 address text: its first groups, the zero groups written
+    as RFC 5952 does (the longest run of zeros, here the tail, as '::')."""
+    expanded = _v6_expanded(column)
+    # Past a leading '::' the expanded text starts with ':': its groups are one further on.
+    shift = exp.Case().when(exp.Like(this=col(column), expression=lit("::%")), lit(1)
+                            ).else_(lit(0))
+    groups = [exp.func("SPLIT_PART", expanded.copy(), lit(":"),
+                       exp.Add(this=lit(k), expression=shift.copy()))
+              for k in range(1, bits // 16 + 1)]
+    case = exp.Case()
+    for kept in range(len(groups), 0, -1):  # the last non-zero group ends the text
+        text = groups[0].copy()
+        for group in groups[1:kept]:
+            text = exp.DPipe(this=exp.DPipe(this=text, expression=lit(":")),
+                             expression=group.copy())
+        case = case.when(groups[kept - 1].copy().neq(lit("0")),
+                         exp.DPipe(this=text, expression=lit(f"::/{bits}")))
+    return case.else_(lit(f"::/{bits}"))
+
+
+def _v6_expanded(column: str) -> exp.Expression:
+    """An IPv6 address text (lower case, as AWS writes it) with its '::' replaced by the
+    zero groups it stands for (``2001:db8::1`` -> ``2001:db8:0:0:0:0:0:1``), by portable
+    string functions: the groups written are its colons, less one for a '::' at either end."""
+    address = col(column)
+    without_colons = exp.func("REPLACE", address.copy(), lit(":"), lit(""))
+    colons = exp.Paren(this=exp.Sub(this=exp.func("LENGTH", address.copy()),
+                                    expression=exp.func("LENGTH", without_colons)))
+    at_end = [exp.Case().when(exp.Like(this=address.copy(), expression=lit(pattern)), lit(1)
+                              ).else_(lit(0)) for pattern in ("::%", "%::")]
+    zeros = exp.Add(this=exp.Add(this=exp.Sub(this=lit(8), expression=colons),
+                                 expression=at_end[0]), expression=at_end[1])
+    filler = exp.func("SUBSTR", lit("0:" * 8), lit(1),
+                      exp.Mul(this=lit(2), expression=exp.Paren(this=zeros)))
+    return exp.func("REPLACE", address.copy(), lit("::"),
+                    exp.DPipe(this=lit(":"), expression=filler))
+
+
+def group_key(spec) -> exp.Expression:
+    """A grouped field's value: its column, an address prefix or a time bucket's start."""
+    if spec.kind == "prefix":
+        return prefix_of(spec.column, spec.size)
+    if spec.kind == "time":
+        return bigint(exp.Sub(this=col("start"), expression=exp.Mod(
+            this=col("start"), expression=lit(spec.size))))
+    return col(spec.column)
+
+
+def group_measure(measure: str) -> exp.Expression:
+    if measure == "reject-rate":
+        return exp.Div(this=exp.cast(count_if(is_rejected()), "DOUBLE"),
+                       expression=exp.cast(flow_count(), "DOUBLE"))
+    return {"flows": flow_count(), "bytes": total_or_zero("bytes"),
+            "packets": total_or_zero("packets"), "sources": distinct_count("srcaddr"),
+            "destinations": distinct_count("dstaddr")}[measure]
+
+
+def condition_predicate(condition, dialect: str) -> exp.Expression:
+    """A per-field condition (lib.explore.Condition, typed values only) as a predicate."""
+    from lib import explore
+
+    spec = explore.FIELD_BY_NAME[condition.field]
+    if spec.kind in ("address", "prefix"):
+        return cidr_predicate(spec.column, condition.network, dialect)
+    if spec.kind == "port":
+        return ports_predicate(spec.column, condition.ranges)
+    if spec.kind == "time":
+        start, end = condition.ranges[0]
+        return exp.and_(col("start") >= lit(start), col("start") < lit(end))
+    return in_list(spec.column, condition.values)
+
+
+def build_group(query: Query, select: exp.Select) -> exp.Select:
+    """The top ``limit`` groups of one to three fields by a measure, largest first; ties
+    by flows (reject rate) and then the groups' values, so both engines agree."""
+    from lib import explore
+
+    fields, measure, _ = explore.options(query)
+    keys = [group_key(spec) for spec in fields]
+    name = explore.GROUP_MEASURES[measure]
+    order = [ordered(name, desc=True)]
+    if measure == "reject-rate":
+        order.append(exp.Ordered(this=flow_count(), desc=True))
+    order += [ordered(spec.alias) for spec in fields]
+    return (select.select(*[k.as_(spec.alias) for k, spec in zip(keys, fields, strict=True)],
+                          group_measure(measure).as_(name))
+            .where(is_flow()).group_by(*[k.copy() for k in keys])
+            .order_by(*order).limit(lit(query.limit)))
+
+
 # The charge classes and the savings what-ifs (issue 16) live in lib/cost.py, imported when a
 # cost query is built: it brings pandas, which the engines need not load. (lib.cost imports
 # lib.querycore, never this module: no import circle.)
@@ -749,6 +861,7 @@ KIND_BUILDERS.update({
     "owners": build_owners,
     "cost": build_cost,
     "cost-savings": build_cost_savings,
+    "group": build_group,
 })
 
 

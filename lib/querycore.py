@@ -20,7 +20,8 @@ from lib.filters import Filters
 from lib.iputil import parse_address
 
 KINDS = ("search", "top-talkers", "timeline", "check", "summary", "rejected-ports",
-         "rejected-heatmap", "scans", "labels", "traffic", "health", "log-gaps", "owners")
+         "rejected-heatmap", "scans", "labels", "traffic", "health", "log-gaps", "owners",
+         "group")
 # Built by lib.cost (which builds on this module, so lib.query imports it, never the reverse).
 COST_KINDS = ("cost", "cost-savings")
 ALL_KINDS = KINDS + COST_KINDS
