@@ -28,6 +28,7 @@ from pathlib import Path
 from lib import i18n
 from lib.access import fold, is_plain_identity
 from lib.check.view import WIDGET_KEYS as CHECK_WIDGET_KEYS
+from lib.explore import EXPLORE_FIELDS, condition_key
 from lib.filters import KEYS as FILTER_KEYS
 from lib.filters import MAX_INPUT, MAX_ITEMS
 
@@ -39,13 +40,16 @@ MAX_GROUPS = 50  # groups one view is shared with
 VIEW_TEXTS = i18n.catalogue("views")
 
 # The kinds of value a widget holds, so a view puts back what the widget expects.
-TEXT, LIST, FLAG = "text", "list", "flag"
+TEXT, LIST, FLAG, NUMBER = "text", "list", "flag", "number"
+MAX_NUMBER = 1_000_000  # a number box's value (Explore's top N is at most 1000)
 SHARED = {**dict.fromkeys(FILTER_KEYS, TEXT), "account": LIST, "region": LIST}
 # Widgets a page binds to the URL (bind="query-params") beside the sidebar's; a page that
 # binds a new one lists it here (tests/test_views.py checks every page file against this).
 PAGE_KEYS: dict[str, dict[str, str]] = {
     "pages/search.py": {"search_gap_records": FLAG, "search_columns": LIST},
     "pages/check.py": dict.fromkeys(CHECK_WIDGET_KEYS.values(), TEXT),
+    "pages/explore.py": {"explore_by": LIST, "explore_measure": TEXT, "explore_top": NUMBER,
+                         **dict.fromkeys((condition_key(f.name) for f in EXPLORE_FIELDS), TEXT)},
 }
 APP_FILE = Path(__file__).resolve().parent.parent / "app.py"
 
@@ -157,7 +161,14 @@ def _flag(key: str, value: object) -> bool:
     return value
 
 
-_CHECKS: dict[str, Callable[[str, object], object]] = {TEXT: _text, LIST: _items, FLAG: _flag}
+def _number(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMBER:
+        raise ViewError("param-bad", key=key)
+    return value
+
+
+_CHECKS: dict[str, Callable[[str, object], object]] = {TEXT: _text, LIST: _items, FLAG: _flag,
+                                                       NUMBER: _number}
 
 
 def check_params(page: str, params: object) -> dict:
@@ -186,7 +197,8 @@ def capture(page: str, state: Mapping) -> dict:
         value = state.get(key)
         if kind == LIST and isinstance(value, list | tuple):
             raw[key] = [str(v) for v in value]
-        elif kind == TEXT and isinstance(value, str) or kind == FLAG and isinstance(value, bool):
+        elif (kind == TEXT and isinstance(value, str) or kind == FLAG and isinstance(value, bool)
+              or kind == NUMBER and isinstance(value, int) and not isinstance(value, bool)):
             raw[key] = value
     return check_params(page, raw)
 
@@ -205,6 +217,10 @@ def params_from_pairs(page: str, pairs: Iterable[str]) -> dict:
             if value.lower() not in ("true", "false"):
                 raise ViewError("param-bad", key=key)
             raw[key] = value.lower() == "true"
+        elif kinds[key] == NUMBER:
+            if not value.isdigit():
+                raise ViewError("param-bad", key=key)
+            raw[key] = int(value)
         else:
             raw[key] = value
     return check_params(page, raw)
@@ -214,7 +230,9 @@ def restored(view: SavedView) -> dict:
     """Every value of the view's page: the view's, and the empty value for every widget it
     does not name (opening a view leaves none of the previous search behind)."""
     empty = {TEXT: "", LIST: [], FLAG: False}
-    return {key: view.params.get(key, empty[kind]) for key, kind in keys_for(view.page).items()}
+    # A number box has no empty value: one the view does not hold keeps its own.
+    return {key: view.params.get(key, empty.get(kind)) for key, kind in keys_for(view.page).items()
+            if key in view.params or kind != NUMBER}
 
 
 def shareable(viewer: Viewer, groups: Iterable[str]) -> tuple[str, ...]:

@@ -147,6 +147,16 @@ def test_the_search_pages_columns_are_kept_in_their_order(store):
     assert store.save(ALICE, "columns", SEARCH, params).params == params
 
 
+def test_an_explore_view_keeps_its_fields_measure_top_and_conditions(store):
+    params = {"explore_by": ["dstport", "action"], "explore_measure": "bytes",
+              "explore_top": 50, "explore_if_dstport": "443"}
+    assert store.save(ALICE, "explore", "pages/explore.py", params).params == params
+    with pytest.raises(ViewError):
+        store.save(ALICE, "bad top", "pages/explore.py", {"explore_top": "50; DROP"})
+    assert views.capture("pages/explore.py", {**params, "explore_top": True}) == {
+        k: v for k, v in params.items() if k != "explore_top"}
+
+
 def test_a_user_keeps_at_most_the_limit(store, monkeypatch):
     monkeypatch.setattr(views, "MAX_VIEWS_PER_USER", 3)
     for n in range(3):
