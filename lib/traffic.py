@@ -258,9 +258,18 @@ def reject_rate(row: Mapping) -> float | None:
     return (row.get("rejects") or 0) / flows * 100 if flows else None
 
 
-def percent_change(current: int, previous: int | None) -> str | None:
+MUCH_HIGHER = 10  # from this many times the previous value on, a ratio reads better than %
+
+
+def percent_change(current: int, previous: int | None, lang: str = "en") -> str | None:
+    """'+42.0 %'; 'much higher (×24)' against a near-empty previous period, where a percentage
+    ('+185781.3 %') says nothing; None when there was nothing before to compare with."""
     if not previous:
         return None
+    ratio = current / previous
+    if ratio >= MUCH_HIGHER:
+        times = f"{ratio:,.1f}" if ratio < 100 else f"{ratio:,.0f}"
+        return traffic_text("much-higher", lang, "summary", times=times)
     return f"{(current - previous) / previous * 100:+.1f} %"
 
 
@@ -274,8 +283,9 @@ def summary_metrics(current: Mapping, previous: Mapping | None, lang: str = "en"
         before = previous.get(key)
         shown = human_bytes(value) if key == "bytes" else human_count(value)
         meaning = traffic_text(f"{key}-help", lang, "summary")
+        # More or less traffic is neither good nor bad: no green or red ("off").
         metrics.append(Metric(traffic_text(key, lang, "summary"), shown,
-                              percent_change(value, before), "normal",
+                              percent_change(value, before, lang), "off",
                               traffic_text("exactly", lang, "summary", meaning=meaning,
                                            value=f"{value:,}", before=f"{before or 0:,}")))
     rate, before = reject_rate(current), reject_rate(previous)

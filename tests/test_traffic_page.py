@@ -44,10 +44,10 @@ def page(store):
 
 def test_summary_metrics_with_changes_against_the_previous_period(page):
     shown = [(m.label, m.value, m.delta) for m in page.metric]
-    assert shown == [("Flows", "48", "+2300.0 %"), ("Bytes", "52.5 kB", "+422.9 %"),
+    assert shown == [("Flows", "48", "much higher (×24.0)"), ("Bytes", "52.5 kB", "+422.9 %"),
                      ("Packets", "106", "+863.6 %"), ("Sources", "6", "+200.0 %"),
-                     ("Destinations", "23", "+1050.0 %"), ("Reject rate", "89.58 %",
-                                                           "+39.58 pp")]
+                     ("Destinations", "23", "much higher (×11.5)"),
+                     ("Reject rate", "89.58 %", "+39.58 pp")]
 
 
 def test_top_talkers_are_labelled_with_their_interfaces(page):
