@@ -20,6 +20,6 @@ st.set_page_config(page_title="Flowscope", page_icon="🌐", layout="wide")
 user = auth.gate(gui.settings(), PAGES)
 
 gui.prepare_data()
-gui.sidebar_filters(*gui.known_accounts_and_regions())
-
-auth.navigation(PAGES, user).run()  # only the pages this user may open
+page = auth.navigation(PAGES, user)  # only the pages this user may open
+gui.sidebar_filters(*gui.known_accounts_and_regions())  # after: it knows the page (issue 19.12)
+page.run()
