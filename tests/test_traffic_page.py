@@ -9,9 +9,10 @@ from test_traffic_queries import ENI_A, ENI_B, INSTANCE_C, VPC_C, WINDOW, write_
 from lib import gui, traffic
 
 PAGE = "pages/traffic.py"
-# The page's tables, in page order: the numbers behind each chart.
-TABLES = ("sources", "destinations", "pairs", "timeline", "rejected sources", "rejected ports",
-          "heatmap", "scans")
+# The page's tables, in page order: the scans (clickable), then the numbers behind each
+# chart, all in one box at the end of the page (issue 19.12).
+TABLES = ("scans", "sources", "destinations", "pairs", "timeline", "rejected sources",
+          "rejected ports", "heatmap")
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +95,16 @@ def test_rejected_sources_ports_heatmap_and_scans(page):
 
 
 def test_each_query_shows_its_engine_and_time(page):
-    captions = [c.value for c in page.caption if "duckdb" in c.value]
-    assert len(captions) == 10 and all(" s · duckdb" in c for c in captions)
-    summary = next(c for c in captions if c.startswith("Changes are against"))
+    """In the one box at the end (issue 19.12): each query's rows, time, engine and SQL."""
+    [box] = [e for e in page.expander if e.label == "Numbers and SQL behind every chart"]
+    said = [m.value for m in box.markdown if "duckdb" in m.value]
+    assert len(said) == 11 and all(" s · duckdb" in c for c in said)  # previous period too
+    summary = next(c for c in said if c.startswith("**Summary** · "))
     assert "· 1 row · " in summary and "1 rows" not in summary  # the summary is one row
-    assert sum(e.label == "SQL" for e in page.expander) == 10
+    assert len(box.code) == 11 and all("SELECT" in c.value.upper() for c in box.code)
+    assert not [e for e in page.expander if e.label in ("SQL", "Numbers")]
+    assert [c.value for c in page.caption if "duckdb" in c.value] == []  # no caption per chart
+    assert page.caption[0].value == "Changes are against the previous period of the same length."
 
 
 def test_measure_and_zone_change_the_numbers(monkeypatch, store):
