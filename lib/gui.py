@@ -113,7 +113,44 @@ def drill_down(raw: dict[str, str], page: str = "pages/search.py") -> None:
     URL, which Streamlit refuses while widgets are bound to it (the widgets refill it).
     """
     st.session_state[PENDING_FILTERS] = dict(raw)
+    # The way back: the page it was drilled from and that page's filters (issue 19.9).
+    trail = st.session_state.setdefault(DRILL_TRAIL, [])
+    trail[:] = [*trail[-(DRILL_TRAIL_MAX - 1):], (auth.current_page(), raw_filters())]
     st.switch_page(page, query_params={})
+
+
+DRILL_TRAIL = "_drill_trail"  # session state: [(page, its filters)] before each drill-down
+DRILL_TRAIL_MAX = 20
+
+
+def _back_from_drill_down() -> None:
+    """Browser Back from a drill-down: the earlier page with its earlier filters.
+
+    The filters live in session state, shared by every page, and a value set in code
+    outlives the address: Back showed the drill-down's filters on the previous page and
+    wrote them into its address. A run that comes from the browser's history (Back,
+    Forward) on the page a drill-down left puts that page's filters back, before the
+    sidebar is drawn. Any other run (a click on the navigation, a typed filter) keeps the
+    filters as they are."""
+    trail = st.session_state.get(DRILL_TRAIL)
+    if not trail or not _from_browser_history():
+        return
+    page, left = trail[-1]
+    if page == auth.current_page():
+        trail.pop()
+        st.session_state.update(left)
+        # This run would still fill the fields from the address, which the browser gave
+        # with the drill-down's filters; the next run writes them from session state.
+        st.rerun()
+
+
+def _from_browser_history() -> bool:
+    """Whether this run was caused by the browser's Back or Forward (Streamlit knows, but
+    says so only in the run's context)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return bool(context and getattr(context, "is_history_navigation", False))
 
 
 # Pages whose content the filters do not narrow (Records browses stored objects and decodes
@@ -127,6 +164,8 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     pending = st.session_state.pop(PENDING_FILTERS, None)
     if pending:
         set_filters(pending)
+    else:
+        _back_from_drill_down()
     _readable_times()
     if not st.session_state.get("start") and not st.session_state.get("end"):
         fill_range(86400, end=st.session_state.get("default_end"))
