@@ -6,8 +6,18 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from browserkit import ADMIN, act, go_to_page, main, open_url, page_url, password_of, settle, \
-    sidebar, sign_in
+from browserkit import (
+    ADMIN,
+    act,
+    go_to_page,
+    main,
+    open_url,
+    page_url,
+    password_of,
+    settle,
+    sidebar,
+    sign_in,
+)
 from playwright.sync_api import expect
 
 
