@@ -509,6 +509,32 @@ def scans_frame(rows: list[Mapping], zone: str | None, lang: str = "en") -> pd.D
 
 
 
+SCAN_VIEW = {"source": "source", "most ports": "ports", "most hosts": "hosts",
+             "rejected flows": "rejected", "first rejected": "first", "last rejected": "last"}
+
+
+def scans_view(rows: list[Mapping], zone: str | None) -> pd.DataFrame:
+    """The scans as the page's clickable table shows them: few, short columns with
+    'MM-DD HH:MM' times, so every column fits beside the sidebar at 1024 px (the last one
+    was cut off: issue 19.5). The whole of scans_frame is in the page's numbers box."""
+    full = scans_frame(rows, zone)
+    view = full[list(SCAN_VIEW)].rename(columns=SCAN_VIEW)
+    for column, key in (("first", "first_start"), ("last", "last_start")):
+        view[column] = [short_time(row[key], zone) for row in rows]
+    return view
+
+
+def short_time(epoch: int, zone: str | None) -> str:
+    return datetime.fromtimestamp(int(epoch), timeutil.zone(zone)).strftime("%m-%d %H:%M")
+
+
+METRICS_PER_ROW = 3  # six in one row were cut off beside the sidebar at 1024 px (issue 19.5)
+
+
+def metric_rows(metrics: list) -> list[list]:
+    return [metrics[n:n + METRICS_PER_ROW] for n in range(0, len(metrics), METRICS_PER_ROW)]
+
+
 # --- drill-down: a click becomes Search filters -------------------------------------------
 
 def picked(selection_state) -> dict | None:

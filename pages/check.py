@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib import check, gui, i18n, present, timeutil
+from lib.check.view import evidence_by_measure
 from lib.engines import data_dir
 from lib.filters import InvalidFilters
 from lib.present import plain
@@ -87,8 +88,9 @@ if gaps is not None:
     st.dataframe(gaps, hide_index=True, width="stretch")
 if rows:
     st.subheader(say("evidence"))
-    st.dataframe(check.evidence_table(verdict, zone), hide_index=True, width="stretch")
-    st.dataframe(check.interfaces_table(verdict), hide_index=True, width="stretch")
+    # Tables of text (st.table wraps it), not grids: nothing is cut off (issue 19.5).
+    st.table(evidence_by_measure(verdict, zone))
+    st.table(check.interfaces_table(verdict), hide_index=True)
     st.altair_chart(check.timeline_chart(rows, spec, zone, lang), width="stretch")
     st.subheader(say("proof"))
     for number, group in enumerate(verdict.evidence["proof"]):

@@ -55,11 +55,13 @@ def show_row(row: records.Row, key: str) -> None:
     st.code(row.raw or " ", language=None, wrap_lines=True)
     if row.error is not None:
         st.error(say("not-valid", line=row.line, error=plain(row.error)))
-        st.dataframe(shown(records.misalignment(row)), hide_index=True, width="stretch")
+        st.table(shown(records.misalignment(row)), hide_index=True)
         return
     if row.assumed:
         st.caption(say("no-header"))
-    st.dataframe(shown(records.explain_table(row, lang)), hide_index=True, width="stretch")
+    # A table of text (st.table wraps it), not a grid: the explanations were cut off
+    # (issue 19.5).
+    st.table(shown(records.explain_table(row, lang)), hide_index=True)
     search_button(row, key)
 
 

@@ -109,9 +109,10 @@ st.subheader(say("summary"))
 current, previous = found["summary"], found["previous"]
 if current is not None and previous is not None:
     metrics = traffic.summary_metrics(current.rows()[0], previous.rows()[0], lang)
-    for column, metric in zip(st.columns(len(metrics)), metrics, strict=True):
-        column.metric(metric.label, metric.value, metric.delta, delta_color=metric.delta_color,
-                      help=metric.help)
+    for row in traffic.metric_rows(metrics):
+        for column, metric in zip(st.columns(traffic.METRICS_PER_ROW), row, strict=False):
+            column.metric(metric.label, metric.value, metric.delta,
+                          delta_color=metric.delta_color, help=metric.help)
     st.caption(say("summary-note"))
     notes.add(say("summary"), result=current)
     notes.add(say("previous-period"), result=previous)
@@ -167,11 +168,11 @@ def rejected_section() -> None:
     st.markdown(f"**{say('scans')}**")
     st.caption(traffic.scan_rule(lang) + say("select-scan"))
     if (result := found["scans"]) is not None:
-        scans = traffic.scans_frame(result.rows(), zone, lang)
+        scans = traffic.scans_view(result.rows(), zone)
         picked = st.dataframe(traffic.traffic_columns(scans, lang), hide_index=True,
                               on_select="rerun", selection_mode="single-row",
                               key=traffic.SCANS_KEY, width="stretch")
-        notes.add(say("scans"), result=result)
+        notes.add(say("scans"), traffic.scans_frame(result.rows(), zone, lang), result)
         if (drill := traffic.scan_drill(filters, scans, traffic.picked_row(picked))) is not None:
             gui.drill_down(drill)
 

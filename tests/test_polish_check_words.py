@@ -39,8 +39,8 @@ def reasons(at) -> list[str]:
 
 
 def known_from(at) -> list[str]:
-    return [frame.value for frame in at.dataframe if "Known from" in frame.value.columns
-            or "判断の根拠" in frame.value.columns][0].iloc[:, -1].tolist()
+    return [table.value for table in at.table if "Known from" in table.value.columns
+            or "判断の根拠" in table.value.columns][0].iloc[:, -1].tolist()
 
 
 def test_a_demo_case_fills_the_protocol_by_name(monkeypatch, demo):

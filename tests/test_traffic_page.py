@@ -12,7 +12,7 @@ PAGE = "pages/traffic.py"
 # The page's tables, in page order: the scans (clickable), then the numbers behind each
 # chart, all in one box at the end of the page (issue 19.12).
 TABLES = ("scans", "sources", "destinations", "pairs", "timeline", "rejected sources",
-          "rejected ports", "heatmap")
+          "rejected ports", "heatmap", "scan numbers")
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,12 @@ def test_rejected_sources_ports_heatmap_and_scans(page):
     assert len(heatmap) == 10  # the top 10 rejected ports
     scans = found["scans"]
     assert list(scans["source"]) == ["192.0.2.66"]
-    assert (scans.loc[0, "most ports"], scans.loc[0, "rejected flows"]) == (20, 20)
+    assert (scans.loc[0, "ports"], scans.loc[0, "rejected"]) == (20, 20)
+    assert list(scans.columns) == ["source", "ports", "hosts", "rejected", "first", "last"]
+    assert scans.loc[0, "first"] == "09-21 00:10"  # short, to fit (issue 19.5)
+    numbers = found["scan numbers"]
+    assert (numbers.loc[0, "most ports"], numbers.loc[0, "rejected flows"]) == (20, 20)
+    assert numbers.loc[0, "first rejected"] == "2026-09-21 00:10:00 UTC"
 
 
 def test_each_query_shows_its_engine_and_time(page):

@@ -163,6 +163,15 @@ def evidence_table(verdict: Verdict, zone: str | None = None):
     return pd.DataFrame(rows)
 
 
+def evidence_by_measure(verdict: Verdict, zone: str | None = None):
+    """evidence_table turned on its side for reading: one row per measure, a column per
+    direction. Thirteen columns side by side cut off the first/last-seen times and the
+    interfaces at 1400 px and 1024 px (issue 19.5); two columns of text fit anywhere."""
+    table = evidence_table(verdict, zone)
+    c = i18n.pick_all(HEADINGS, verdict.lang)
+    return table.set_index(c["direction"]).T.astype(str)
+
+
 def interfaces_table(verdict: Verdict):
     import pandas as pd
 
