@@ -20,6 +20,10 @@ from browserkit import (
 )
 from playwright.sync_api import expect
 
+from lib import i18n
+from lib.check.words import HEADINGS
+from lib.uitext import LANGUAGES
+
 # Elements whose text must show whole: metric values and labels, the cells of st.table,
 # and the scroller of every grid in view (a grid wider than its place scrolls sideways).
 CLIPPED = """(selector) => Array.from(document.querySelectorAll(selector))
@@ -56,31 +60,33 @@ def shown(page, url: str) -> None:
     settle(page, quiet_ms=1500)
 
 
-def test_traffic_metrics_and_scans_fit(wide, server, demo):
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_traffic_metrics_and_scans_fit(wide, server, demo, lang):
     page = wide
     shown(page, page_url(server.url, "traffic", start=demo.summary["start"],
-                         end=demo.summary["end"]))
+                         end=demo.summary["end"], lang=LANGUAGES[lang]))
     expect(main(page).locator('[data-testid="stMetricValue"]')).to_have_count(6)
     scans = main(page).locator('[data-testid="stDataFrame"]').first
     expect(scans).to_be_visible()
     scans.scroll_into_view_if_needed()
     settle(page)
-    screenshot(page, f"widths-traffic-{page.viewport_size['width']}")
+    screenshot(page, f"widths-traffic-{lang}-{page.viewport_size['width']}")
     assert clipped(page, METRICS) == []
     assert clipped(page, GRIDS) == []
 
 
-def test_check_evidence_and_interfaces_fit(wide, server, demo):
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_check_evidence_and_interfaces_fit(wide, server, demo, lang):
     page = wide
     case = demo.scenario("rejected-inbound")
     shown(page, page_url(server.url, "check", start=str(case["start"] - 60),
                          end=str(case["end"] + 60), check_src=case["src"],
                          check_dst=case["dst"], check_port=str(case["dst_port"]),
-                         check_protocol="TCP"))
+                         check_protocol="TCP", lang=LANGUAGES[lang]))
     tables = main(page).locator('[data-testid="stTable"]')
     expect(tables).to_have_count(2)
-    expect(tables.first).to_contain_text("First seen")
-    screenshot(page, f"widths-check-{page.viewport_size['width']}")
+    expect(tables.first).to_contain_text(i18n.pick(HEADINGS["first"], lang))
+    screenshot(page, f"widths-check-{lang}-{page.viewport_size['width']}")
     assert clipped(page, TABLES) == []
 
 
