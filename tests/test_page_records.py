@@ -6,6 +6,7 @@ from storefixture import ACCOUNT_A, ACCOUNT_B, V5_FORMAT, record
 from test_objects import FOUR, _line, build_tree
 
 from lib import objects
+from lib.present import plain
 
 PAGE = "pages/records.py"
 DAY1 = {"rec_date": "2026-09-21"}
@@ -80,7 +81,7 @@ def test_selecting_a_record_explains_it_in_the_chosen_language(monkeypatch, stor
     # The whole page follows the language since issue 19, point 4 (headings included).
     assert browse(at).subheader[0].value == "5 行目の説明"
     nodata = browse(at).table[0].value.set_index("フィールド")
-    assert nodata.loc["srcaddr", "値"] == "- (該当なし)"
+    assert nodata.loc["srcaddr", "値"] == plain("- (該当なし)")  # st.table: Markdown
     assert "NODATA" in nodata.loc["srcaddr", "意味"]
     assert "送信元" in nodata.loc["srcaddr", "説明"]
     assert not browse(at).button  # a NODATA record has no flow to search for
@@ -198,7 +199,7 @@ def test_pasted_lines_with_a_header_are_each_explained(monkeypatch, tmp_path):
         "Line 3: UDP 10.0.0.5:40001 → 10.0.1.9:53 (DNS) · ACCEPT"]
     first = tab.table[0].value.set_index("field")
     assert "internet gateway" in first.loc["traffic-path", "meaning"]
-    assert first.loc["vpc-id", "value"] == "- (not applicable)"
+    assert first.loc["vpc-id", "value"] == plain("- (not applicable)")  # st.table: Markdown
     assert [b.key for b in tab.button] == ["paste_search_2", "paste_search_3"]
 
 
