@@ -28,8 +28,12 @@ from lib.uitext import LANGUAGES
 # and the scroller of every grid in view (a grid wider than its place scrolls sideways).
 CLIPPED = """(selector) => Array.from(document.querySelectorAll(selector))
   .filter(el => el.offsetParent !== null && el.scrollWidth > el.clientWidth + 1)
-  .map(el => `${el.tagName.toLowerCase()}.${el.className}: ${el.innerText.slice(0, 60)}`
-             + ` (${el.scrollWidth} > ${el.clientWidth})`)"""
+  .map(el => {
+    const grid = el.closest('[data-testid="stDataFrame"]');
+    const text = grid ? Array.from(grid.querySelectorAll('[role=columnheader]'))
+      .map(h => h.innerText.trim()).join('|') : el.innerText;
+    return `${el.tagName.toLowerCase()}: ${text.slice(0, 80)} (${el.scrollWidth} > ${el.clientWidth})`;
+  })"""
 METRICS = '[data-testid="stMetricValue"], [data-testid="stMetricValue"] *, ' \
           '[data-testid="stMetricLabel"] p'
 TABLES = '[data-testid="stTable"], [data-testid="stTable"] td, [data-testid="stTable"] th'
@@ -97,3 +101,15 @@ def test_record_explanations_fit(wide, server):
     expect(explained).to_contain_text("explanation")
     screenshot(page, f"widths-records-{page.viewport_size['width']}")
     assert clipped(page, TABLES) == []
+
+
+def test_cost_tables_fit(wide, server, demo):
+    page = wide
+    shown(page, page_url(server.url, "cost", start=demo.summary["start"],
+                         end=demo.summary["end"]))
+    grids = main(page).locator('[data-testid="stDataFrame"]')
+    expect(grids.last).to_be_visible()  # the prices, drawn last
+    screenshot(page, f"widths-cost-{page.viewport_size['width']}")
+    assert grids.count() >= 4
+    assert clipped(page, GRIDS) == []
+    assert clipped(page, METRICS) == []
