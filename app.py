@@ -21,8 +21,7 @@ st.set_page_config(page_title="Flowscope", page_icon="🌐", layout="wide")
 user = auth.gate(gui.settings(), PAGES)
 
 gui.prepare_data()
-gui.sidebar_filters(*gui.known_accounts_and_regions())
-
 page = auth.navigation(PAGES, user)  # only the pages this user may open
+gui.sidebar_filters(*gui.known_accounts_and_regions())  # after: it knows the page (issue 19.12)
 gui.saved_views_box()  # after the navigation: it saves the page being shown
 page.run()

@@ -114,7 +114,50 @@ def drill_down(raw: dict[str, str], page: str = "pages/search.py") -> None:
     URL, which Streamlit refuses while widgets are bound to it (the widgets refill it).
     """
     st.session_state[PENDING_FILTERS] = dict(raw)
+    # The way back: the page it was drilled from and that page's filters (issue 19.9).
+    trail = st.session_state.setdefault(DRILL_TRAIL, [])
+    trail[:] = [*trail[-(DRILL_TRAIL_MAX - 1):], (auth.current_page(), raw_filters())]
     st.switch_page(page, query_params={})
+
+
+DRILL_TRAIL = "_drill_trail"  # session state: [(page, its filters)] before each drill-down
+DRILL_TRAIL_MAX = 20
+
+
+def _back_from_drill_down() -> None:
+    """Browser Back from a drill-down: the earlier page with its earlier filters.
+
+    The filters live in session state, shared by every page, and a value set in code
+    outlives the address: Back showed the drill-down's filters on the previous page and
+    wrote them into its address. A run that comes from the browser's history (Back,
+    Forward) on the page a drill-down left puts that page's filters back, before the
+    sidebar is drawn. Any other run (a click on the navigation, a typed filter) keeps the
+    filters as they are."""
+    trail = st.session_state.get(DRILL_TRAIL)
+    if not trail or not _from_browser_history():
+        return
+    page, left = trail[-1]
+    if page == auth.current_page():
+        trail.pop()
+        st.session_state.update(left)
+        # This run would still fill the fields from the address, which the browser gave
+        # with the drill-down's filters; the next run writes them from session state.
+        st.rerun()
+
+
+def _from_browser_history() -> bool:
+    """Whether this run was caused by the browser's Back or Forward (Streamlit knows, but
+    says so only in the run's context)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    return bool(context and getattr(context, "is_history_navigation", False))
+
+
+# Pages whose content the filters do not narrow (Records browses stored objects and decodes
+# pasted lines): there the filters sit in a collapsed box that says so (issue 19.12). They are
+# still drawn, so their values and the URL survive the visit.
+FILTERS_UNUSED_ON = {"Records": i18n.catalogue("records")["sidebar"]["filters-unused"]}
 
 
 def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None:
@@ -122,38 +165,49 @@ def sidebar_filters(known_accounts: list[str], known_regions: list[str]) -> None
     pending = st.session_state.pop(PENDING_FILTERS, None)
     if pending:
         set_filters(pending)
+    else:
+        _back_from_drill_down()
     _readable_times()
     if not st.session_state.get("start") and not st.session_state.get("end"):
         fill_range(86400, end=st.session_state.get("default_end"))
-    side, lang = st.sidebar, language()
+    lang = language()
+    unused = FILTERS_UNUSED_ON.get(auth.current_page())
+    side = st.sidebar.expander(i18n.pick(unused, lang)) if unused else st.sidebar
+    _filter_widgets(side, known_accounts, known_regions, lang, nested=unused is None)
+    st.sidebar.selectbox(ui_text("zone"), _zones(), key="tz", bind="query-params")
+    st.sidebar.selectbox(ui_text("language"), list(LANGUAGES), key="lang",
+                         format_func=LANGUAGES.get, bind="query-params")
+    st.sidebar.button(ui_text("refresh"), key=REFRESH_KEY, help=ui_text("refresh-help"))
+
+
+def _filter_widgets(side, known_accounts: list[str], known_regions: list[str], lang: str,
+                    nested: bool) -> None:
+    """The filters in `side` (the sidebar, or a box in it: then no box inside, which
+    Streamlit refuses)."""
     quick = i18n.pick_all(_UI["quick"], lang)
     side.selectbox(ui_text("quick-range"), list(QUICK_RANGES), index=None, key="quick_range",
                    format_func=quick.get, placeholder=ui_text("quick-placeholder"),
                    on_change=_set_quick_range)
     for key in ("start", "end"):
         side.text_input(label(key), key=key, help=_help(key), bind="query-params")
-        _error_slot(key)
+        _error_slot(key, side)
     side.multiselect(label("account"), known_accounts, key="account", bind="query-params",
                      accept_new_options=True, placeholder=ui_text("all-accounts"))
-    _error_slot("account")
+    _error_slot("account", side)
     side.multiselect(label("region"), known_regions, key="region", bind="query-params",
                      accept_new_options=True, placeholder=ui_text("all-regions"))
-    _error_slot("region")
+    _error_slot("region", side)
     for key in ("src", "dst", "src_port", "dst_port", "protocol"):
         side.text_input(label(key), key=key, help=_help(key), bind="query-params")
-        _error_slot(key)
+        _error_slot(key, side)
     any_action = ui_text("any-action")
     side.selectbox(label("action"), ["", "ACCEPT", "REJECT"], key="action",
                    format_func=lambda a: a or any_action, bind="query-params")
-    _error_slot("action")
-    with side.expander(ui_text("more-ids")):
-        for key in ("eni", "vpc", "subnet"):
-            st.text_input(label(key), key=key, bind="query-params")
-            _error_slot(key)
-    side.selectbox(ui_text("zone"), _zones(), key="tz", bind="query-params")
-    side.selectbox(ui_text("language"), list(LANGUAGES), key="lang", format_func=LANGUAGES.get,
-                   bind="query-params")
-    side.button(ui_text("refresh"), key=REFRESH_KEY, help=ui_text("refresh-help"))
+    _error_slot("action", side)
+    ids = side.expander(ui_text("more-ids")) if nested else side
+    for key in ("eni", "vpc", "subnet"):
+        ids.text_input(label(key), key=key, bind="query-params")
+        _error_slot(key, ids)
 
 
 # The sidebar's refresh button: True during the one run after it is clicked.
@@ -185,8 +239,9 @@ def _zones() -> list[str]:
     return ([browser] if browser else []) + [z for z in ZONES if z != browser]
 
 
-def _error_slot(key: str) -> None:
-    st.session_state.setdefault("_error_slots", {})[key] = st.sidebar.empty()
+def _error_slot(key: str, where=None) -> None:
+    """A place under the field `key` (in `where`, the sidebar by default) for its error."""
+    st.session_state.setdefault("_error_slots", {})[key] = (where or st.sidebar).empty()
 
 
 def raw_filters() -> dict:
@@ -200,11 +255,15 @@ def current_filters() -> Filters | None:
         return parse_filters(raw_filters(), settings().max_range_days)
     except InvalidFilters as invalid:
         slots = st.session_state.get("_error_slots", {})
+        said = []
         for key, message in invalid.errors.items():
             slot = slots.get(key)
             field = label(key) if key in LABELS else key
-            (slot.error if slot else st.sidebar.error)(f"{field}: {plain(message)}")
-        st.warning(ui_text("invalid-filters"))
+            said.append(f"{plain(field)}: {plain(message)}")
+            (slot.error if slot else st.sidebar.error)(said[-1])
+        # The messages themselves at the top of the page too: the sidebar's may be out of
+        # sight, below the fold (issue 19.12).
+        st.warning(ui_text("invalid-filters") + "\n\n" + "\n".join(f"- {m}" for m in said))
         return None
 
 

@@ -258,9 +258,18 @@ def reject_rate(row: Mapping) -> float | None:
     return (row.get("rejects") or 0) / flows * 100 if flows else None
 
 
-def percent_change(current: int, previous: int | None) -> str | None:
+MUCH_HIGHER = 10  # from this many times the previous value on, a ratio reads better than %
+
+
+def percent_change(current: int, previous: int | None, lang: str = "en") -> str | None:
+    """'+42.0 %'; 'much higher (×24)' against a near-empty previous period, where a percentage
+    ('+185781.3 %') says nothing; None when there was nothing before to compare with."""
     if not previous:
         return None
+    ratio = current / previous
+    if ratio >= MUCH_HIGHER:
+        times = f"{ratio:,.1f}" if ratio < 100 else f"{ratio:,.0f}"
+        return traffic_text("much-higher", lang, "summary", times=times)
     return f"{(current - previous) / previous * 100:+.1f} %"
 
 
@@ -274,8 +283,9 @@ def summary_metrics(current: Mapping, previous: Mapping | None, lang: str = "en"
         before = previous.get(key)
         shown = human_bytes(value) if key == "bytes" else human_count(value)
         meaning = traffic_text(f"{key}-help", lang, "summary")
+        # More or less traffic is neither good nor bad: no green or red ("off").
         metrics.append(Metric(traffic_text(key, lang, "summary"), shown,
-                              percent_change(value, before), "normal",
+                              percent_change(value, before, lang), "off",
                               traffic_text("exactly", lang, "summary", meaning=meaning,
                                            value=f"{value:,}", before=f"{before or 0:,}")))
     rate, before = reject_rate(current), reject_rate(previous)
@@ -497,6 +507,32 @@ def scans_frame(rows: list[Mapping], zone: str | None, lang: str = "en") -> pd.D
         "last rejected": timeutil.format_local(row["last_start"], zone),
     } for row in rows], columns=columns)
 
+
+
+SCAN_VIEW = {"source": "source", "most ports": "ports", "most hosts": "hosts",
+             "rejected flows": "rejected", "first rejected": "first", "last rejected": "last"}
+
+
+def scans_view(rows: list[Mapping], zone: str | None) -> pd.DataFrame:
+    """The scans as the page's clickable table shows them: few, short columns with
+    'MM-DD HH:MM' times, so every column fits beside the sidebar at 1024 px (the last one
+    was cut off: issue 19.5). The whole of scans_frame is in the page's numbers box."""
+    full = scans_frame(rows, zone)
+    view = full[list(SCAN_VIEW)].rename(columns=SCAN_VIEW)
+    for column, key in (("first", "first_start"), ("last", "last_start")):
+        view[column] = [short_time(row[key], zone) for row in rows]
+    return view
+
+
+def short_time(epoch: int, zone: str | None) -> str:
+    return datetime.fromtimestamp(int(epoch), timeutil.zone(zone)).strftime("%m-%d %H:%M")
+
+
+METRICS_PER_ROW = 3  # six in one row were cut off beside the sidebar at 1024 px (issue 19.5)
+
+
+def metric_rows(metrics: list) -> list[list]:
+    return [metrics[n:n + METRICS_PER_ROW] for n in range(0, len(metrics), METRICS_PER_ROW)]
 
 
 # --- drill-down: a click becomes Search filters -------------------------------------------

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib import check, gui, i18n, present, rulehints, timeutil
+from lib.check.view import evidence_by_measure
 from lib.engines import data_dir
 from lib.filters import InvalidFilters
 from lib.present import plain
@@ -23,6 +24,16 @@ def use_demo_case() -> None:
         st.session_state[widget] = inputs[key]
     for key in ("start", "end"):
         st.session_state[key] = timeutil.format_iso(int(inputs[key]), gui.viewer_zone())
+
+
+def text_table(frame, hide_index: bool = True) -> None:
+    """A table of text that wraps (st.table), for reading: st.table draws each cell as
+    Markdown, so every cell, heading and row label goes through plain() first (values
+    come from the logs and from pasted lines)."""
+    shown = frame.map(plain)
+    shown.columns = [plain(c) for c in shown.columns]
+    shown.index = [plain(i) for i in shown.index]
+    st.table(shown, hide_index=hide_index)
 
 
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
@@ -96,8 +107,9 @@ if gaps is not None:
     st.dataframe(gaps, hide_index=True, width="stretch")
 if rows:
     st.subheader(say("evidence"))
-    st.dataframe(check.evidence_table(verdict, zone), hide_index=True, width="stretch")
-    st.dataframe(check.interfaces_table(verdict), hide_index=True, width="stretch")
+    # Tables of text (st.table wraps it), not grids: nothing is cut off (issue 19.5).
+    text_table(evidence_by_measure(verdict, zone), hide_index=False)
+    text_table(check.interfaces_table(verdict))
     st.altair_chart(check.timeline_chart(rows, spec, zone, lang), width="stretch")
     st.subheader(say("proof"))
     for number, group in enumerate(verdict.evidence["proof"]):

@@ -4,6 +4,7 @@ Every number comes from lib/cost.py's queries (charge classes in SQL, both engin
 of a drivers or savings table, or a bar of the trend, opens Search on its records.
 """
 
+import pandas as pd
 import streamlit as st
 
 from lib import charts, cost, gui, timeutil, traffic
@@ -30,6 +31,13 @@ if (point := traffic.picked(st.session_state.get(cost.TREND_KEY))) is not None:
 scope, zone = gui.user_scope(), gui.viewer_zone()
 st.caption(cost.say("prices", lang, taken=prices.taken))
 top = st.select_slider(cost.say("top", lang), [5, 10, 20, 50], value=10, key="cost_top")
+
+
+def headings(*keys: str) -> list[str]:
+    """The columns a table shows, by the frame's keys, as show_columns names them: the
+    others (class codes, the addresses a drill-down reads) stay in the frame, out of sight,
+    so the table fits beside the sidebar at 1024 px (issue 19.5)."""
+    return [cost.title(cost.COLUMNS, key, lang) if key in cost.COLUMNS else key for key in keys]
 
 
 def charges(title: str, result, seconds: int) -> None:
@@ -84,7 +92,8 @@ if result is not None:
     if group == "service":
         st.caption(cost.say("no-drill", lang))
     picked = st.dataframe(cost.show_columns(frame, lang), hide_index=True, on_select="rerun",
-                          selection_mode="single-row", key=cost.DRIVERS_KEY, width="stretch")
+                          selection_mode="single-row", key=cost.DRIVERS_KEY, width="stretch",
+                          column_order=headings("charge", "driver", "gib", "usd"))
     row = cost.picked_rows(frame, picked)
     if row is not None and (drill := cost.driver_drill(filters, group, row)) is not None:
         gui.drill_down(drill)
@@ -93,13 +102,16 @@ st.subheader(cost.say("savings", lang))
 st.caption(cost.say("savings-help", lang))
 savings = gui.run_query(cost.savings_query(filters, scope, top=top, prices=prices, single_scan=once))
 if savings is not None:
-    frame = cost.savings_frame(savings.rows(), lang)
+    frame, [saved] = cost.savings_frame(savings.rows(), lang), headings("usd_saved")
     if frame.empty:
         st.info(cost.say("no-savings", lang))
     else:
         picked = st.dataframe(cost.show_columns(frame, lang), hide_index=True,
                               on_select="rerun", selection_mode="single-row",
-                              key=cost.SAVINGS_KEY, width="stretch")
+                              key=cost.SAVINGS_KEY, width="stretch",
+                              column_order=headings("what", "vpc", "usd_saved"),
+                              column_config={saved: st.column_config.NumberColumn(
+                                  headings("usd")[0], help=saved)})  # a short heading
         row = cost.picked_rows(frame, picked)
         if row is not None and (drill := cost.savings_drill(filters, row)) is not None:
             gui.drill_down(drill)
@@ -114,4 +126,5 @@ if unknown:
 
 st.subheader(cost.say("limits", lang))
 st.markdown(cost.say("limits-text", lang))
-st.dataframe(prices.rows(), hide_index=True, width="stretch")
+# A class per row and a region per column: ten classes side by side did not fit.
+st.dataframe(pd.DataFrame(prices.rows()).set_index("region").T, width="stretch")

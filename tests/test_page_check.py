@@ -57,9 +57,10 @@ def test_verdict_reasons_evidence_and_proof(monkeypatch, store):
     assert "Blocked at the destination" in verdict and SERVER in verdict
     assert "verdict: `rejected-inbound`" in at.caption[1].value
     assert "eni-0bbbbbbbbbbbbbbb2" in page_text(at)
-    evidence = at.dataframe[0].value
-    assert list(evidence["Rejected"]) == [1, 0] and list(evidence["Accepted"]) == [1, 0]
-    sides = at.dataframe[1].value
+    evidence = at.table[0].value  # one row per measure, a column per direction (19.5)
+    assert list(evidence.loc["Rejected"]) == ["1", "0"]
+    assert list(evidence.loc["Accepted"]) == ["1", "0"]
+    sides = at.table[1].value
     assert dict(zip(sides["Interface"], sides["Side"], strict=True)) == {
         "eni-0aaaaaaaaaaaaaaa1": "source", "eni-0bbbbbbbbbbbbbbb2": "destination"}
     assert [b.label for b in at.button] == ["Open in Search: Rejected requests (1)",

@@ -143,7 +143,9 @@ def test_traffic_in_japanese(monkeypatch, tmp_path):
     assert [m.label for m in at.metric] == ["フロー数", "バイト数", "パケット数", "送信元", "宛先",
                                            "拒否率"]
     assert [t.label for t in at.tabs] == ["送信元", "宛先", "送信元と宛先の組"]
-    assert "相手" in at.dataframe[0].value.columns
+    # the scans table first; then the numbers behind the charts, in one box (issue 19.12)
+    assert "相手" in at.dataframe[1].value.columns
+    assert [e.label for e in at.expander] == ["各グラフの数値と SQL"]
     assert english_left(at) == []
 
 

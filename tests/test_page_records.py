@@ -6,6 +6,7 @@ from storefixture import ACCOUNT_A, ACCOUNT_B, V5_FORMAT, record
 from test_objects import FOUR, _line, build_tree
 
 from lib import objects
+from lib.present import plain
 
 PAGE = "pages/records.py"
 DAY1 = {"rec_date": "2026-09-21"}
@@ -43,7 +44,7 @@ def parsed(at):
 
 
 def explained(at):
-    return browse(at).dataframe[2].value.set_index("field")
+    return browse(at).table[0].value.set_index("field")  # a table: nothing cut off (19.5)
 
 
 def captions(block) -> list[str]:
@@ -79,8 +80,8 @@ def test_selecting_a_record_explains_it_in_the_chosen_language(monkeypatch, stor
                      rec_table={"selection": {"rows": [3], "columns": []}}).run()
     # The whole page follows the language since issue 19, point 4 (headings included).
     assert browse(at).subheader[0].value == "5 行目の説明"
-    nodata = browse(at).dataframe[2].value.set_index("フィールド")
-    assert nodata.loc["srcaddr", "値"] == "- (該当なし)"
+    nodata = browse(at).table[0].value.set_index("フィールド")
+    assert nodata.loc["srcaddr", "値"] == plain("- (該当なし)")  # st.table: Markdown
     assert "NODATA" in nodata.loc["srcaddr", "意味"]
     assert "送信元" in nodata.loc["srcaddr", "説明"]
     assert not browse(at).button  # a NODATA record has no flow to search for
@@ -168,7 +169,7 @@ def test_an_empty_store_says_so_and_pasting_still_works(monkeypatch, tmp_path):
     at = records_app(monkeypatch, tmp_path, paste_text=_line(FOUR[0])).run()
     assert not at.exception
     assert [i.value for i in browse(at).info] == ["Nothing stored here: no account folders."]
-    assert paste(at).dataframe[0].value.set_index("field").loc["dstport", "meaning"] == "HTTPS"
+    assert paste(at).table[0].value.set_index("field").loc["dstport", "meaning"] == "HTTPS"
 
 
 def test_one_click_opens_search_on_the_flow(monkeypatch, store):
@@ -196,9 +197,9 @@ def test_pasted_lines_with_a_header_are_each_explained(monkeypatch, tmp_path):
     assert [e.label for e in tab.expander] == [
         "Line 2: TCP 10.0.0.5:40001 → 10.0.1.9:443 (HTTPS) · ACCEPT",
         "Line 3: UDP 10.0.0.5:40001 → 10.0.1.9:53 (DNS) · ACCEPT"]
-    first = tab.dataframe[0].value.set_index("field")
+    first = tab.table[0].value.set_index("field")
     assert "internet gateway" in first.loc["traffic-path", "meaning"]
-    assert first.loc["vpc-id", "value"] == "- (not applicable)"
+    assert first.loc["vpc-id", "value"] == plain("- (not applicable)")  # st.table: Markdown
     assert [b.key for b in tab.button] == ["paste_search_2", "paste_search_3"]
 
 
@@ -213,10 +214,10 @@ def test_malformed_pasted_lines_say_which_field_and_why(monkeypatch, tmp_path):
         "Line 1 is not a valid record: field 'dstport' is not a number: 'https'",
         "Line 3 is not a valid record: expected 14 fields, found 13; there was no header line, "
         "so the default v2 format was assumed: give the format"]
-    layout = tab.dataframe[0].value.set_index("field")
+    layout = tab.table[0].value.set_index("field")
     assert layout.loc["dstport", "value found"] == "https"
     assert "not a number" in layout.loc["dstport", "problem"]
-    assert tab.dataframe[2].value.iloc[-1]["problem"].startswith("missing")
+    assert tab.table[2].value.iloc[-1]["problem"].startswith("missing")
     assert tab.expander[1].label.startswith("Line 2: ICMP")  # the good line between them
 
 
@@ -225,7 +226,7 @@ def test_a_chosen_version_or_custom_field_list(monkeypatch, tmp_path):
     at = records_app(monkeypatch, tmp_path, paste_text=line, paste_format="Custom field list",
                      paste_fields="${vpc-id} ${srcaddr} ${dstaddr} ${protocol} ${tcp-flags}"
                      ).run()
-    table = paste(at).dataframe[0].value.set_index("field")
+    table = paste(at).table[0].value.set_index("field")
     assert table.loc["tcp-flags", "meaning"] == "SYN" and table.loc["protocol", "meaning"] == "TCP"
     wrong = records_app(monkeypatch, tmp_path, paste_text=_line(FOUR[0]),
                         paste_format="v5 (all fields up to v5)").run()

@@ -55,10 +55,24 @@ PREVIOUS = {"bytes": 10_040, "packets": 11, "flows": 2, "sources": 2, "destinati
 def test_summary_metrics_compare_with_the_previous_period():
     metrics = {m.label: m for m in traffic.summary_metrics(CURRENT, PREVIOUS)}
     assert [(m.value, m.delta) for m in metrics.values()] == [
-        ("48", "+2300.0 %"), ("52.5 kB", "+422.9 %"), ("106", "+863.6 %"), ("6", "+200.0 %"),
-        ("23", "+1050.0 %"), ("89.58 %", "+39.58 pp")]
+        ("48", "much higher (×24.0)"), ("52.5 kB", "+422.9 %"), ("106", "+863.6 %"),
+        ("6", "+200.0 %"), ("23", "much higher (×11.5)"), ("89.58 %", "+39.58 pp")]
     assert metrics["Reject rate"].delta_color == "inverse"
     assert "Exactly 52,500" in metrics["Bytes"].help
+
+
+def test_a_near_empty_previous_period_reads_as_much_higher_not_a_huge_percentage():
+    """Issue 19.10: '+185781.3 %' said nothing."""
+    metrics = traffic.summary_metrics({**CURRENT, "bytes": 18_579_130}, {**PREVIOUS, "bytes": 10})
+    assert metrics[1].delta == "much higher (×1,857,913)"
+    assert traffic.summary_metrics(CURRENT, PREVIOUS, "ja")[0].delta == "大幅に増加（×24.0）"
+    assert traffic.percent_change(95, 10) == "+850.0 %"  # under ×10: still a percentage
+
+
+def test_a_drop_in_traffic_is_not_coloured_as_an_error():
+    metrics = traffic.summary_metrics(PREVIOUS, CURRENT)
+    assert metrics[1].delta == "-80.9 %"
+    assert [m.delta_color for m in metrics] == ["off"] * 5 + ["inverse"]
 
 
 def test_summary_metrics_without_a_previous_period_show_no_change():

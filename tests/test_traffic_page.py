@@ -9,9 +9,10 @@ from test_traffic_queries import ENI_A, ENI_B, INSTANCE_C, VPC_C, WINDOW, write_
 from lib import gui, traffic
 
 PAGE = "pages/traffic.py"
-# The page's tables, in page order: the numbers behind each chart.
-TABLES = ("sources", "destinations", "pairs", "timeline", "rejected sources", "rejected ports",
-          "heatmap", "scans")
+# The page's tables, in page order: the scans (clickable), then the numbers behind each
+# chart, all in one box at the end of the page (issue 19.12).
+TABLES = ("scans", "sources", "destinations", "pairs", "timeline", "rejected sources",
+          "rejected ports", "heatmap", "scan numbers")
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +45,10 @@ def page(store):
 
 def test_summary_metrics_with_changes_against_the_previous_period(page):
     shown = [(m.label, m.value, m.delta) for m in page.metric]
-    assert shown == [("Flows", "48", "+2300.0 %"), ("Bytes", "52.5 kB", "+422.9 %"),
+    assert shown == [("Flows", "48", "much higher (×24.0)"), ("Bytes", "52.5 kB", "+422.9 %"),
                      ("Packets", "106", "+863.6 %"), ("Sources", "6", "+200.0 %"),
-                     ("Destinations", "23", "+1050.0 %"), ("Reject rate", "89.58 %",
-                                                           "+39.58 pp")]
+                     ("Destinations", "23", "much higher (×11.5)"),
+                     ("Reject rate", "89.58 %", "+39.58 pp")]
 
 
 def test_top_talkers_are_labelled_with_their_interfaces(page):
@@ -90,15 +91,25 @@ def test_rejected_sources_ports_heatmap_and_scans(page):
     assert len(heatmap) == 10  # the top 10 rejected ports
     scans = found["scans"]
     assert list(scans["source"]) == ["192.0.2.66"]
-    assert (scans.loc[0, "most ports"], scans.loc[0, "rejected flows"]) == (20, 20)
+    assert (scans.loc[0, "ports"], scans.loc[0, "rejected"]) == (20, 20)
+    assert list(scans.columns) == ["source", "ports", "hosts", "rejected", "first", "last"]
+    assert scans.loc[0, "first"] == "09-21 00:10"  # short, to fit (issue 19.5)
+    numbers = found["scan numbers"]
+    assert (numbers.loc[0, "most ports"], numbers.loc[0, "rejected flows"]) == (20, 20)
+    assert numbers.loc[0, "first rejected"] == "2026-09-21 00:10:00 UTC"
 
 
 def test_each_query_shows_its_engine_and_time(page):
-    captions = [c.value for c in page.caption if "duckdb" in c.value]
-    assert len(captions) == 10 and all(" s · duckdb" in c for c in captions)
-    summary = next(c for c in captions if c.startswith("Changes are against"))
+    """In the one box at the end (issue 19.12): each query's rows, time, engine and SQL."""
+    [box] = [e for e in page.expander if e.label == "Numbers and SQL behind every chart"]
+    said = [m.value for m in box.markdown if "duckdb" in m.value]
+    assert len(said) == 11 and all(" s · duckdb" in c for c in said)  # previous period too
+    summary = next(c for c in said if c.startswith("**Summary** · "))
     assert "· 1 row · " in summary and "1 rows" not in summary  # the summary is one row
-    assert sum(e.label == "SQL" for e in page.expander) == 10
+    assert len(box.code) == 11 and all("SELECT" in c.value.upper() for c in box.code)
+    assert not [e for e in page.expander if e.label in ("SQL", "Numbers")]
+    assert [c.value for c in page.caption if "duckdb" in c.value] == []  # no caption per chart
+    assert page.caption[0].value == "Changes are against the previous period of the same length."
 
 
 def test_measure_and_zone_change_the_numbers(monkeypatch, store):

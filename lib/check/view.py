@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from lib import i18n, timeutil
+from lib import glossary, i18n, timeutil
 from lib.check.facts import (
     REQUEST,
     RESPONSE,
@@ -19,7 +19,7 @@ from lib.check.facts import (
     network_text,
 )
 from lib.check.verdict import Verdict
-from lib.check.words import HEADINGS, PROOF_LABELS, WORDS
+from lib.check.words import HEADINGS, HOW, PROOF_LABELS, WORDS
 from lib.filters import Filters, to_params
 
 # --- timeline --------------------------------------------------------------------------------
@@ -94,9 +94,17 @@ def demo_inputs(case: Mapping) -> dict[str, str]:
     """Check inputs (raw keys) for a demo case."""
     port = "" if case.get("protocol") == 1 else str(case.get("dst_port") or "")
     return {"src": case["src"], "dst": case["dst"], "dst_port": port,
-            "protocol": str(case.get("protocol") or ""),
+            "protocol": protocol_input(case.get("protocol")),
             "start": str(case["start"] - case["start"] % 60),
             "end": str(case["end"] - case["end"] % 60 + 60)}
+
+
+def protocol_input(number) -> str:
+    """What a person types for a protocol: 'TCP' for 6 (the number where it has no name)."""
+    if number in (None, ""):
+        return ""
+    name = glossary.protocol_name(number)
+    return name if glossary.protocol_number(name) == int(number) else str(number)
 
 
 # --- the page's inputs and its link ------------------------------------------------------------
@@ -155,6 +163,15 @@ def evidence_table(verdict: Verdict, zone: str | None = None):
     return pd.DataFrame(rows)
 
 
+def evidence_by_measure(verdict: Verdict, zone: str | None = None):
+    """evidence_table turned on its side for reading: one row per measure, a column per
+    direction. Thirteen columns side by side cut off the first/last-seen times and the
+    interfaces at 1400 px and 1024 px (issue 19.5); two columns of text fit anywhere."""
+    table = evidence_table(verdict, zone)
+    c = i18n.pick_all(HEADINGS, verdict.lang)
+    return table.set_index(c["direction"]).T.astype(str)
+
+
 def interfaces_table(verdict: Verdict):
     import pandas as pd
 
@@ -164,10 +181,15 @@ def interfaces_table(verdict: Verdict):
              c["region"]: i["region"],
              c["side"]: i18n.pick(sides[i["side"]], verdict.lang)
              if i["side"] in sides else "?",
-             c["address"]: i["address"] or "-", c["how"]: i["how"] or "-"}
+             c["address"]: i["address"] or "-", c["how"]: how_text(i["how"], verdict.lang)}
             for i in verdict.evidence["interfaces"]]
     return pd.DataFrame(rows, columns=[c[k] for k in ("interface_id", "account", "region",
                                                       "side", "address", "how")])
+
+
+def how_text(how: str | None, lang: str) -> str:
+    """How a side was told, in plain words ('accept-reject' was jargon: issue 19.11)."""
+    return i18n.pick(HOW[how], lang) if how in HOW else (how or "-")
 
 
 def gaps_table(verdict: Verdict, zone: str | None = None):

@@ -30,6 +30,7 @@ from lib.check.facts import (
 _CATALOGUE = i18n.catalogue("check")
 WORDS = _CATALOGUE["texts"]  # verdict messages and reasons
 HEADINGS = _CATALOGUE["columns"]  # the page's table headings; request/response label directions
+HOW = _CATALOGUE["how"]  # how an interface's side was told, in plain words
 PROOF_LABELS = {(direction, action): _CATALOGUE["proof"][f"{direction}-{action.lower()}"]
                 for direction in (REQUEST, RESPONSE) for action in ("ACCEPT", "REJECT")}
 
@@ -46,6 +47,9 @@ class Words:
                        or "TCP/UDP"}
 
     def say(self, key: str, **values) -> str:
+        """The text; its '-one' form when it counts one thing (no 'record(s)')."""
+        if values.get("n") == 1 and f"{key}-one" in WORDS:
+            key = f"{key}-one"
         return i18n.fill(WORDS[key], self.lang, **{**self.common, **values})
 
     def time(self, epoch: int | None) -> str:
@@ -169,16 +173,20 @@ def _reject_reason_reasons(facts: Facts, w: Words) -> list[str]:
 
 
 def _owner_reasons(facts: Facts, w: Words) -> list[str]:
-    out = []
+    """How the sides were told, once per way of telling (the same explanation for the source's
+    and the destination's interface was said twice: issue 19.11)."""
+    told: dict[str, list[str]] = {}
     for interface, owner in sorted(facts.owners.items()):
         if owner.how == "flow-direction":
             continue
         side = next((sd for s, sd in zip(facts.seen, facts.sides, strict=True) if s.interface == interface),
                     SIDE_UNKNOWN)
         if side != SIDE_UNKNOWN:
-            out.append(w.say("owner-" + owner.how, interface=interface,
-                             address=owner.address, side=w.say("side-" + side)))
-    return out
+            item = w.say("owner-item", interface=interface, side=w.say("side-" + side))
+            told.setdefault(owner.how, []).append(
+                item + (f" ({owner.address})" if owner.address else ""))
+    return [w.say("owner-" + how, assigned=w.say("list-separator").join(items))
+            for how, items in told.items()]
 
 
 def _gap_reasons(facts: Facts, w: Words) -> list[str]:

@@ -41,8 +41,17 @@ def test_each_page_in_japanese(signed_in, server, demo, path, title, text):
     expect(main(page).get_by_role("heading", name=title, level=1)).to_be_visible()
     expect(main(page).get_by_text(text).first).to_be_visible()
     side = page.locator('[data-testid="stSidebar"]')
+    # On Records the filters are folded into a box that says they are not used there
+    # (issue 19.12): drawn, in Japanese, out of sight; the time zone stays in sight.
+    folded = path == "records"
+    if folded:
+        expect(side.get_by_text("フィルター（他のページ用", exact=False).first).to_be_visible()
     for label in SIDEBAR_JA:
-        expect(side.get_by_text(label, exact=True).first).to_be_visible()
+        shown = side.get_by_text(label, exact=True).first
+        if folded and label != "タイムゾーン":
+            expect(shown).to_be_attached()
+        else:
+            expect(shown).to_be_visible()
     expect(side.get_by_role("button", name="結果を更新")).to_be_visible()
     expect(side.get_by_role("button", name="サインアウト")).to_be_visible()
     for name in NAVIGATION_JA:  # the page names; their links (URLs) stay the same
