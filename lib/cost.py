@@ -553,6 +553,51 @@ def build_cost(query: Query, select: exp.Select) -> exp.Select:
             .order_by(*[o.copy() for o in order]))
 
 
+# --- the cost rollup's rows (lib/rollups.py builds and routes them) ----------------------
+
+# What the page's questions read of a classified record; a rollup row holds their sums.
+CLASSIFIED_COLUMNS = ("log_account", "log_region", "interface_id", "vpc_id", "srcaddr",
+                      "dstaddr", "service", "class", "start", "bytes")
+
+
+def classified_rows(select: exp.Select) -> exp.Select:
+    """The counted records of `select` (over `flows`) with their class and service."""
+    rows = cte_select(*CLASSIFIED_COLUMNS, source="classified",
+                      where=sql("class IS NOT NULL"))
+    inner = with_steps(rows, records_step(select))  # its own WITH: `flows` is put outside
+    return exp.select(*CLASSIFIED_COLUMNS).from_(alias(inner, "counted"))
+
+
+def routable(query: Query) -> bool:
+    """Whether a cost rollup can answer the query: every account, no filter but the time
+    (a filter or a narrower scope changes what the classification sees), and the steps as
+    joins (the rows replace the `classified` step)."""
+    f = query.filters
+    return (isinstance(query, CostQuery) and not query.single_scan and query.accounts is None
+            and f == type(f)(start=f.start, end=f.end))
+
+
+def with_rollup_rows(tree: exp.Select, rollup_rows: exp.Table, kept: tuple[str, ...],
+                     raw_ranges: list[tuple[int, int]]) -> exp.Select:
+    """A copy of a built cost query whose `classified` step is the rollup's rows (whole days)
+    (``kept``: the columns they hold; the others are not read by the query) UNION ALL the
+    classified records of ``raw_ranges`` only (each within one day: the
+    classification reads a day at a time, so a piece of a day is classified alike alone)."""
+    tree = tree.copy()
+    steps = {cte.alias: cte for cte in tree.find_all(exp.CTE)}
+    if raw_ranges:
+        pieces = [exp.Paren(this=exp.and_(col("start") >= lit(lo), col("start") < lit(hi)))
+                  for lo, hi in raw_ranges]
+        steps["records"].this.where(exp.or_(*pieces), copy=False)
+    else:
+        steps["records"].this.where(exp.false(), copy=False)
+    records = exp.select(*CLASSIFIED_COLUMNS).from_(alias(steps["classified"].this.copy(), "raw"))
+    rolled = exp.select(*[col(name) if name in kept else exp.cast(exp.null(), "VARCHAR").as_(name)
+                          for name in CLASSIFIED_COLUMNS]).from_(rollup_rows.copy())
+    steps["classified"].set("this", exp.union(rolled, records, distinct=False))
+    return tree
+
+
 def _bucket(query: Query) -> exp.Expression:
     return exp.Sub(this=col("start"), expression=exp.Mod(this=col("start"),
                                                          expression=lit(query.bucket)))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlglot import exp
 
 from lib import schema
@@ -303,3 +304,178 @@ def _empty(route: Route) -> exp.Select:
     columns = [exp.cast(exp.null(), types.get(c, "VARCHAR")).as_(c)
                for c in (*route.rollup.dims, "start", *SUMMED)]
     return exp.select(*columns, exp.cast(lit(0), "BIGINT").as_(COUNT)).where(exp.false())
+
+
+# --- the cost rollup -------------------------------------------------------------------------
+# The Cost page classifies every record (lib/cost.py) with joins over the whole range: 15-50 s
+# a query over 7 days of 10M records. The classification reads one UTC day at a time, so a
+# whole day's classified records do not depend on the range around them: they are kept
+# classified, summed per hour (the classes over time, per account, region and VPC) and per
+# day (the drivers' keys: addresses, interface, AWS service, VPC), computed over every
+# account and region of the day once a build has converted the day's folders.
+# A query reads these rows for the whole days of its range and classifies the records of the
+# partial days at its edges (each alone: a day at a time); a day whose rows are missing or
+# stale (its folders changed since) is read from the records too. Queries with filters or a
+# narrower account scope stay on the records (the classification must see only their records).
+
+COST_DIR = "costroll"
+COST_KINDS = ("cost", "cost-savings")
+# family -> (grain, the columns kept apart besides class and time)
+COST_FAMILIES = {
+    "cost-hourly": (3600, ("log_account", "log_region", "vpc_id", "class")),
+    "cost-daily": (86400, ("log_account", "log_region", "interface_id", "vpc_id", "srcaddr",
+                           "dstaddr", "service", "class")),
+}
+HOURLY_GROUPS = ("class", "time", "log", "account", "vpc")
+COST_VERSION = "1"  # part of every file's key: rows made by other code are not read
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    family: str
+    files: tuple[str, ...]  # the family's files of the whole days it answers
+    raw_ranges: tuple[tuple[int, int], ...]  # [lo, hi) read from the records, each in one day
+
+
+def cost_inputs(manifest: dict, day: int, late_margin_s: int) -> list[str]:
+    """The record segments that can hold records starting on ``day`` (every account and
+    region): the folders a query of that day reads (lib.store.layout.range_folders)."""
+    from lib.store import layout
+
+    wanted = set(layout.days_between(day - layout.EARLY_SLACK_S, day + DAY + late_margin_s))
+    files = []
+    for rel, entry in manifest["folders"].items():
+        if layout.Folder.from_rel(rel).day in wanted:
+            files += [segment["file"] for segment in entry.get("segments", [])]
+    return sorted(files)
+
+
+def cost_key(files: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join([COST_VERSION, *files]).encode()).hexdigest()[:16]
+
+
+def cost_file(day: int, key: str, family: str) -> str:
+    return f"{COST_DIR}/{day}-{key}-{family}.parquet"
+
+
+def cost_days(manifest: dict) -> list[int]:
+    """Days that may hold records: each folder's day and the day before (late records)."""
+    from lib.store import layout
+
+    days = set()
+    for rel in manifest["folders"]:
+        start = layout.day_start(layout.Folder.from_rel(rel).day)
+        days.update((start - DAY, start))
+    return sorted(days)
+
+
+def build_cost(cache_dir, manifest: dict, late_margin_s: int = 3600) -> int:
+    """Compute the cost rollup of every day whose inputs changed; the days computed."""
+    from pathlib import Path
+
+    cache_dir = Path(cache_dir)
+    (cache_dir / COST_DIR).mkdir(exist_ok=True)
+    built = 0
+    for day in cost_days(manifest):
+        files = cost_inputs(manifest, day, late_margin_s)
+        if not files:
+            continue
+        key = cost_key(files)
+        wanted = {family: cache_dir / cost_file(day, key, family) for family in COST_FAMILIES}
+        if all(path.exists() for path in wanted.values()):
+            continue
+        _write_cost_day(day, [str(cache_dir / f) for f in files], wanted)
+        _drop_stale(cache_dir, day, key)
+        built += 1
+    return built
+
+
+def _write_cost_day(day: int, segments: list[str], wanted: dict) -> None:
+    import duckdb
+
+    from lib import cost
+    from lib.filters import Filters
+    from lib.query import ALL_ACCOUNTS, filter_predicates, flows_table, with_source
+
+    query = cost.cost_query(Filters(start=day, end=day + DAY), ALL_ACCOUNTS)
+    select = exp.select().from_(flows_table()).where(*filter_predicates(query, "duckdb"))
+    paths = exp.Array(expressions=[exp.Literal.string(f) for f in segments])
+    tree = with_source(cost.classified_rows(select),
+                       exp.Table(this=exp.ReadParquet(expressions=[paths])))
+    db = duckdb.connect(":memory:")
+    try:
+        db.execute("SET TimeZone = 'UTC'")
+        db.execute("CREATE TEMP TABLE classified AS " + tree.sql(dialect="duckdb", identify=True))
+        for family, path in wanted.items():
+            temporary = path.with_suffix(".tmp")
+            pq.write_table(db.sql(_cost_family_sql(family)).to_arrow_table(), temporary)
+            temporary.replace(path)
+    finally:
+        db.close()
+
+
+def _cost_family_sql(family: str) -> str:
+    """The classified records summed per slot of the family's grain and its columns."""
+    grain, dims = COST_FAMILIES[family]
+    start = exp.Sub(this=exp.column("start"),
+                    expression=exp.Mod(this=exp.column("start"), expression=lit(grain)))
+    select = (exp.select(*_columns(dims), exp.cast(start, "BIGINT").as_("start"),
+                         exp.cast(exp.func("SUM", exp.column("bytes")), "BIGINT").as_("bytes"))
+              .from_("classified").group_by(*_columns(dims), start.copy())
+              .order_by(*_columns(dims), "start"))
+    return select.sql(dialect="duckdb", identify=True)
+
+
+def _drop_stale(cache_dir, day: int, key: str) -> None:
+    """Another key's files of the day: made from folders since changed (a reader that
+    chose them a moment ago may still open them: kept a minute)."""
+    import time
+
+    for path in (cache_dir / COST_DIR).glob(f"{day}-*.parquet"):
+        if f"-{key}-" not in path.name and time.time() - path.stat().st_mtime > 60:
+            path.unlink(missing_ok=True)
+
+
+def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int = 3600
+              ) -> CostPlan | None:
+    """Which files of which cost family answer the query's whole days (the rest read from
+    the records), or None: not a cost query a rollup can answer, or no day of it built."""
+    from pathlib import Path
+
+    from lib import cost
+
+    if manifest is None or query.kind not in COST_KINDS or not cost.routable(query):
+        return None
+    group = query.cost_group if query.kind == "cost" else "savings"
+    family = "cost-hourly" if group in HOURLY_GROUPS else "cost-daily"
+    if group == "time" and query.bucket % COST_FAMILIES[family][0]:
+        return None
+    start, end = query.filters.start, query.filters.end
+    first, last = -(-start // DAY) * DAY, end // DAY * DAY
+    if first >= last:
+        return None
+    files, raw = [], [(start, first)] if start < first else []
+    for day in range(first, last, DAY):
+        inputs = cost_inputs(manifest, day, late_margin_s)
+        path = Path(cache_dir) / cost_file(day, cost_key(inputs), family)
+        if inputs and path.exists():
+            files.append(str(path))
+        elif inputs:
+            raw.append((day, day + DAY))
+    if end > last:
+        raw.append((last, end))
+    return CostPlan(family, tuple(files), tuple(raw)) if files else None
+
+
+def cost_tree(query: Query, plan: CostPlan) -> exp.Select:
+    """The query's AST over `flows` with the plan's rollup rows in place of its whole days."""
+    from lib import cost
+
+    paths = exp.Array(expressions=[exp.Literal.string(f) for f in plan.files])
+    return cost.with_rollup_rows(logical(query, "duckdb"),
+                                 exp.Table(this=exp.ReadParquet(expressions=[paths])),
+                                 (*COST_FAMILIES[plan.family][1], "start", "bytes"),
+                                 list(plan.raw_ranges))

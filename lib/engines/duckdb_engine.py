@@ -132,10 +132,24 @@ class DuckDBEngine:
         """Where a query is answered: raw | columnar | rollup:<family>."""
         if self._view(query) is None:
             return "raw"
+        plan = self._cost_plan(query, self._view(query))
+        if plan is not None:
+            return f"rollup:{plan.family}"
         chosen = _kept(_route, query) if self.use_rollups else None
         return f"rollup:{chosen.rollup.name}" if chosen else "columnar"
 
+    def _cost_plan(self, query: Query, view: View) -> rollups.CostPlan | None:
+        """The cost rollup's share of a cost query (none while objects wait to be converted:
+        the rollup holds converted records only)."""
+        if not self.use_rollups or view.remainder or query.kind not in rollups.COST_KINDS:
+            return None
+        return rollups.cost_plan(query, self.columnar.cache_dir, self.columnar.manifest(),
+                                 self.late_margin_s)
+
     def _cached_sql(self, query: Query, view: View, remainder: list[Group]) -> str:
+        plan = self._cost_plan(query, view)
+        if plan is not None:
+            return _kept(cost_sql, query, plan, tuple(view.records))
         rollup_files = tuple(sorted((name, tuple(files)) for name, files in view.rollups.items()
                                     if files))
         return _kept(cached_sql, query, tuple(view.records), rollup_files, tuple(remainder),
@@ -236,6 +250,14 @@ def cached_sql(query: Query, records: tuple[str, ...],
     tree = logical(query, "duckdb")
     return _duckdb(with_source(tree, _records_source(records_table, remainder,
                                                      key_columns(tree))))
+
+
+@lru_cache(maxsize=32)
+def cost_sql(query: Query, plan: rollups.CostPlan, records: tuple[str, ...]) -> str:
+    """A cost query over its rollup rows (whole days) and the records of the rest."""
+    tree = rollups.cost_tree(query, plan)
+    records_table = _parquet(records) if records else None
+    return _duckdb(with_source(tree, _records_source(records_table, (), key_columns(tree))))
 
 
 def _records_source(records_table: exp.Table | None, remainder: tuple[Group, ...],

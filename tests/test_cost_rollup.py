@@ -1,0 +1,117 @@
+"""The cost rollup (lib/rollups.py): the Cost page's queries read classified days instead of
+classifying every record, and answer exactly what the records answer."""
+
+from __future__ import annotations
+
+import pytest
+from costfixture import EXPECTED_A, build_cost_store
+
+from lib import columnar, cost, rollups
+from lib.engines.duckdb_engine import DuckDBEngine
+from lib.filters import parse_filters
+from lib.generator import generate
+from lib.query import ALL_ACCOUNTS, Scope
+
+DAY = 86400
+END = 1764115200  # 2025-11-26T00:00Z, a midnight
+GROUPS = tuple(cost.COST_GROUPS)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """Three days of demo data with the cost cases, its cache built (with the rollup), and
+    an engine on the cache's records only (rollups off) and one with them."""
+    store = tmp_path_factory.mktemp("store")
+    generate(store, records=6000, days=3, seed=5, end=END, cost_cases=True)
+    cache = tmp_path_factory.mktemp("cache")
+    columnar.build_cache(str(store), cache)
+    return (store, cache, DuckDBEngine(str(store), columnar_dir=str(cache), rollups=False),
+            DuckDBEngine(str(store), columnar_dir=str(cache)))
+
+
+def queries(start: int, end: int, scope=ALL_ACCOUNTS, **filters):
+    f = parse_filters({"start": str(start), "end": str(end), **filters})
+    out = [cost.cost_query(f, scope, group=g, top=5, bucket=3600) for g in GROUPS]
+    return out + [cost.savings_query(f, scope, top=5)]
+
+
+def answers(engine, query) -> list[dict]:
+    return engine.run(query).rows()
+
+
+def same_answers(records, rolled, query) -> list[dict]:
+    expected = answers(records, query)
+    assert answers(rolled, query) == expected, (query.kind, query.cost_group)
+    return expected
+
+
+def test_whole_days_are_read_from_the_rollup_and_answer_as_the_records(generated):
+    _, _, records, rolled = generated
+    for query in queries(END - 2 * DAY, END):
+        assert rolled.route(query).startswith("rollup:cost-"), query.cost_group
+        assert "costroll" in rolled.sql(query)
+        assert records.route(query) == "columnar"
+        same_answers(records, rolled, query)
+    period = answers(rolled, queries(END - 2 * DAY, END)[0])
+    assert {row["class"] for row in period} >= {"nat-gateway", "cross-az", "internet-egress"}
+
+
+@pytest.mark.parametrize("start, end", [
+    (END - 2 * DAY - 5 * 3600, END - 7 * 60),  # cuts a day at both ends
+    (END - 3 * DAY + 60, END - DAY + 1800),  # cuts the first and the last day
+])
+def test_a_range_that_cuts_days_combines_the_rollup_and_the_records_exactly(generated,
+                                                                            start, end):
+    _, _, records, rolled = generated
+    for query in queries(start, end):
+        plan = rolled._cost_plan(query, rolled._view(query))
+        assert plan is not None and plan.files and plan.raw_ranges
+        assert all(hi - lo <= DAY and lo // DAY == (hi - 1) // DAY for lo, hi in plan.raw_ranges)
+        same_answers(records, rolled, query)
+
+
+def test_within_one_day_filtered_or_narrower_scope_stays_on_the_records(generated):
+    _, _, records, rolled = generated
+    one_day = queries(END - DAY + 3600, END - 3600)
+    filtered = queries(END - 2 * DAY, END, dst_port="443")
+    store = generated[0]
+    account = sorted(p.name for p in (store / "AWSLogs").iterdir())[0]
+    scoped = queries(END - 2 * DAY, END, scope=Scope((account,)))
+    for query in one_day + filtered + scoped:
+        assert rolled.route(query) == "columnar"
+        same_answers(records, rolled, query)
+
+
+def test_a_day_whose_folders_changed_is_classified_from_the_records(generated, tmp_path):
+    store, cache, records, rolled = generated
+    query = queries(END - 2 * DAY, END)[0]
+    manifest = rolled.columnar.manifest()
+    day = END - DAY
+    key = rollups.cost_key(rollups.cost_inputs(manifest, day, 3600))
+    for family in rollups.COST_FAMILIES:
+        path = cache / rollups.cost_file(day, key, family)
+        path.rename(tmp_path / path.name)
+    try:
+        plan = rolled._cost_plan(query, rolled._view(query))
+        assert plan.raw_ranges == ((day, END),) and len(plan.files) == 1
+        same_answers(records, rolled, query)
+    finally:
+        for family in rollups.COST_FAMILIES:
+            (tmp_path / rollups.cost_file(day, key, family).split("/")[-1]).rename(
+                cache / rollups.cost_file(day, key, family))
+
+
+def test_the_cost_cases_give_their_bytes_from_the_rollup(tmp_path):
+    store = build_cost_store(tmp_path / "store")
+    cache = tmp_path / "cache"
+    columnar.build_cache(str(store), cache)
+    from costfixture import T0
+
+    rolled = DuckDBEngine(str(store), columnar_dir=str(cache))
+    records = DuckDBEngine(str(store), columnar_dir=str(cache), rollups=False)
+    for query in queries(T0, T0 + DAY):
+        assert rolled.route(query).startswith("rollup:cost-")
+        expected = same_answers(records, rolled, query)
+        if query.kind == "cost" and query.cost_group == "account":
+            by_class = {r["class"]: r["bytes"] for r in expected if r["log_account"] != "123456789012"}
+            assert by_class == EXPECTED_A
