@@ -336,14 +336,21 @@ class CostPlan:
     family: str
     files: tuple[str, ...]  # the family's files of the whole days it answers
     raw_ranges: tuple[tuple[int, int], ...]  # [lo, hi) read from the records, each in one day
+    records: tuple[str, ...]  # the record segments those ranges read (relative paths)
 
 
 def cost_inputs(manifest: dict, day: int, late_margin_s: int) -> list[str]:
     """The record segments that can hold records starting on ``day`` (every account and
     region): the folders a query of that day reads (lib.store.layout.range_folders)."""
+    return range_inputs(manifest, day, day + DAY, late_margin_s)
+
+
+def range_inputs(manifest: dict, start: int, end: int, late_margin_s: int) -> list[str]:
+    """The record segments of the folders a query of [start, end) reads (every account and
+    region), relative to the cache directory."""
     from lib.store import layout
 
-    wanted = set(layout.days_between(day - layout.EARLY_SLACK_S, day + DAY + late_margin_s))
+    wanted = set(layout.days_between(start - layout.EARLY_SLACK_S, end + late_margin_s))
     files = []
     for rel, entry in manifest["folders"].items():
         if layout.Folder.from_rel(rel).day in wanted:
@@ -467,7 +474,8 @@ def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int
             raw.append((day, day + DAY))
     if end > last:
         raw.append((last, end))
-    return CostPlan(family, tuple(files), tuple(raw)) if files else None
+    records = sorted({f for lo, hi in raw for f in range_inputs(manifest, lo, hi, late_margin_s)})
+    return CostPlan(family, tuple(files), tuple(raw), tuple(records)) if files else None
 
 
 def cost_tree(query: Query, plan: CostPlan) -> exp.Select:

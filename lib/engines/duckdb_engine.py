@@ -149,7 +149,7 @@ class DuckDBEngine:
     def _cached_sql(self, query: Query, view: View, remainder: list[Group]) -> str:
         plan = self._cost_plan(query, view)
         if plan is not None:
-            return _kept(cost_sql, query, plan, tuple(view.records))
+            return _kept(cost_sql, query, plan, str(self.columnar.cache_dir))
         rollup_files = tuple(sorted((name, tuple(files)) for name, files in view.rollups.items()
                                     if files))
         return _kept(cached_sql, query, tuple(view.records), rollup_files, tuple(remainder),
@@ -253,9 +253,11 @@ def cached_sql(query: Query, records: tuple[str, ...],
 
 
 @lru_cache(maxsize=32)
-def cost_sql(query: Query, plan: rollups.CostPlan, records: tuple[str, ...]) -> str:
-    """A cost query over its rollup rows (whole days) and the records of the rest."""
+def cost_sql(query: Query, plan: rollups.CostPlan, cache_dir: str) -> str:
+    """A cost query over its rollup rows (whole days) and the records of the rest (only the
+    segments of the folders those partial days read)."""
     tree = rollups.cost_tree(query, plan)
+    records = [f"{cache_dir}/{name}" for name in plan.records]
     records_table = _parquet(records) if records else None
     return _duckdb(with_source(tree, _records_source(records_table, (), key_columns(tree))))
 
