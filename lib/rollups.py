@@ -379,12 +379,25 @@ def cost_days(manifest: dict) -> list[int]:
     return sorted(days)
 
 
+def current_cost_files(manifest: dict, late_margin_s: int = 3600) -> set[str]:
+    """The cost rollup's files of the manifest's days as they are (relative paths)."""
+    out = set()
+    for day in cost_days(manifest):
+        files = cost_inputs(manifest, day, late_margin_s)
+        if files:
+            out |= {cost_file(day, cost_key(files), family) for family in COST_FAMILIES}
+    return out
+
+
 def build_cost(cache_dir, manifest: dict, late_margin_s: int = 3600) -> int:
-    """Compute the cost rollup of every day whose inputs changed; the days computed."""
+    """Compute the cost rollup of every day whose inputs changed; the days computed.
+    (Called under the build lock: a file a killed build left half written goes first.)"""
     from pathlib import Path
 
     cache_dir = Path(cache_dir)
     (cache_dir / COST_DIR).mkdir(exist_ok=True)
+    for unfinished in (cache_dir / COST_DIR).glob("*.tmp"):
+        unfinished.unlink(missing_ok=True)
     built = 0
     for day in cost_days(manifest):
         files = cost_inputs(manifest, day, late_margin_s)
