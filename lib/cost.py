@@ -539,16 +539,25 @@ def build_cost(query: Query, select: exp.Select) -> exp.Select:
     group, prices, single_scan = _options(query)
     keys = COST_GROUPS[group]
     key_columns = [(_bucket(query) if k == "bucket_start" else col(k)).as_(k) for k in keys]
-    per_region = (cte_select(*key_columns, "class", "log_region",
-                             sql("SUM(bytes)").as_("bytes"), source="classified",
-                             where=sql("class IS NOT NULL"))
-                  .group_by(*[exp.column(k) if k != "bucket_start" else _bucket(query)
-                              for k in keys], "class", "log_region"))
-    charge = exp.Mul(this=exp.cast(col("bytes"), "DOUBLE"),
-                     expression=price_case(prices, col("class"), col("log_region")))
-    totals = (exp.select("class", *keys, bigint(sql("SUM(bytes)")).as_("bytes"),
-                         usd(exp.func("SUM", charge)).as_("usd"))
-              .from_(alias(per_region, "per_region")).group_by("class", *keys))
+    grouped = [exp.column(k) if k != "bucket_start" else _bucket(query) for k in keys]
+    if prices.listed_regions:  # a price per region: bytes per region first, then dollars
+        per_region = (cte_select(*key_columns, "class", "log_region",
+                                 sql("SUM(bytes)").as_("bytes"), source="classified",
+                                 where=sql("class IS NOT NULL"))
+                      .group_by(*grouped, "class", "log_region"))
+        charge = exp.Mul(this=exp.cast(col("bytes"), "DOUBLE"),
+                         expression=price_case(prices, col("class"), col("log_region")))
+        totals = (exp.select("class", *keys, bigint(sql("SUM(bytes)")).as_("bytes"),
+                             usd(exp.func("SUM", charge)).as_("usd"))
+                  .from_(alias(per_region, "per_region")).group_by("class", *keys))
+    else:  # one price per class everywhere: one aggregation (half the work over many pairs)
+        charge = exp.Mul(this=exp.cast(sql("SUM(bytes)"), "DOUBLE"),
+                         expression=price_case(prices, col("class"), col("log_region")))
+        per_class = (cte_select("class", *key_columns, bigint(sql("SUM(bytes)")).as_("bytes"),
+                                usd(charge).as_("usd"), source="classified",
+                                where=sql("class IS NOT NULL"))
+                     .group_by("class", *grouped))
+        totals = exp.select("class", *keys, "bytes", "usd").from_(alias(per_class, "per_class"))
     order = [ordered("usd", desc=True), ordered("bytes", desc=True), ordered("class")]
     order += [ordered(k) for k in keys]
     if group == "time":
