@@ -115,3 +115,30 @@ def test_the_cost_cases_give_their_bytes_from_the_rollup(tmp_path):
         if query.kind == "cost" and query.cost_group == "account":
             by_class = {r["class"]: r["bytes"] for r in expected if r["log_account"] != "123456789012"}
             assert by_class == EXPECTED_A
+
+
+def test_the_classification_reads_one_day_at_a_time(tmp_path):
+    """What the rollup relies on: a day's classes are the same whatever range holds it.
+    app4's AZ is known from its records of day 1 only; app1 receives from app4 on day 2
+    (app4 does not log that sending): on day 2 alone app4 is no known interface, so its
+    bytes are free, over both days too (before, day 1 made them cross-AZ)."""
+    from costfixture import APP1, APP3, APP4, T0, v5
+    from storefixture import V5_FORMAT, write_object
+
+    def on(day: int, row: dict) -> dict:
+        start = T0 + day * DAY + 3600
+        return {**row, "start": start, "end": start + 60}
+
+    store = tmp_path / "store"
+    write_object(store, [on(0, v5(APP4, APP4, APP3, 40009, 9000, 5, "egress", 1))], fmt=V5_FORMAT)
+    write_object(store, [on(1, v5(APP1, APP4, APP1, 40008, 9000, 77_000, "ingress"))], fmt=V5_FORMAT)
+    engine = DuckDBEngine(str(store))
+
+    def classes(start: int, end: int) -> dict[str, int]:
+        f = parse_filters({"start": str(start), "end": str(end)})
+        return {r["class"]: r["bytes"] for r in answers(engine, cost.cost_query(f, ALL_ACCOUNTS))}
+
+    both = classes(T0, T0 + 2 * DAY)
+    assert both == {"free": 77_005}
+    assert classes(T0, T0 + DAY) == {"free": 5} and classes(T0 + DAY, T0 + 2 * DAY) == {
+        "free": 77_000}
