@@ -329,6 +329,7 @@ COST_FAMILIES = {
 HOURLY_GROUPS = ("class", "time", "log", "account", "vpc")
 COST_VERSION = "1"  # part of every file's key: rows made by other code are not read
 DAY = 86400
+COST_BUILD_MEMORY = "1GB"  # DuckDB's memory for one day's classification (spills beyond)
 
 
 @dataclass(frozen=True)
@@ -428,6 +429,10 @@ def _write_cost_day(day: int, segments: list[str], wanted: dict) -> None:
     db = duckdb.connect(":memory:")
     try:
         db.execute("SET TimeZone = 'UTC'")
+        # A day of a large organisation is tens of millions of records: the joins spill to
+        # disk beside the rollup instead of taking the machine's memory.
+        db.execute("SET memory_limit = ?", [COST_BUILD_MEMORY])
+        db.execute("SET temp_directory = ?", [str(next(iter(wanted.values())).parent / "spill")])
         db.execute("CREATE TEMP TABLE classified AS " + tree.sql(dialect="duckdb", identify=True))
         for family, path in wanted.items():
             temporary = path.with_suffix(".tmp")
