@@ -464,10 +464,25 @@ def _drop_stale(cache_dir, day: int, key: str) -> None:
             path.unlink(missing_ok=True)
 
 
-def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int = 3600
-              ) -> CostPlan | None:
+def pending_days(delivered: list[int | None], late_margin_s: int) -> set[int] | None:
+    """Days whose records objects not converted yet may hold (delivered at T: records from
+    T - late_margin_s on); None when an object's delivery time is unknown."""
+    from lib.store import layout
+
+    days = set()
+    for moment in delivered:
+        if moment is None:
+            return None
+        days.update(layout.day_start(d) for d in layout.days_between(
+            moment - late_margin_s, moment + layout.EARLY_SLACK_S))
+    return days
+
+
+def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int = 3600,
+              pending: set[int] = frozenset()) -> CostPlan | None:
     """Which files of which cost family answer the query's whole days (the rest read from
-    the records), or None: not a cost query a rollup can answer, or no day of it built."""
+    the records), or None: not a cost query a rollup can answer, or no day of it built.
+    ``pending``: days objects not converted yet may hold records of (read from records)."""
     from pathlib import Path
 
     from lib import cost
@@ -486,9 +501,9 @@ def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int
     for day in range(first, last, DAY):
         inputs = cost_inputs(manifest, day, late_margin_s)
         path = Path(cache_dir) / cost_file(day, cost_key(inputs), family)
-        if inputs and path.exists():
+        if inputs and path.exists() and day not in pending:
             files.append(str(path))
-        elif inputs:
+        elif inputs or day in pending:
             raw.append((day, day + DAY))
     if end > last:
         raw.append((last, end))

@@ -142,3 +142,30 @@ def test_the_classification_reads_one_day_at_a_time(tmp_path):
     assert both == {"free": 77_005}
     assert classes(T0, T0 + DAY) == {"free": 5} and classes(T0 + DAY, T0 + 2 * DAY) == {
         "free": 77_000}
+
+
+def test_objects_not_converted_yet_are_read_with_their_days_records(tmp_path):
+    """A live store: objects arrive between builds. The days they may hold records of are
+    classified from the records and those objects; the other days still from the rollup."""
+    from costfixture import APP1, APP2, v5
+    from storefixture import ACCOUNT_A, V5_FORMAT, write_object
+
+    store, cache = tmp_path / "store", tmp_path / "cache"
+    generate(store, records=3000, days=2, seed=9, end=END, cost_cases=True)
+    columnar.build_cache(str(store), cache)
+    before = sum(r["bytes"] for r in answers(DuckDBEngine(str(store), columnar_dir=str(cache)),
+                                             queries(END - 2 * DAY, END)[0]))
+    start = END - DAY + 7200
+    late = [{**v5(APP1, APP1, APP2, 41000, 5432, 123_456, "egress", 1), "start": start,
+             "end": start + 60}]
+    write_object(store, late, account=ACCOUNT_A, fmt=V5_FORMAT)
+    records = DuckDBEngine(str(store), columnar_dir=str(cache), rollups=False)
+    rolled = DuckDBEngine(str(store), columnar_dir=str(cache))
+    for query in queries(END - 2 * DAY, END):
+        view = rolled._view(query)
+        assert view.remainder  # the new object, not converted
+        plan = rolled._cost_plan(query, view)
+        assert plan is not None and len(plan.files) == 1 and plan.raw_ranges == ((END - DAY, END),)
+        assert same_answers(records, rolled, query)
+    total = sum(r["bytes"] for r in answers(rolled, queries(END - 2 * DAY, END)[0]))
+    assert total == before + 123_456  # the new object's record is counted
