@@ -608,12 +608,13 @@ def routable(query: Query) -> bool:
             and f == type(f)(start=f.start, end=f.end))
 
 
-def with_rollup_rows(tree: exp.Select, rollup_rows: exp.Table, kept: tuple[str, ...],
+def with_rollup_rows(tree: exp.Select, sources: list[tuple[exp.Table, tuple[str, ...]]],
                      raw_ranges: list[tuple[int, int]]) -> exp.Select:
-    """A copy of a built cost query whose `classified` step is the rollup's rows (whole days)
-    (``kept``: the columns they hold; the others are not read by the query) UNION ALL the
-    classified records of ``raw_ranges`` only (each within one day: the
-    classification reads a day at a time, so a piece of a day is classified alike alone)."""
+    """A copy of a built cost query whose `classified` step is rows already classified
+    (``sources``: each a table and the columns it holds; the others are not read by the
+    query) UNION ALL the classified records of ``raw_ranges`` only (each within one day:
+    the classification reads a day at a time, so a piece of a day is classified alike
+    alone)."""
     tree = tree.copy()
     steps = {cte.alias: cte for cte in tree.find_all(exp.CTE)}
     if raw_ranges:
@@ -622,10 +623,14 @@ def with_rollup_rows(tree: exp.Select, rollup_rows: exp.Table, kept: tuple[str, 
         steps["records"].this.where(exp.or_(*pieces), copy=False)
     else:
         steps["records"].this.where(exp.false(), copy=False)
-    records = exp.select(*CLASSIFIED_COLUMNS).from_(alias(steps["classified"].this.copy(), "raw"))
-    rolled = exp.select(*[col(name) if name in kept else exp.cast(exp.null(), "VARCHAR").as_(name)
-                          for name in CLASSIFIED_COLUMNS]).from_(rollup_rows.copy())
-    steps["classified"].set("this", exp.union(rolled, records, distinct=False))
+    parts = [exp.select(*[col(name) if name in kept
+                          else exp.cast(exp.null(), "VARCHAR").as_(name)
+                          for name in CLASSIFIED_COLUMNS]).from_(table.copy())
+             for table, kept in sources]
+    if raw_ranges:
+        parts.append(exp.select(*CLASSIFIED_COLUMNS).from_(
+            alias(steps["classified"].this.copy(), "raw")))
+    steps["classified"].set("this", union_all(parts))
     return tree
 
 

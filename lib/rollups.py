@@ -26,6 +26,8 @@ first; with none usable the engine reads the records.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -415,14 +417,24 @@ def build_cost(cache_dir, manifest: dict, late_margin_s: int = 3600) -> int:
 
 
 def _write_cost_day(day: int, segments: list[str], wanted: dict) -> None:
+    from lib import cost
+    from lib.filters import Filters
+    from lib.query import ALL_ACCOUNTS, filter_predicates
+
+    query = cost.cost_query(Filters(start=day, end=day + DAY), ALL_ACCOUNTS)
+    _classify(segments, filter_predicates(query, "duckdb"),
+              {path: COST_FAMILIES[family] for family, path in wanted.items()})
+
+
+def _classify(segments: list[str], where: list[exp.Expression], outputs: dict) -> None:
+    """Classify the records of `segments` that match `where` (one DuckDB of its own) and
+    write them summed into each output path: {path: (grain, columns)}."""
     import duckdb
 
     from lib import cost
-    from lib.filters import Filters
-    from lib.query import ALL_ACCOUNTS, filter_predicates, flows_table, with_source
+    from lib.query import flows_table, with_source
 
-    query = cost.cost_query(Filters(start=day, end=day + DAY), ALL_ACCOUNTS)
-    select = exp.select().from_(flows_table()).where(*filter_predicates(query, "duckdb"))
+    select = exp.select().from_(flows_table()).where(*where)
     paths = exp.Array(expressions=[exp.Literal.string(f) for f in segments])
     tree = with_source(cost.classified_rows(select),
                        exp.Table(this=exp.ReadParquet(expressions=[paths])))
@@ -432,19 +444,47 @@ def _write_cost_day(day: int, segments: list[str], wanted: dict) -> None:
         # A day of a large organisation is tens of millions of records: the joins spill to
         # disk beside the rollup instead of taking the machine's memory.
         db.execute("SET memory_limit = ?", [COST_BUILD_MEMORY])
-        db.execute("SET temp_directory = ?", [str(next(iter(wanted.values())).parent / "spill")])
+        db.execute("SET temp_directory = ?", [str(next(iter(outputs)).parent / "spill")])
         db.execute("CREATE TEMP TABLE classified AS " + tree.sql(dialect="duckdb", identify=True))
-        for family, path in wanted.items():
-            temporary = path.with_suffix(".tmp")
-            pq.write_table(db.sql(_cost_family_sql(family)).to_arrow_table(), temporary)
+        for path, (grain, dims) in outputs.items():
+            temporary = path.parent / f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+            pq.write_table(db.sql(_cost_family_sql(grain, dims)).to_arrow_table(), temporary)
             temporary.replace(path)
     finally:
         db.close()
 
 
-def _cost_family_sql(family: str) -> str:
-    """The classified records summed per slot of the family's grain and its columns."""
-    grain, dims = COST_FAMILIES[family]
+# The partial days of a range (and days without a current rollup file) classified once for
+# every cost query of a page view (they ask the same range): summed per hour and every
+# column the queries read, kept a day under <cache>/costroll/edges/.
+EDGES_DIR = f"{COST_DIR}/edges"
+EDGE_COLUMNS = ("log_account", "log_region", "interface_id", "vpc_id", "srcaddr", "dstaddr",
+                "service", "class")
+EDGES_KEPT_S = DAY
+
+
+def edge_rows_file(cache_dir, plan: CostPlan):
+    """The file of the plan's record ranges classified, made when missing."""
+    import time
+    from pathlib import Path
+
+    key = cost_key([*(f"{lo}-{hi}" for lo, hi in plan.raw_ranges), *plan.records])
+    path = Path(cache_dir) / EDGES_DIR / f"{key}.parquet"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pieces = [exp.Paren(this=exp.and_(exp.column("start") >= lit(lo),
+                                          exp.column("start") < lit(hi)))
+                  for lo, hi in plan.raw_ranges]
+        _classify([str(Path(cache_dir) / f) for f in plan.records], [exp.or_(*pieces)],
+                  {path: (3600, EDGE_COLUMNS)})
+        for old in path.parent.glob("*.*"):  # files of ranges asked a day ago, or unfinished
+            if time.time() - old.stat().st_mtime > EDGES_KEPT_S:
+                old.unlink(missing_ok=True)
+    return path
+
+
+def _cost_family_sql(grain: int, dims: tuple[str, ...]) -> str:
+    """The classified records summed per slot of the grain and the columns."""
     start = exp.Sub(this=exp.column("start"),
                     expression=exp.Mod(this=exp.column("start"), expression=lit(grain)))
     select = (exp.select(*_columns(dims), exp.cast(start, "BIGINT").as_("start"),
@@ -511,12 +551,18 @@ def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int
     return CostPlan(family, tuple(files), tuple(raw), tuple(records)) if files else None
 
 
-def cost_tree(query: Query, plan: CostPlan) -> exp.Select:
-    """The query's AST over `flows` with the plan's rollup rows in place of its whole days."""
+def cost_tree(query: Query, plan: CostPlan, edges=None) -> exp.Select:
+    """The query's AST over `flows` with the plan's rollup rows in place of its whole days,
+    and ``edges`` (edge_rows_file) in place of its record ranges when given."""
     from lib import cost
 
-    paths = exp.Array(expressions=[exp.Literal.string(f) for f in plan.files])
-    return cost.with_rollup_rows(logical(query, "duckdb"),
-                                 exp.Table(this=exp.ReadParquet(expressions=[paths])),
-                                 (*COST_FAMILIES[plan.family][1], "start", "bytes"),
-                                 list(plan.raw_ranges))
+    sources = [(_read_parquet(plan.files), (*COST_FAMILIES[plan.family][1], "start", "bytes"))]
+    if edges is not None:
+        sources.append((_read_parquet([str(edges)]), (*EDGE_COLUMNS, "start", "bytes")))
+    return cost.with_rollup_rows(logical(query, "duckdb"), sources,
+                                 [] if edges is not None else list(plan.raw_ranges))
+
+
+def _read_parquet(files) -> exp.Table:
+    paths = exp.Array(expressions=[exp.Literal.string(f) for f in files])
+    return exp.Table(this=exp.ReadParquet(expressions=[paths]))

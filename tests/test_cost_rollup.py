@@ -39,6 +39,10 @@ def answers(engine, query) -> list[dict]:
     return engine.run(query).rows()
 
 
+def edge_files(cache) -> list:
+    return list((cache / rollups.EDGES_DIR).glob("*.parquet"))
+
+
 def same_answers(records, rolled, query) -> list[dict]:
     expected = answers(records, query)
     assert answers(rolled, query) == expected, (query.kind, query.cost_group)
@@ -63,11 +67,15 @@ def test_whole_days_are_read_from_the_rollup_and_answer_as_the_records(generated
 def test_a_range_that_cuts_days_combines_the_rollup_and_the_records_exactly(generated,
                                                                             start, end):
     _, _, records, rolled = generated
+    before = edge_files(generated[1])
     for query in queries(start, end):
         plan = rolled._cost_plan(query, rolled._view(query))
         assert plan is not None and plan.files and plan.raw_ranges
         assert all(hi - lo <= DAY and lo // DAY == (hi - 1) // DAY for lo, hi in plan.raw_ranges)
+        # the partial days classified once, for every query of the range
+        assert rollups.EDGES_DIR in rolled.sql(query)
         same_answers(records, rolled, query)
+    assert len(edge_files(generated[1])) == len(before) + 1  # one for all the queries
 
 
 def test_within_one_day_filtered_or_narrower_scope_stays_on_the_records(generated):

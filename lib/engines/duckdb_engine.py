@@ -259,8 +259,12 @@ def cached_sql(query: Query, records: tuple[str, ...],
 def cost_sql(query: Query, plan: rollups.CostPlan, cache_dir: str,
              remainder: tuple[Group, ...]) -> str:
     """A cost query over its rollup rows (whole days) and the records of the rest (only the
-    segments of the folders those days read, and the objects not converted yet)."""
-    tree = rollups.cost_tree(query, plan)
+    segments of the folders those days read, and the objects not converted yet). Without
+    such objects the record ranges are classified once into a file the page's other cost
+    queries read too."""
+    edges = rollups.edge_rows_file(cache_dir, plan) if plan.raw_ranges and not remainder \
+        else None
+    tree = rollups.cost_tree(query, plan, edges)
     records = [f"{cache_dir}/{name}" for name in plan.records]
     records_table = _parquet(records) if records else None
     return _duckdb(with_source(tree, _records_source(records_table, remainder,
