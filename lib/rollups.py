@@ -465,22 +465,40 @@ EDGES_KEPT_S = DAY
 
 def edge_rows_file(cache_dir, plan: CostPlan):
     """The file of the plan's record ranges classified, made when missing."""
-    import time
     from pathlib import Path
 
     key = cost_key([*(f"{lo}-{hi}" for lo, hi in plan.raw_ranges), *plan.records])
     path = Path(cache_dir) / EDGES_DIR / f"{key}.parquet"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pieces = [exp.Paren(this=exp.and_(exp.column("start") >= lit(lo),
-                                          exp.column("start") < lit(hi)))
-                  for lo, hi in plan.raw_ranges]
-        _classify([str(Path(cache_dir) / f) for f in plan.records], [exp.or_(*pieces)],
-                  {path: (3600, EDGE_COLUMNS)})
-        for old in path.parent.glob("*.*"):  # files of ranges asked a day ago, or unfinished
-            if time.time() - old.stat().st_mtime > EDGES_KEPT_S:
-                old.unlink(missing_ok=True)
+    with _edge_lock(str(path)):  # queries of one view at once: one classifies, the rest wait
+        if not path.exists():
+            _write_edges(Path(cache_dir), plan, path)
     return path
+
+
+_EDGE_LOCKS: dict[str, threading.Lock] = {}
+_EDGE_LOCKS_GUARD = threading.Lock()
+
+
+def _edge_lock(name: str) -> threading.Lock:
+    with _EDGE_LOCKS_GUARD:
+        if len(_EDGE_LOCKS) > 1000:
+            _EDGE_LOCKS.clear()
+        return _EDGE_LOCKS.setdefault(name, threading.Lock())
+
+
+def _write_edges(cache_dir, plan: CostPlan, path) -> None:
+    """Classify the plan's record ranges into ``path``; drop files of ranges a day old."""
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pieces = [exp.Paren(this=exp.and_(exp.column("start") >= lit(lo),
+                                      exp.column("start") < lit(hi)))
+              for lo, hi in plan.raw_ranges]
+    _classify([str(cache_dir / f) for f in plan.records], [exp.or_(*pieces)],
+              {path: (3600, EDGE_COLUMNS)})
+    for old in path.parent.glob("*.*"):  # files of ranges asked a day ago, or unfinished
+        if time.time() - old.stat().st_mtime > EDGES_KEPT_S:
+            old.unlink(missing_ok=True)
 
 
 def _cost_family_sql(grain: int, dims: tuple[str, ...]) -> str:
