@@ -177,3 +177,16 @@ def test_objects_not_converted_yet_are_read_with_their_days_records(tmp_path):
         assert same_answers(records, rolled, query)
     total = sum(r["bytes"] for r in answers(rolled, queries(END - 2 * DAY, END)[0]))
     assert total == before + 123_456  # the new object's record is counted
+
+
+def test_prices_per_region_give_the_same_dollars_from_the_rollup(generated):
+    _, _, records, rolled = generated
+    prices = cost.parse_prices({"us-east-1": {"cross-az": 0.03, "free": 0.001},
+                                "eu-west-1": {"internet-egress": 0.085, "unknown": 0.002}})
+    f = parse_filters({"start": str(END - 2 * DAY - 3600), "end": str(END)})
+    for query in [cost.cost_query(f, ALL_ACCOUNTS, group=g, top=5, prices=prices, bucket=3600)
+                  for g in ("class", "pair", "time", "service")] + [
+                      cost.savings_query(f, ALL_ACCOUNTS, top=5, prices=prices)]:
+        assert rolled.route(query).startswith("rollup:cost-")
+        rows = same_answers(records, rolled, query)
+        assert rows
