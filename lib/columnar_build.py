@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lib import rollups
 from lib.columnar_convert import Outcome, SegmentWriter, chunks, typed_chunk
 from lib.columnar_manifest import (
     MANIFEST,
@@ -261,6 +262,9 @@ def build_cache(data_dir: str, cache_dir: str | Path, progress: ReportProgress |
         builder = Builder(str(data_dir), cache_dir, progress, workers or os.cpu_count() or 2,
                           commit_every_s, throttle_s, settings)
         builder.run(report)
+        # the classified days (lib/rollups.py): they need every account's folders converted
+        rollups.build_cost(cache_dir, read_manifest(cache_dir),
+                           getattr(settings, "late_margin_s", 3600))
     report.elapsed_s = round(time.perf_counter() - began, 3)
     return report
 

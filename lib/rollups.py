@@ -26,10 +26,13 @@ first; with none usable the engine reads the records.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlglot import exp
 
 from lib import schema
@@ -303,3 +306,281 @@ def _empty(route: Route) -> exp.Select:
     columns = [exp.cast(exp.null(), types.get(c, "VARCHAR")).as_(c)
                for c in (*route.rollup.dims, "start", *SUMMED)]
     return exp.select(*columns, exp.cast(lit(0), "BIGINT").as_(COUNT)).where(exp.false())
+
+
+# --- the cost rollup -------------------------------------------------------------------------
+# The Cost page classifies every record (lib/cost.py) with joins over the whole range: 15-50 s
+# a query over 7 days of 10M records. The classification reads one UTC day at a time, so a
+# whole day's classified records do not depend on the range around them: they are kept
+# classified, summed per hour (the classes over time, per account, region and VPC) and per
+# day (the drivers' keys: addresses, interface, AWS service, VPC), computed over every
+# account and region of the day once a build has converted the day's folders.
+# A query reads these rows for the whole days of its range and classifies the records of the
+# partial days at its edges (each alone: a day at a time); a day whose rows are missing or
+# stale (its folders changed since) is read from the records too. Queries with filters or a
+# narrower account scope stay on the records (the classification must see only their records).
+
+COST_DIR = "costroll"
+COST_KINDS = ("cost", "cost-savings")
+# family -> (grain, the columns kept apart besides class and time)
+COST_FAMILIES = {
+    "cost-hourly": (3600, ("log_account", "log_region", "vpc_id", "class")),
+    "cost-daily": (86400, ("log_account", "log_region", "interface_id", "vpc_id", "srcaddr",
+                           "dstaddr", "service", "class")),
+}
+HOURLY_GROUPS = ("class", "time", "log", "account", "vpc")
+COST_VERSION = "1"  # part of every file's key: rows made by other code are not read
+DAY = 86400
+COST_BUILD_MEMORY = "1GB"  # DuckDB's memory for one day's classification (spills beyond)
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    family: str
+    files: tuple[str, ...]  # the family's files of the whole days it answers
+    raw_ranges: tuple[tuple[int, int], ...]  # [lo, hi) read from the records, each in one day
+    records: tuple[str, ...]  # the record segments those ranges read (relative paths)
+
+
+def cost_inputs(manifest: dict, day: int, late_margin_s: int) -> list[str]:
+    """The record segments that can hold records starting on ``day`` (every account and
+    region): the folders a query of that day reads (lib.store.layout.range_folders)."""
+    return range_inputs(manifest, day, day + DAY, late_margin_s)
+
+
+def range_inputs(manifest: dict, start: int, end: int, late_margin_s: int) -> list[str]:
+    """The record segments of the folders a query of [start, end) reads (every account and
+    region), relative to the cache directory."""
+    from lib.store import layout
+
+    wanted = set(layout.days_between(start - layout.EARLY_SLACK_S, end + late_margin_s))
+    files = []
+    for rel, entry in manifest["folders"].items():
+        if layout.Folder.from_rel(rel).day in wanted:
+            files += [segment["file"] for segment in entry.get("segments", [])]
+    return sorted(files)
+
+
+def cost_key(files: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("\n".join([COST_VERSION, *files]).encode()).hexdigest()[:16]
+
+
+def cost_file(day: int, key: str, family: str) -> str:
+    return f"{COST_DIR}/{day}-{key}-{family}.parquet"
+
+
+def cost_days(manifest: dict) -> list[int]:
+    """Days that may hold records: each folder's day and the day before (late records)."""
+    from lib.store import layout
+
+    days = set()
+    for rel in manifest["folders"]:
+        start = layout.day_start(layout.Folder.from_rel(rel).day)
+        days.update((start - DAY, start))
+    return sorted(days)
+
+
+def current_cost_files(manifest: dict, late_margin_s: int = 3600) -> set[str]:
+    """The cost rollup's files of the manifest's days as they are (relative paths)."""
+    out = set()
+    for day in cost_days(manifest):
+        files = cost_inputs(manifest, day, late_margin_s)
+        if files:
+            out |= {cost_file(day, cost_key(files), family) for family in COST_FAMILIES}
+    return out
+
+
+def build_cost(cache_dir, manifest: dict, late_margin_s: int = 3600) -> int:
+    """Compute the cost rollup of every day whose inputs changed; the days computed.
+    (Called under the build lock: a file a killed build left half written goes first.)"""
+    from pathlib import Path
+
+    cache_dir = Path(cache_dir)
+    (cache_dir / COST_DIR).mkdir(exist_ok=True)
+    for unfinished in (cache_dir / COST_DIR).glob("*.tmp"):
+        unfinished.unlink(missing_ok=True)
+    built = 0
+    for day in cost_days(manifest):
+        files = cost_inputs(manifest, day, late_margin_s)
+        if not files:
+            continue
+        key = cost_key(files)
+        wanted = {family: cache_dir / cost_file(day, key, family) for family in COST_FAMILIES}
+        if all(path.exists() for path in wanted.values()):
+            continue
+        _write_cost_day(day, [str(cache_dir / f) for f in files], wanted)
+        _drop_stale(cache_dir, day, key)
+        built += 1
+    return built
+
+
+def _write_cost_day(day: int, segments: list[str], wanted: dict) -> None:
+    from lib import cost
+    from lib.filters import Filters
+    from lib.query import ALL_ACCOUNTS, filter_predicates
+
+    query = cost.cost_query(Filters(start=day, end=day + DAY), ALL_ACCOUNTS)
+    _classify(segments, filter_predicates(query, "duckdb"),
+              {path: COST_FAMILIES[family] for family, path in wanted.items()})
+
+
+def _classify(segments: list[str], where: list[exp.Expression], outputs: dict) -> None:
+    """Classify the records of `segments` that match `where` (one DuckDB of its own) and
+    write them summed into each output path: {path: (grain, columns)}."""
+    import duckdb
+
+    from lib import cost
+    from lib.query import flows_table, with_source
+
+    select = exp.select().from_(flows_table()).where(*where)
+    paths = exp.Array(expressions=[exp.Literal.string(f) for f in segments])
+    tree = with_source(cost.classified_rows(select),
+                       exp.Table(this=exp.ReadParquet(expressions=[paths])))
+    db = duckdb.connect(":memory:")
+    try:
+        db.execute("SET TimeZone = 'UTC'")
+        # A day of a large organisation is tens of millions of records: the joins spill to
+        # disk beside the rollup instead of taking the machine's memory.
+        db.execute("SET memory_limit = ?", [COST_BUILD_MEMORY])
+        db.execute("SET temp_directory = ?", [str(next(iter(outputs)).parent / "spill")])
+        db.execute("CREATE TEMP TABLE classified AS " + tree.sql(dialect="duckdb", identify=True))
+        for path, (grain, dims) in outputs.items():
+            temporary = path.parent / f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp"
+            pq.write_table(db.sql(_cost_family_sql(grain, dims)).to_arrow_table(), temporary)
+            temporary.replace(path)
+    finally:
+        db.close()
+
+
+# The partial days of a range (and days without a current rollup file) classified once for
+# every cost query of a page view (they ask the same range): summed per hour and every
+# column the queries read, kept a day under <cache>/costroll/edges/.
+EDGES_DIR = f"{COST_DIR}/edges"
+EDGE_COLUMNS = ("log_account", "log_region", "interface_id", "vpc_id", "srcaddr", "dstaddr",
+                "service", "class")
+EDGES_KEPT_S = DAY
+
+
+def edge_rows_file(cache_dir, plan: CostPlan):
+    """The file of the plan's record ranges classified, made when missing."""
+    from pathlib import Path
+
+    key = cost_key([*(f"{lo}-{hi}" for lo, hi in plan.raw_ranges), *plan.records])
+    path = Path(cache_dir) / EDGES_DIR / f"{key}.parquet"
+    with _edge_lock(str(path)):  # queries of one view at once: one classifies, the rest wait
+        if not path.exists():
+            _write_edges(Path(cache_dir), plan, path)
+    return path
+
+
+_EDGE_LOCKS: dict[str, threading.Lock] = {}
+_EDGE_LOCKS_GUARD = threading.Lock()
+
+
+def _edge_lock(name: str) -> threading.Lock:
+    with _EDGE_LOCKS_GUARD:
+        if len(_EDGE_LOCKS) > 1000:
+            _EDGE_LOCKS.clear()
+        return _EDGE_LOCKS.setdefault(name, threading.Lock())
+
+
+def _write_edges(cache_dir, plan: CostPlan, path) -> None:
+    """Classify the plan's record ranges into ``path``; drop files of ranges a day old."""
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pieces = [exp.Paren(this=exp.and_(exp.column("start") >= lit(lo),
+                                      exp.column("start") < lit(hi)))
+              for lo, hi in plan.raw_ranges]
+    _classify([str(cache_dir / f) for f in plan.records], [exp.or_(*pieces)],
+              {path: (3600, EDGE_COLUMNS)})
+    for old in path.parent.glob("*.*"):  # files of ranges asked a day ago, or unfinished
+        if time.time() - old.stat().st_mtime > EDGES_KEPT_S:
+            old.unlink(missing_ok=True)
+
+
+def _cost_family_sql(grain: int, dims: tuple[str, ...]) -> str:
+    """The classified records summed per slot of the grain and the columns."""
+    start = exp.Sub(this=exp.column("start"),
+                    expression=exp.Mod(this=exp.column("start"), expression=lit(grain)))
+    select = (exp.select(*_columns(dims), exp.cast(start, "BIGINT").as_("start"),
+                         exp.cast(exp.func("SUM", exp.column("bytes")), "BIGINT").as_("bytes"))
+              .from_("classified").group_by(*_columns(dims), start.copy())
+              .order_by(*_columns(dims), "start"))
+    return select.sql(dialect="duckdb", identify=True)
+
+
+def _drop_stale(cache_dir, day: int, key: str) -> None:
+    """Another key's files of the day: made from folders since changed (a reader that
+    chose them a moment ago may still open them: kept a minute)."""
+    import time
+
+    for path in (cache_dir / COST_DIR).glob(f"{day}-*.parquet"):
+        if f"-{key}-" not in path.name and time.time() - path.stat().st_mtime > 60:
+            path.unlink(missing_ok=True)
+
+
+def pending_days(delivered: list[int | None], late_margin_s: int) -> set[int] | None:
+    """Days whose records objects not converted yet may hold (delivered at T: records from
+    T - late_margin_s on); None when an object's delivery time is unknown."""
+    from lib.store import layout
+
+    days = set()
+    for moment in delivered:
+        if moment is None:
+            return None
+        days.update(layout.day_start(d) for d in layout.days_between(
+            moment - late_margin_s, moment + layout.EARLY_SLACK_S))
+    return days
+
+
+def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int = 3600,
+              pending: set[int] = frozenset()) -> CostPlan | None:
+    """Which files of which cost family answer the query's whole days (the rest read from
+    the records), or None: not a cost query a rollup can answer, or no day of it built.
+    ``pending``: days objects not converted yet may hold records of (read from records)."""
+    from pathlib import Path
+
+    from lib import cost
+
+    if manifest is None or query.kind not in COST_KINDS or not cost.routable(query):
+        return None
+    group = query.cost_group if query.kind == "cost" else "savings"
+    family = "cost-hourly" if group in HOURLY_GROUPS else "cost-daily"
+    if group == "time" and query.bucket % COST_FAMILIES[family][0]:
+        return None
+    start, end = query.filters.start, query.filters.end
+    first, last = -(-start // DAY) * DAY, end // DAY * DAY
+    if first >= last:
+        return None
+    files, raw = [], [(start, first)] if start < first else []
+    for day in range(first, last, DAY):
+        inputs = cost_inputs(manifest, day, late_margin_s)
+        path = Path(cache_dir) / cost_file(day, cost_key(inputs), family)
+        if inputs and path.exists() and day not in pending:
+            files.append(str(path))
+        elif inputs or day in pending:
+            raw.append((day, day + DAY))
+    if end > last:
+        raw.append((last, end))
+    records = sorted({f for lo, hi in raw for f in range_inputs(manifest, lo, hi, late_margin_s)})
+    return CostPlan(family, tuple(files), tuple(raw), tuple(records)) if files else None
+
+
+def cost_tree(query: Query, plan: CostPlan, edges=None) -> exp.Select:
+    """The query's AST over `flows` with the plan's rollup rows in place of its whole days,
+    and ``edges`` (edge_rows_file) in place of its record ranges when given."""
+    from lib import cost
+
+    sources = [(_read_parquet(plan.files), (*COST_FAMILIES[plan.family][1], "start", "bytes"))]
+    if edges is not None:
+        sources.append((_read_parquet([str(edges)]), (*EDGE_COLUMNS, "start", "bytes")))
+    return cost.with_rollup_rows(logical(query, "duckdb"), sources,
+                                 [] if edges is not None else list(plan.raw_ranges))
+
+
+def _read_parquet(files) -> exp.Table:
+    paths = exp.Array(expressions=[exp.Literal.string(f) for f in files])
+    return exp.Table(this=exp.ReadParquet(expressions=[paths]))

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from storefixture import T0, record, write_object
 
-from lib import columnar, columnar_build
+from lib import columnar, columnar_build, rollups
 from lib.config import load_settings
 from lib.engines.duckdb_engine import DuckDBEngine
 from lib.filters import parse_filters
@@ -225,6 +225,7 @@ def test_killed_build_leaves_a_usable_cache_and_resumes(store):
     assert columnar.status(str(root), cache)["pending_objects"] == 0
     named = {n for e in columnar.read_manifest(cache)["folders"].values()
              for n in columnar.folder_files(e)}
+    named |= rollups.current_cost_files(columnar.read_manifest(cache))  # the classified days
     on_disk = {str(p.relative_to(cache)) for p in cache.rglob("*")
                if p.is_file() and p.name not in ("manifest.json", "build.lock")}
     assert on_disk == named  # the killed build's unfinished files are gone

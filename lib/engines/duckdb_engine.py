@@ -132,10 +132,27 @@ class DuckDBEngine:
         """Where a query is answered: raw | columnar | rollup:<family>."""
         if self._view(query) is None:
             return "raw"
+        plan = self._cost_plan(query, self._view(query))
+        if plan is not None:
+            return f"rollup:{plan.family}"
         chosen = _kept(_route, query) if self.use_rollups else None
         return f"rollup:{chosen.rollup.name}" if chosen else "columnar"
 
+    def _cost_plan(self, query: Query, view: View) -> rollups.CostPlan | None:
+        """The cost rollup's share of a cost query. The days objects not converted yet may
+        hold records of are classified from the records (with those objects read raw)."""
+        if not self.use_rollups or query.kind not in rollups.COST_KINDS:
+            return None
+        pending = rollups.pending_days([o.delivered for o in view.remainder], self.late_margin_s)
+        if pending is None:
+            return None
+        return rollups.cost_plan(query, self.columnar.cache_dir, self.columnar.manifest(),
+                                 self.late_margin_s, pending)
+
     def _cached_sql(self, query: Query, view: View, remainder: list[Group]) -> str:
+        plan = self._cost_plan(query, view)
+        if plan is not None:
+            return _kept(cost_sql, query, plan, str(self.columnar.cache_dir), tuple(remainder))
         rollup_files = tuple(sorted((name, tuple(files)) for name, files in view.rollups.items()
                                     if files))
         return _kept(cached_sql, query, tuple(view.records), rollup_files, tuple(remainder),
@@ -234,6 +251,22 @@ def cached_sql(query: Query, records: tuple[str, ...],
         source = rollups.source_for(chosen, query, tables, records_table, raw)
         return _duckdb(with_source(chosen.select, source))
     tree = logical(query, "duckdb")
+    return _duckdb(with_source(tree, _records_source(records_table, remainder,
+                                                     key_columns(tree))))
+
+
+@lru_cache(maxsize=32)
+def cost_sql(query: Query, plan: rollups.CostPlan, cache_dir: str,
+             remainder: tuple[Group, ...]) -> str:
+    """A cost query over its rollup rows (whole days) and the records of the rest (only the
+    segments of the folders those days read, and the objects not converted yet). Without
+    such objects the record ranges are classified once into a file the page's other cost
+    queries read too."""
+    edges = rollups.edge_rows_file(cache_dir, plan) if plan.raw_ranges and not remainder \
+        else None
+    tree = rollups.cost_tree(query, plan, edges)
+    records = [f"{cache_dir}/{name}" for name in plan.records]
+    records_table = _parquet(records) if records else None
     return _duckdb(with_source(tree, _records_source(records_table, remainder,
                                                      key_columns(tree))))
 
