@@ -1108,9 +1108,14 @@ def topology_of(topo: _Topo) -> dict:
                           "az": _AZ[f["region"]][i % 3]}
                          for i, (sid, third) in enumerate(zip(topo._pools[v][1], _SUBNET_THIRD,
                                                               strict=True))]}
-            for v, f in enumerate(topo.flow_logs)]
+            for v, f in enumerate(topo.flow_logs[:len(_PLAN)])]
     interfaces = []
-    for i in range(len(topo.eni_id)):
+    # The cost and gap cases add interfaces of their own afterwards (only to some tables):
+    # the main plan's are those every table holds.
+    main = min(len(topo.eni_role), len(topo.eni_fl), len(topo.eni_subnet_idx))
+    for i in range(main):
+        if topo.eni_fl[i] >= len(_PLAN):
+            continue
         role = int(topo.eni_role[i])
         interfaces.append({
             "id": str(topo.eni_id[i]), "vpc_index": int(topo.eni_fl[i]),
