@@ -23,13 +23,12 @@ Parquet maps by name. Every value placed in the statement is validated first.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 
 from lib import schema
+from lib.background import BackgroundJob
 from lib.filters import parse_ids
 
 LAYOUTS = ("text", "parquet")
@@ -477,43 +476,20 @@ def layout_warnings(settings, max_folders: int = CHECK_FOLDERS) -> list[str]:
     return order_problems(survey, branches, location)
 
 
-class LayoutCheck:
+class LayoutCheck(BackgroundJob):
     """``layout_warnings`` in a background thread, so the first page view does not wait for
     the bucket listing and header reads (many folders on a large bucket). ``warnings`` is
     None until the first check ends; later checks keep the last answer while they run."""
+    thread_name = "flowscope-layout-check"
 
     def __init__(self, settings):
+        super().__init__()
         self.settings = settings
         self.warnings: list[str] | None = None
-        self.finished_at = 0.0
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def refresh(self, every_s: float) -> None:
-        """Start a check unless one runs or one ended less than ``every_s`` ago."""
-        with self._lock:
-            if self.running or (self.finished_at
-                                and time.monotonic() - self.finished_at < every_s):
-                return
-            self._thread = threading.Thread(target=self._check, daemon=True,
-                                            name="flowscope-layout-check")
-            self._thread.start()
-
-    def wait(self, seconds: float) -> None:
-        thread = self._thread
-        if thread is not None:
-            thread.join(seconds)
-
-    def _check(self) -> None:
+    def _work(self) -> None:
         try:
             self.warnings = layout_warnings(self.settings)
         except Exception as error:  # noqa: BLE001 - a failed check is said, never fatal
             self.warnings = [f"Could not check that the Athena table reads every flow log's "
                              f"field order ({type(error).__name__}: {error})."]
-        finally:
-            self.finished_at = time.monotonic()
-

@@ -51,10 +51,9 @@ Decisions:
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 
+from lib.background import BackgroundJob
 from lib.columnar_build import BuildReport, build_cache, status
 from lib.columnar_manifest import build_lock, cache_dir_for, folder_files, read_manifest
 from lib.columnar_view import ColumnarCache, View
@@ -68,52 +67,35 @@ __all__ = ["RECORD_COLUMNS", "BackgroundBuild", "BuildReport", "ColumnarCache", 
 
 # --- building in the background (the app) --------------------------------------------------
 
-class BackgroundBuild:
+class BackgroundBuild(BackgroundJob):
     """Builds of one cache in a background thread, at most one at a time, with progress."""
+    thread_name = "flowscope-columnar-build"
 
     def __init__(self, data_dir: str, cache_dir: str | Path, settings=None):
+        super().__init__()
         self.data_dir, self.cache_dir, self.settings = data_dir, Path(cache_dir), settings
         self.done, self.message = 0.0, ""
         self.report: BuildReport | None = None
         self.error: str | None = None
-        self.finished_at = 0.0
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     def refresh(self, every_s: float = 60.0, throttle_s: float = 0.0) -> bool:
         """Start a build unless one runs or one finished less than ``every_s`` ago."""
-        with self._lock:
-            if self.running or time.monotonic() - self.finished_at < every_s \
-                    and self.finished_at:
-                return False
-            self.done, self.message, self.error = 0.0, "starting", None
-            self._thread = threading.Thread(target=self._build, args=(throttle_s,), daemon=True,
-                                            name="flowscope-columnar-build")
-            self._thread.start()
-            return True
+        return super().refresh(every_s, throttle_s)
 
-    def wait(self, seconds: float) -> None:
-        """Wait up to ``seconds`` for a running build to end."""
-        thread = self._thread
-        if thread is not None:
-            thread.join(seconds)
+    def _starting(self) -> None:
+        self.done, self.message, self.error = 0.0, "starting", None
 
     def _progress(self, done: float, message: str) -> None:
         self.done, self.message = done, message
 
-    def _build(self, throttle_s: float) -> None:
+    def _work(self, throttle_s: float) -> None:
         try:
             prune_stale(self.cache_dir.parent)
             self.report = build_cache(self.data_dir, self.cache_dir, progress=self._progress,
-                                throttle_s=throttle_s, wait_for_lock=False, settings=self.settings)
+                                      throttle_s=throttle_s, wait_for_lock=False,
+                                      settings=self.settings)
         except Exception as error:  # noqa: BLE001 - a failed build leaves the raw path working
             self.error = f"{type(error).__name__}: {error}"
-        finally:
-            self.finished_at = time.monotonic()
 
 
 def prune_stale(base: Path) -> None:

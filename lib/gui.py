@@ -412,6 +412,16 @@ def run_all(queries: dict) -> dict:
     return results
 
 
+def text_table(frame, hide_index: bool = True) -> None:
+    """A table of text that wraps (st.table), for reading: st.table draws each cell as
+    Markdown, so every cell, heading and row label goes through plain() first (values
+    come from the logs and from pasted lines)."""
+    shown = frame.map(plain)
+    shown.columns = [plain(c) for c in shown.columns]
+    shown.index = [plain(i) for i in shown.index]
+    st.table(shown, hide_index=hide_index)
+
+
 def query_caption(result: Result) -> str:
     rows = result.table.num_rows
     parts = [ui_text("rows-one" if rows == 1 else "rows", rows=f"{rows:,}"),

@@ -37,6 +37,7 @@ from sqlglot import exp
 
 from lib import schema
 from lib.query import FLOWS, Query, lit, logical, union_all
+from lib.querycore import COST_KINDS
 
 COUNT = "rollup_flows"  # records behind a rollup row (not "flows": that is the table's name)
 SUMMED = ("bytes", "packets")  # the columns a rollup row holds sums of
@@ -321,7 +322,6 @@ def _empty(route: Route) -> exp.Select:
 # narrower account scope stay on the records (the classification must see only their records).
 
 COST_DIR = "costroll"
-COST_KINDS = ("cost", "cost-savings")
 # family -> (grain, the columns kept apart besides class and time)
 COST_FAMILIES = {
     "cost-hourly": (3600, ("log_account", "log_region", "vpc_id", "class")),
@@ -330,7 +330,7 @@ COST_FAMILIES = {
 }
 HOURLY_GROUPS = ("class", "time", "log", "account", "vpc")
 COST_VERSION = "1"  # part of every file's key: rows made by other code are not read
-DAY = 86400
+COST_DAY_S = 86400
 COST_BUILD_MEMORY = "1GB"  # DuckDB's memory for one day's classification (spills beyond)
 
 
@@ -345,7 +345,7 @@ class CostPlan:
 def cost_inputs(manifest: dict, day: int, late_margin_s: int) -> list[str]:
     """The record segments that can hold records starting on ``day`` (every account and
     region): the folders a query of that day reads (lib.store.layout.range_folders)."""
-    return range_inputs(manifest, day, day + DAY, late_margin_s)
+    return range_inputs(manifest, day, day + COST_DAY_S, late_margin_s)
 
 
 def range_inputs(manifest: dict, start: int, end: int, late_margin_s: int) -> list[str]:
@@ -378,7 +378,7 @@ def cost_days(manifest: dict) -> list[int]:
     days = set()
     for rel in manifest["folders"]:
         start = layout.day_start(layout.Folder.from_rel(rel).day)
-        days.update((start - DAY, start))
+        days.update((start - COST_DAY_S, start))
     return sorted(days)
 
 
@@ -421,7 +421,7 @@ def _write_cost_day(day: int, segments: list[str], wanted: dict) -> None:
     from lib.filters import Filters
     from lib.query import ALL_ACCOUNTS, filter_predicates
 
-    query = cost.cost_query(Filters(start=day, end=day + DAY), ALL_ACCOUNTS)
+    query = cost.cost_query(Filters(start=day, end=day + COST_DAY_S), ALL_ACCOUNTS)
     _classify(segments, filter_predicates(query, "duckdb"),
               {path: COST_FAMILIES[family] for family, path in wanted.items()})
 
@@ -460,7 +460,7 @@ def _classify(segments: list[str], where: list[exp.Expression], outputs: dict) -
 EDGES_DIR = f"{COST_DIR}/edges"
 EDGE_COLUMNS = ("log_account", "log_region", "interface_id", "vpc_id", "srcaddr", "dstaddr",
                 "service", "class")
-EDGES_KEPT_S = DAY
+EDGES_KEPT_S = COST_DAY_S
 
 
 def edge_rows_file(cache_dir, plan: CostPlan):
@@ -552,17 +552,17 @@ def cost_plan(query: Query, cache_dir, manifest: dict | None, late_margin_s: int
     if group == "time" and query.bucket % COST_FAMILIES[family][0]:
         return None
     start, end = query.filters.start, query.filters.end
-    first, last = -(-start // DAY) * DAY, end // DAY * DAY
+    first, last = -(-start // COST_DAY_S) * COST_DAY_S, end // COST_DAY_S * COST_DAY_S
     if first >= last:
         return None
     files, raw = [], [(start, first)] if start < first else []
-    for day in range(first, last, DAY):
+    for day in range(first, last, COST_DAY_S):
         inputs = cost_inputs(manifest, day, late_margin_s)
         path = Path(cache_dir) / cost_file(day, cost_key(inputs), family)
         if inputs and path.exists() and day not in pending:
             files.append(str(path))
         elif inputs or day in pending:
-            raw.append((day, day + DAY))
+            raw.append((day, day + COST_DAY_S))
     if end > last:
         raw.append((last, end))
     records = sorted({f for lo, hi in raw for f in range_inputs(manifest, lo, hi, late_margin_s)})

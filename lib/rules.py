@@ -292,31 +292,36 @@ def evaluate(flow: Flow, rules: RuleSet) -> list[Finding]:
     request_ports = (flow.dst_port, flow.dst_port) if flow.dst_port is not None else None
     response_ports = ((flow.src_port, flow.src_port) if flow.src_port is not None
                       else EPHEMERAL)
-    src, dst, protocol = flow.src, flow.dst, flow.protocol
-    same_vpc = bool(src.vpc_id) and src.vpc_id == dst.vpc_id
+    src, dst = flow.src, flow.dst
     crosses_subnets = not (src.subnet_id and src.subnet_id == dst.subnet_id)
-    found: list[Finding] = []
-    if src.interface_id and src.groups and not _groups_allow(
-            rules, src.groups, True, protocol, request_ports, dst):
-        found.append(Finding("security-group", src.groups[0], src.interface_id, "outbound",
-                             _missing(protocol, request_ports, dst, same_vpc), src.groups,
-                             name=_group_name(rules, src.groups[0])))
-    if crosses_subnets:
-        found += _acl_findings(rules, src, egress=True, protocol=protocol, ports=request_ports,
-                               peer=dst.address, leg="request")
-        found += _acl_findings(rules, dst, egress=False, protocol=protocol, ports=request_ports,
-                               peer=src.address, leg="request")
-    if dst.interface_id and dst.groups and not _groups_allow(
-            rules, dst.groups, False, protocol, request_ports, src):
-        found.append(Finding("security-group", dst.groups[0], dst.interface_id, "inbound",
-                             _missing(protocol, request_ports, src, same_vpc), dst.groups,
-                             name=_group_name(rules, dst.groups[0])))
-    if crosses_subnets:
-        found += _acl_findings(rules, dst, egress=True, protocol=protocol, ports=response_ports,
-                               peer=src.address, leg="response")
-        found += _acl_findings(rules, src, egress=False, protocol=protocol, ports=response_ports,
-                               peer=dst.address, leg="response")
+    found = _group_findings(rules, flow, src, dst, "outbound", request_ports)
+    if crosses_subnets:  # the request leaves the source's subnet and enters the other's
+        found += _acl_pair(rules, flow.protocol, src, dst, request_ports, "request")
+    found += _group_findings(rules, flow, dst, src, "inbound", request_ports)
+    if crosses_subnets:  # the answer comes back the other way: ACLs do not remember
+        found += _acl_pair(rules, flow.protocol, dst, src, response_ports, "response")
     return found
+
+
+def _group_findings(rules: RuleSet, flow: Flow, side: Endpoint, peer: Endpoint,
+                    direction: str, ports) -> list[Finding]:
+    """The side's security groups (stateful: only the request is checked)."""
+    if not (side.interface_id and side.groups) or _groups_allow(
+            rules, side.groups, direction == "outbound", flow.protocol, ports, peer):
+        return []
+    same_vpc = bool(side.vpc_id) and side.vpc_id == peer.vpc_id
+    return [Finding("security-group", side.groups[0], side.interface_id, direction,
+                    _missing(flow.protocol, ports, peer, same_vpc), side.groups,
+                    name=_group_name(rules, side.groups[0]))]
+
+
+def _acl_pair(rules: RuleSet, protocol: int, sender: Endpoint, receiver: Endpoint, ports,
+              leg: str) -> list[Finding]:
+    """The sender subnet's ACL outbound, then the receiver subnet's ACL inbound."""
+    return (_acl_findings(rules, sender, egress=True, protocol=protocol, ports=ports,
+                          peer=receiver.address, leg=leg)
+            + _acl_findings(rules, receiver, egress=False, protocol=protocol, ports=ports,
+                            peer=sender.address, leg=leg))
 
 
 def _group_name(rules: RuleSet, group_id: str) -> str:

@@ -26,16 +26,6 @@ def use_demo_case() -> None:
         st.session_state[key] = timeutil.format_iso(int(inputs[key]), gui.viewer_zone())
 
 
-def text_table(frame, hide_index: bool = True) -> None:
-    """A table of text that wraps (st.table), for reading: st.table draws each cell as
-    Markdown, so every cell, heading and row label goes through plain() first (values
-    come from the logs and from pasted lines)."""
-    shown = frame.map(plain)
-    shown.columns = [plain(c) for c in shown.columns]
-    shown.index = [plain(i) for i in shown.index]
-    st.table(shown, hide_index=hide_index)
-
-
 gui.leave_unless_signed_in()  # before anything is drawn (issue 21.8)
 lang = gui.language()
 LABELS = i18n.pick_all(TEXTS["labels"], lang)
@@ -108,8 +98,8 @@ if gaps is not None:
 if rows:
     st.subheader(say("evidence"))
     # Tables of text (st.table wraps it), not grids: nothing is cut off (issue 19.5).
-    text_table(evidence_by_measure(verdict, zone), hide_index=False)
-    text_table(check.interfaces_table(verdict))
+    gui.text_table(evidence_by_measure(verdict, zone), hide_index=False)
+    gui.text_table(check.interfaces_table(verdict))
     st.altair_chart(check.timeline_chart(rows, spec, zone, lang), width="stretch")
     st.subheader(say("proof"))
     for number, group in enumerate(verdict.evidence["proof"]):

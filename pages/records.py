@@ -50,28 +50,18 @@ def search_button(row: records.Row, key: str) -> None:
         st.switch_page(SEARCH_PAGE)
 
 
-def text_table(frame, hide_index: bool = True) -> None:
-    """A table of text that wraps (st.table), for reading: st.table draws each cell as
-    Markdown, so every cell, heading and row label goes through plain() first (values
-    come from the logs and from pasted lines)."""
-    shown = frame.map(plain)
-    shown.columns = [plain(c) for c in shown.columns]
-    shown.index = [plain(i) for i in shown.index]
-    st.table(shown, hide_index=hide_index)
-
-
 def show_row(row: records.Row, key: str) -> None:
     """One record explained field by field, or a malformed line laid out field by field."""
     st.code(row.raw or " ", language=None, wrap_lines=True)
     if row.error is not None:
         st.error(say("not-valid", line=row.line, error=plain(row.error)))
-        text_table(shown(records.misalignment(row)))
+        gui.text_table(shown(records.misalignment(row)))
         return
     if row.assumed:
         st.caption(say("no-header"))
     # A table of text (st.table wraps it), not a grid: the explanations were cut off
     # (issue 19.5).
-    text_table(shown(records.explain_table(row, lang)))
+    gui.text_table(shown(records.explain_table(row, lang)))
     search_button(row, key)
 
 
