@@ -33,25 +33,39 @@ _ID_PATTERNS = {
     "vpc": re.compile(r"vpc-[0-9a-f]{8,17}"),
     "subnet": re.compile(r"subnet-[0-9a-f]{8,17}"),
 }
-_ID_EXAMPLES = {
-    "account": "a 12-digit AWS account ID, e.g. 012345678901",
-    "region": "an AWS region, e.g. us-east-1",
-    "eni": "an interface ID, e.g. eni-0a1b2c3d4e5f67890",
-    "vpc": "a VPC ID, e.g. vpc-0a1b2c3d",
-    "subnet": "a subnet ID, e.g. subnet-0a1b2c3d",
-}
 
 # Raw keys, in the order the sidebar shows them. They are also the URL parameter names.
 KEYS = ("start", "end", "account", "region", "src", "dst", "src_port", "dst_port",
         "protocol", "action", "eni", "vpc", "subnet")
 
 
-class InvalidFilters(ValueError):
-    """One or more raw values are invalid: ``errors`` maps each raw key to a message."""
+class InvalidValue(ValueError):
+    """A value that is not valid, as a code and its values: ``str()`` is the English
+    message (the command line, logs); ``message(lang)`` the viewer's language, from
+    lib/texts/filters.toml."""
 
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    def __init__(self, code: str, **values):
+        self.code, self.values = code, values
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None) -> str:
+        from lib import i18n
+
+        return i18n.fill(i18n.catalogue("filters")["errors"][self.code], lang, **self.values)
+
+
+class InvalidFilters(ValueError):
+    """One or more raw values are invalid: ``errors`` maps each raw key to its English
+    message, ``messages(lang)`` to the message in a language."""
+
+    def __init__(self, problems: Mapping[str, InvalidValue | str]):
+        self.problems = dict(problems)
+        self.errors = {key: str(problem) for key, problem in self.problems.items()}
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+    def messages(self, lang: str | None) -> dict[str, str]:
+        return {key: problem.message(lang) if isinstance(problem, InvalidValue) else problem
+                for key, problem in self.problems.items()}
 
 
 @dataclass(frozen=True)
@@ -90,7 +104,7 @@ def _items(value: str | Sequence[str] | None) -> list[str]:
 def _check_length(value) -> None:
     text = value if isinstance(value, str) else " ".join(map(str, value or ()))
     if len(text) > MAX_INPUT:
-        raise ValueError(f"too long ({len(text)} characters; at most {MAX_INPUT})")
+        raise InvalidValue("too-long", length=len(text), most=MAX_INPUT)
 
 
 def parse_network(text: str) -> IPNetwork:
@@ -99,10 +113,9 @@ def parse_network(text: str) -> IPNetwork:
     try:
         return iputil.parse_network(text)
     except iputil.ZoneIdError:
-        raise  # its own message: the value is not repeated
+        raise InvalidValue("zone-id") from None  # the value is not repeated
     except ValueError:
-        raise ValueError(f"{text!r} is not an IP address or CIDR "
-                         "(e.g. 10.0.1.5, 10.0.0.0/16, 2001:db8::/32)") from None
+        raise InvalidValue("not-address", value=repr(text)) from None
 
 
 def parse_ports(value: str | Sequence[str]) -> tuple[PortRange, ...]:
@@ -111,15 +124,15 @@ def parse_ports(value: str | Sequence[str]) -> tuple[PortRange, ...]:
     for item in _items(value):
         low_text, sep, high_text = item.partition("-")
         if not _is_number(low_text) or (sep and not _is_number(high_text)):
-            raise ValueError(f"{item!r} is not a port (use N, N-M or N,M)")
+            raise InvalidValue("not-port", value=repr(item))
         low, high = int(low_text), int(high_text) if sep else int(low_text)
         if not (0 <= low <= 65535 and 0 <= high <= 65535):
-            raise ValueError(f"{item!r}: ports run from 0 to 65535")
+            raise InvalidValue("port-range", value=repr(item))
         if low > high:
-            raise ValueError(f"{item!r}: the range's start is after its end")
+            raise InvalidValue("port-order", value=repr(item))
         ranges.append((low, high))
     if len(ranges) > MAX_ITEMS:
-        raise ValueError(f"too many ports (at most {MAX_ITEMS})")
+        raise InvalidValue("too-many-ports", most=MAX_ITEMS)
     return tuple(sorted(set(ranges)))
 
 
@@ -130,11 +143,13 @@ def _is_number(text: str) -> bool:
 
 def parse_time_bounded(text: str) -> int:
     if not text.isascii():
-        raise ValueError(f"{text!r}: use ASCII digits and letters (e.g. 2026-11-26T09:00Z)")
-    epoch = parse_time(text)
+        raise InvalidValue("time-ascii", value=repr(text))
+    try:
+        epoch = parse_time(text)
+    except ValueError:
+        raise InvalidValue("not-time", value=repr(text)) from None
     if not EARLIEST <= epoch <= now() + FUTURE_MARGIN_S:
-        raise ValueError(f"{text!r} is out of range (times run from 2000-01-01 to one day "
-                         "from now)")
+        raise InvalidValue("time-out-of-range", value=repr(text))
     return epoch
 
 
@@ -145,8 +160,7 @@ def parse_protocols(value: str | Sequence[str]) -> tuple[int, ...]:
     for item in _items(value):
         number = protocol_number(item)
         if number is None:
-            raise ValueError(f"{item!r} is not a protocol (a name such as TCP, UDP, ICMP "
-                             "or a number 0-255)")
+            raise InvalidValue("not-protocol", value=repr(item))
         numbers.append(number)
     return tuple(sorted(set(numbers)))
 
@@ -156,10 +170,10 @@ def parse_ids(key: str, value: str | Sequence[str]) -> tuple[str, ...]:
     for item in _items(value):
         item = item.strip().lower()
         if not _ID_PATTERNS[key].fullmatch(item):
-            raise ValueError(f"{item!r} is not {_ID_EXAMPLES[key]}")
+            raise InvalidValue(f"not-{key}", value=repr(item))
         ids.append(item)
     if len(ids) > MAX_ITEMS:
-        raise ValueError(f"too many values (at most {MAX_ITEMS})")
+        raise InvalidValue("too-many", most=MAX_ITEMS)
     return tuple(sorted(set(ids)))
 
 
@@ -168,7 +182,7 @@ def parse_action(value: str | None) -> str | None:
     if text in ("", "ANY", "ALL"):
         return None
     if text not in ACTIONS:
-        raise ValueError(f"{value!r} is not an action (ACCEPT or REJECT)")
+        raise InvalidValue("not-action", value=repr(value))
     return text
 
 
@@ -181,7 +195,7 @@ def _single(value) -> str:
         return value
     values = [v for v in value if str(v).strip()]
     if len(values) > 1:
-        raise ValueError("give one value")
+        raise InvalidValue("one-value")
     return str(values[0]) if values else ""
 
 
@@ -190,7 +204,7 @@ def _parse_one(key: str, value):
     if key in ("start", "end"):
         text = _single(value).strip()
         if not text:
-            raise ValueError("required")
+            raise InvalidValue("required")
         return parse_time_bounded(text)
     if key in ("src", "dst"):
         text = _single(value).strip()
@@ -216,14 +230,20 @@ def _max_range_days() -> int:
     return load_settings().max_range_days
 
 
-def range_error(start: int, end: int, max_range_days: int) -> str | None:
+def range_problem(start: int, end: int, max_range_days: int) -> InvalidValue | None:
     """Why a time range may not be queried, or None."""
     if start >= end:
-        return "the end must be after the start"
+        return InvalidValue("end-before-start")
     if end - start > max_range_days * 86400:
-        return (f"the time range is {(end - start) / 86400:,.1f} days; at most "
-                f"{max_range_days} days may be read at once (setting max_range_days)")
+        return InvalidValue("range-too-long", days=f"{(end - start) / 86400:,.1f}",
+                           most=max_range_days)
     return None
+
+
+def range_error(start: int, end: int, max_range_days: int) -> str | None:
+    """Why a time range may not be queried (in English), or None."""
+    problem = range_problem(start, end, max_range_days)
+    return str(problem) if problem else None
 
 
 def parse_filters(raw: Mapping[str, object], max_range_days: int | None = None) -> Filters:
@@ -233,11 +253,13 @@ def parse_filters(raw: Mapping[str, object], max_range_days: int | None = None) 
     for key in KEYS:
         try:
             values[_FIELD_OF_KEY[key]] = _parse_one(key, raw.get(key))
-        except ValueError as error:
+        except InvalidValue as error:
+            errors[key] = error
+        except ValueError as error:  # a message of its own (English only)
             errors[key] = str(error)
     if not errors:
         days = _max_range_days() if max_range_days is None else max_range_days
-        problem = range_error(values["start"], values["end"], days)
+        problem = range_problem(values["start"], values["end"], days)
         if problem:
             errors["end"] = problem
     if errors:

@@ -256,7 +256,7 @@ def current_filters() -> Filters | None:
     except InvalidFilters as invalid:
         slots = st.session_state.get("_error_slots", {})
         said = []
-        for key, message in invalid.errors.items():
+        for key, message in invalid.messages(language()).items():
             slot = slots.get(key)
             field = label(key) if key in LABELS else key
             said.append(f"{plain(field)}: {plain(message)}")

@@ -58,7 +58,7 @@ if not (raw["src"] or "").strip() or not (raw["dst"] or "").strip():
 try:
     filters = check.parse_check(raw)
 except InvalidFilters as invalid:
-    for key, message in invalid.errors.items():
+    for key, message in invalid.messages(lang).items():
         field = LABELS.get(key) or (gui.label(key, lang) if key in gui.LABELS else key)
         st.error(f"{field}: {plain(message)}")
     st.stop()

@@ -32,7 +32,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from lib import glossary, health, iputil, timeutil
-from lib.filters import Filters, InvalidFilters, IPNetwork, PortRange, parse_filters, to_params
+from lib.filters import (
+    Filters,
+    InvalidFilters,
+    InvalidValue,
+    IPNetwork,
+    PortRange,
+    parse_filters,
+    to_params,
+)
 from lib.glossary import SYN_ACK
 from lib.query import Query, Scope
 
@@ -81,12 +89,12 @@ class CheckSpec:
 def parse_check(raw: Mapping[str, object]) -> Filters:
     """Validated check inputs (keys as in filters.KEYS); source and destination are required.
     Raises InvalidFilters naming every bad key."""
-    errors = {key: "required: an IP address or CIDR" for key in ("src", "dst")
+    errors = {key: InvalidValue("required-address") for key in ("src", "dst")
               if not str(raw.get(key) or "").strip()}
     try:
         filters = parse_filters({key: raw.get(key) for key in INPUT_KEYS})
     except InvalidFilters as invalid:
-        errors = {**invalid.errors, **errors}
+        errors = {**invalid.problems, **errors}
     if errors:
         order = {key: i for i, key in enumerate(INPUT_KEYS)}
         raise InvalidFilters(dict(sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))))
