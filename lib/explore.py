@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from lib import filters as filtering
 from lib import i18n, timeutil
-from lib.filters import Filters, IPNetwork, PortRange
+from lib.filters import Filters, InvalidValue, IPNetwork, PortRange
 from lib.querycore import MAX_LIMIT, Query, QueryError
 
 
@@ -152,7 +152,7 @@ def parse_condition(name: str, text: str) -> Condition | None:
     if not text:
         return None
     if len(text) > filtering.MAX_INPUT:
-        raise ValueError(f"too long ({len(text)} characters; at most {filtering.MAX_INPUT})")
+        raise InvalidValue("too-long", length=len(text), most=filtering.MAX_INPUT)
     if spec.kind in ("address", "prefix"):
         return Condition(spec.name, network=filtering.parse_network(text))
     if spec.kind == "port":
@@ -171,9 +171,9 @@ def parse_condition(name: str, text: str) -> Condition | None:
 def _numbers(text: str, top: int) -> tuple[int, ...]:
     items = filtering._items(text)
     if not all(i.isascii() and i.isdigit() and int(i) <= top for i in items):
-        raise ValueError(f"{text!r}: give whole numbers from 0 to {top}")
+        raise InvalidValue("whole-numbers", value=repr(text), top=top)
     if len(items) > filtering.MAX_ITEMS:
-        raise ValueError(f"too many values (at most {filtering.MAX_ITEMS})")
+        raise InvalidValue("too-many", most=filtering.MAX_ITEMS)
     return tuple(sorted({int(i) for i in items}))
 
 
@@ -182,30 +182,34 @@ def _texts(spec: GroupField, text: str) -> tuple[str, ...]:
     if spec.choices:
         chosen = {c.lower(): c for c in spec.choices}
         if not all(i.lower() in chosen for i in items):
-            raise ValueError(f"{text!r}: one of {', '.join(spec.choices)}")
+            raise InvalidValue("one-of", value=repr(text), choices=", ".join(spec.choices))
         return tuple(sorted({chosen[i.lower()] for i in items}))
     wanted = {i.upper() if spec.pattern == _ID["service"] else i.lower() for i in items}
     if not all(i.isascii() and re.fullmatch(spec.pattern, i) for i in wanted):
-        raise ValueError(f"{text!r} is not {_EXAMPLES.get(spec.name, 'a valid value')}")
+        raise InvalidValue(_NOT_A.get(spec.name, "not-valid"), value=repr(text))
     if len(wanted) > filtering.MAX_ITEMS:
-        raise ValueError(f"too many values (at most {filtering.MAX_ITEMS})")
+        raise InvalidValue("too-many", most=filtering.MAX_ITEMS)
     return tuple(sorted(wanted))
 
 
-_EXAMPLES = {"interface-id": "an interface ID, e.g. eni-0a1b2c3d4e5f67890",
-             "vpc-id": "a VPC ID, e.g. vpc-0a1b2c3d", "subnet-id": "a subnet ID, e.g. subnet-0a1b2c3d",
-             "account": "a 12-digit AWS account ID, e.g. 012345678901",
-             "region": "an AWS region, e.g. us-east-1",
-             "pkt-src-aws-service": "an AWS service name, e.g. S3 or AMAZON",
-             "pkt-dst-aws-service": "an AWS service name, e.g. S3 or AMAZON"}
+# The message (lib/texts/filters.toml) for a value of the wrong form, per field.
+_NOT_A = {"interface-id": "not-eni", "vpc-id": "not-vpc", "subnet-id": "not-subnet",
+          "account": "not-account", "region": "not-region",
+          "pkt-src-aws-service": "not-service", "pkt-dst-aws-service": "not-service"}
 
 
 class InvalidConditions(QueryError):
-    """Conditions that cannot be used: ``errors`` maps each field to a message."""
+    """Conditions that cannot be used: ``errors`` maps each field to its English message,
+    ``messages(lang)`` to the message in a language."""
 
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+    def __init__(self, problems: Mapping[str, object]):
+        self.problems = dict(problems)
+        self.errors = {name: str(problem) for name, problem in self.problems.items()}
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+    def messages(self, lang: str | None) -> dict[str, str]:
+        return {name: problem.message(lang) if isinstance(problem, InvalidValue) else str(problem)
+                for name, problem in self.problems.items()}
 
 
 def parse_conditions(raw: Mapping[str, str]) -> tuple[Condition, ...]:
@@ -215,7 +219,7 @@ def parse_conditions(raw: Mapping[str, str]) -> tuple[Condition, ...]:
         try:
             condition = parse_condition(name, text)
         except (ValueError, QueryError) as error:
-            errors[name] = str(error)
+            errors[name] = error
             continue
         if condition is not None:
             found.append(condition)

@@ -47,7 +47,7 @@ with st.expander(say("conditions"), expanded=any(
 try:
     conditions = explore.parse_conditions(raw)
 except explore.InvalidConditions as invalid:
-    for name, message in invalid.errors.items():
+    for name, message in invalid.messages(lang).items():
         slots[name].error(f"{title(name)}: {present.plain(message)}")
     st.warning(say("bad-conditions"))
     st.stop()

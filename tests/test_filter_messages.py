@@ -70,3 +70,20 @@ def test_the_check_page_says_its_refusal_in_japanese(monkeypatch, tmp_path):
     shown = " ".join(e.value for e in at.error)
     assert "0 から 65535 まで" in shown
     assert "ports run from" not in shown
+
+
+def test_explore_conditions_are_refused_in_japanese_and_the_same_english():
+    from lib import explore
+
+    bad = {"dstport": "abc", "action": "maybe", "interface-id": "eni-x", "tcp-flags": "999",
+           "pkt-dst-aws-service": "s3!", "srcaddr": "10.0.0.999"}
+    with pytest.raises(explore.InvalidConditions) as caught:
+        explore.parse_conditions(bad)
+    invalid = caught.value
+    assert set(invalid.errors) == set(bad)
+    assert invalid.messages("en") == invalid.errors
+    assert invalid.errors["interface-id"] == ("'eni-x' is not an interface ID, "
+                                              "e.g. eni-0a1b2c3d4e5f67890")
+    for name, message in invalid.messages("ja").items():
+        assert "is not" not in message and "give whole" not in message, (name, message)
+        assert any("\u3040" <= ch <= "\u30ff" for ch in message), (name, message)
