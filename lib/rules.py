@@ -29,16 +29,23 @@ import json
 from dataclasses import asdict, dataclass, field
 
 ALL_PROTOCOLS = -1  # "-1": every protocol (security groups and ACLs alike)
-RULE_PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "-1": ALL_PROTOCOLS, "all": ALL_PROTOCOLS}
 PROTOCOL_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", ALL_PROTOCOLS: "all"}
 EPHEMERAL = (1024, 65535)  # AWS's advice for ACL rules that let responses back to clients
 PORTED = (6, 17)  # protocols whose rules carry a port range
 
 
 def protocol_of_rule(value) -> int:
-    """EC2 gives "tcp", "6", "-1"…; the flow logs give 6."""
-    text = str(value).lower()
-    return RULE_PROTOCOLS[text] if text in RULE_PROTOCOLS else int(text)
+    """EC2 gives "tcp", "6", "-1"…; the flow logs give 6. Names and numbers are read as the
+    rest of the project reads them (lib.glossary); "-1" is EC2's "every protocol"."""
+    from lib.glossary import protocol_number
+
+    text = str(value).strip().lower()
+    if text in ("-1", "all"):
+        return ALL_PROTOCOLS
+    number = protocol_number(text)
+    if number is None:
+        raise ValueError(f"not a protocol in an EC2 rule: {value!r}")
+    return number
 
 
 @dataclass(frozen=True)
